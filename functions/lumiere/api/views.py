@@ -1,0 +1,58 @@
+"""What the API shows of an asset. Pure: URLs come from a function passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+_PUBLIC_FIELDS = (
+    "asset_id",
+    "status",
+    "kind",
+    "filename",
+    "content_type",
+    "created_at",
+    "updated_at",
+    "progress",
+    "error",
+)
+
+
+def probe_summary(probe: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not probe:
+        return None
+    video = (probe.get("video") or [None])[0]
+    audio = (probe.get("audio") or [None])[0]
+    summary: dict[str, Any] = {
+        "format": probe.get("format_name"),
+        "duration": probe.get("duration"),
+        "size": probe.get("size"),
+        "bit_rate": probe.get("bit_rate"),
+    }
+    if video:
+        summary["video"] = {
+            k: video.get(k) for k in ("codec", "width", "height", "frame_rate", "rotation")
+        }
+    if audio:
+        summary["audio"] = {
+            k: audio.get(k) for k in ("codec", "channels", "sample_rate", "language")
+        }
+    return summary
+
+
+def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str, Any]:
+    view = {k: item[k] for k in _PUBLIC_FIELDS if k in item}
+    view["probe"] = probe_summary(item.get("probe"))
+    outputs = item.get("outputs") or {}
+    shown: dict[str, Any] = {}
+    if "poster" in outputs:
+        shown["poster"] = {"key": outputs["poster"], "url": url_for(outputs["poster"])}
+    hls = outputs.get("hls")
+    if hls:
+        shown["hls"] = {
+            "master": hls["master"],
+            "url": url_for(hls["master"]),
+            "renditions": hls.get("renditions", []),
+        }
+    view["outputs"] = shown
+    return view

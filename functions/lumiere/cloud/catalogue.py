@@ -1,0 +1,123 @@
+"""The asset catalogue in DynamoDB. Every status change is a conditional write."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lumiere.cloud.clients import resource
+from lumiere.errors import ReasonCode, StaleTransitionError, TransientError
+from lumiere.pipeline.status import AssetStatus, allowed_from
+
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+}
+
+
+def to_dynamo(value: Any) -> Any:
+    """DynamoDB has no float type; numbers travel as Decimal."""
+    return json.loads(json.dumps(value), parse_float=Decimal)
+
+
+def from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def _raise_for(e: ClientError, asset_id: str, target: str) -> None:
+    code = e.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        raise StaleTransitionError(f"asset {asset_id} cannot move to {target} now") from e
+    if code in _RETRYABLE:
+        raise TransientError(f"DynamoDB busy ({code})") from e
+    raise e
+
+
+class Catalogue:
+    def __init__(self, table_name: str) -> None:
+        self._table = resource("dynamodb").Table(table_name)
+
+    def create(self, item: dict[str, Any]) -> None:
+        try:
+            self._table.put_item(
+                Item=to_dynamo(item), ConditionExpression="attribute_not_exists(asset_id)"
+            )
+        except ClientError as e:
+            _raise_for(e, item["asset_id"], AssetStatus.CREATED)
+
+    def get(self, asset_id: str) -> dict[str, Any] | None:
+        try:
+            found = self._table.get_item(Key={"asset_id": asset_id}, ConsistentRead=True)
+        except ClientError as e:
+            _raise_for(e, asset_id, "read")
+        item = found.get("Item")
+        return from_dynamo(item) if item else None
+
+    def transition(
+        self, asset_id: str, target: AssetStatus, now: str, **fields: Any
+    ) -> dict[str, Any]:
+        """Move to ``target`` only from a status the machine allows; else StaleTransition."""
+        sources = sorted(allowed_from(target))
+        names = {"#status": "status", "#updated_at": "updated_at"}
+        values: dict[str, Any] = {":target": target.value, ":now": now}
+        sets = ["#status = :target", "#updated_at = :now"]
+        for i, (name, value) in enumerate(sorted(fields.items())):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        placeholders = []
+        for i, s in enumerate(sources):
+            values[f":s{i}"] = s.value
+            placeholders.append(f":s{i}")
+        try:
+            out = self._table.update_item(
+                Key={"asset_id": asset_id},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=(
+                    f"attribute_exists(asset_id) AND #status IN ({', '.join(placeholders)})"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_dynamo(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as e:
+            _raise_for(e, asset_id, target)
+        return from_dynamo(out["Attributes"])
+
+    def fail(self, asset_id: str, now: str, reason: ReasonCode, message: str) -> None:
+        self.transition(
+            asset_id,
+            AssetStatus.FAILED,
+            now,
+            error={"reason": reason.value, "message": message},
+        )
+
+    def set_progress(self, asset_id: str, now: str, progress: int) -> None:
+        """Progress only moves forward, and only while PROCESSING."""
+        try:
+            self._table.update_item(
+                Key={"asset_id": asset_id},
+                UpdateExpression="SET progress = :p, #updated_at = :now",
+                ConditionExpression="#status = :processing AND progress < :p",
+                ExpressionAttributeNames={"#status": "status", "#updated_at": "updated_at"},
+                ExpressionAttributeValues={
+                    ":p": progress,
+                    ":now": now,
+                    ":processing": AssetStatus.PROCESSING.value,
+                },
+            )
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            if code != "ConditionalCheckFailedException":
+                _raise_for(e, asset_id, "progress")

@@ -1,0 +1,30 @@
+"""boto3 clients, created once per process and reused across invocations.
+
+Endpoints come from boto3's own configuration (``AWS_ENDPOINT_URL`` locally), so the same
+code talks to moto on a laptop and to AWS in a Lambda.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(
+    signature_version="s3v4",
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=60,
+)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+@cache
+def resource(service: str) -> Any:
+    return boto3.session.Session().resource(service, config=_CONFIG)

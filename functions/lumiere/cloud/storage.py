@@ -1,0 +1,114 @@
+"""S3: presigned uploads and reads, and publishing outputs with the right headers."""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from lumiere.cloud.clients import client
+from lumiere.errors import TransientError
+
+ONE_YEAR_IMMUTABLE = "public, max-age=31536000, immutable"
+PLAYLIST_CACHE = "public, max-age=60"
+IMAGE_CACHE = "public, max-age=86400"
+
+_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".json": "application/json",
+}
+
+
+def object_headers(key: str) -> tuple[str, str]:
+    """Content-Type and Cache-Control for a published object.
+
+    Segments never change once written (their names are unique per asset), so CDNs and
+    players may keep them a year; playlists stay short-lived so a re-publish shows.
+    """
+    suffix = Path(key).suffix.lower()
+    content_type = _TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "binary/octet-stream"
+    if suffix == ".m3u8":
+        return content_type, PLAYLIST_CACHE
+    if suffix in (".m4s", ".mp4"):
+        return content_type, ONE_YEAR_IMMUTABLE
+    return content_type, IMAGE_CACHE
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+def presign_upload(
+    bucket: str, key: str, *, content_type: str, max_bytes: int, ttl_seconds: int
+) -> PresignedPost:
+    """A browser-usable POST form pinned to one key, one Content-Type and a size range."""
+    post = client("s3").generate_presigned_post(
+        Bucket=bucket,
+        Key=key,
+        Fields={"Content-Type": content_type},
+        Conditions=[
+            {"Content-Type": content_type},
+            ["content-length-range", 1, max_bytes],
+        ],
+        ExpiresIn=ttl_seconds,
+    )
+    return PresignedPost(url=post["url"], fields=dict(post["fields"]))
+
+
+def presign_get(bucket: str, key: str, *, ttl_seconds: int) -> str:
+    return str(
+        client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl_seconds
+        )
+    )
+
+
+def head_object(bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return dict(client("s3").head_object(Bucket=bucket, Key=key))
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise TransientError(f"S3 HEAD s3://{bucket}/{key} failed") from e
+
+
+def put_file(bucket: str, key: str, path: Path) -> None:
+    content_type, cache_control = object_headers(key)
+    client("s3").upload_file(
+        str(path),
+        bucket,
+        key,
+        ExtraArgs={"ContentType": content_type, "CacheControl": cache_control},
+    )
+
+
+def put_text(bucket: str, key: str, text: str) -> None:
+    content_type, cache_control = object_headers(key)
+    client("s3").put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=text.encode("utf-8"),
+        ContentType=content_type,
+        CacheControl=cache_control,
+    )
+
+
+def publish_directory(bucket: str, prefix: str, directory: Path) -> list[str]:
+    """Upload a rendition directory: media first, its playlist last, so a playlist never
+    names a segment that is not there yet."""
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    files.sort(key=lambda p: p.suffix == ".m3u8")
+    keys: list[str] = []
+    for path in files:
+        key = prefix + path.relative_to(directory).as_posix()
+        put_file(bucket, key, path)
+        keys.append(key)
+    return keys

@@ -1,0 +1,71 @@
+"""Settings, read from the environment in one place.
+
+Handlers build a ``Settings`` once per cold start; library code receives values, it never
+reads the environment itself. Defaults work for the local stack.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    return float(raw) if raw.strip() else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    assets_table: str = "lumiere-local-AssetsTable"
+    uploads_bucket: str = "lumiere-local-uploads"
+    media_bucket: str = "lumiere-local-mediabucket"
+    transcode_queue_url: str = ""
+    # Public base of MediaBucket (CloudFront, or the local CDN). Empty: presigned URLs.
+    media_base_url: str = ""
+    max_upload_bytes: int = 5 * 1024**3
+    upload_url_ttl_seconds: int = 900
+    # ffprobe/ffmpeg read the source through a presigned GET valid this long.
+    source_url_ttl_seconds: int = 3600
+    max_duration_seconds: float = 4 * 3600.0
+    max_pixels: int = 8192 * 8192
+    max_streams: int = 32
+    segment_seconds: float = 4.0
+    ladder_preset: str = "default"
+    # Must equal the queues' maxReceiveCount: on the last attempt a failing asset is
+    # marked FAILED instead of being left half-done in the dead-letter queue.
+    max_attempts: int = 3
+    work_dir: str = "/tmp/lumiere"  # noqa: S108 - Lambda's only writable disk
+    # Safety margin left to the Lambda when deriving ffmpeg's timeout from remaining time.
+    tool_timeout_margin_seconds: float = 20.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            assets_table=env.get("ASSETS_TABLE", d.assets_table),
+            uploads_bucket=env.get("UPLOADS_BUCKET", d.uploads_bucket),
+            media_bucket=env.get("MEDIA_BUCKET", d.media_bucket),
+            transcode_queue_url=env.get("TRANSCODE_QUEUE_URL", d.transcode_queue_url),
+            media_base_url=env.get("MEDIA_BASE_URL", d.media_base_url).rstrip("/"),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", d.max_upload_bytes),
+            upload_url_ttl_seconds=_int(env, "UPLOAD_URL_TTL_SECONDS", d.upload_url_ttl_seconds),
+            source_url_ttl_seconds=_int(env, "SOURCE_URL_TTL_SECONDS", d.source_url_ttl_seconds),
+            max_duration_seconds=_float(env, "MAX_DURATION_SECONDS", d.max_duration_seconds),
+            max_pixels=_int(env, "MAX_PIXELS", d.max_pixels),
+            max_streams=_int(env, "MAX_STREAMS", d.max_streams),
+            segment_seconds=_float(env, "SEGMENT_SECONDS", d.segment_seconds),
+            ladder_preset=env.get("LADDER_PRESET", d.ladder_preset),
+            max_attempts=_int(env, "MAX_ATTEMPTS", d.max_attempts),
+            work_dir=env.get("LUMIERE_WORK_DIR", d.work_dir),
+            tool_timeout_margin_seconds=_float(
+                env, "TOOL_TIMEOUT_MARGIN_SECONDS", d.tool_timeout_margin_seconds
+            ),
+        )

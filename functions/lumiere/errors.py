@@ -1,0 +1,90 @@
+"""One exception hierarchy for the whole pipeline.
+
+Permanent errors end an asset FAILED with a stable reason code and a sentence a person
+can act on; they are never retried. Transient errors propagate so SQS redelivers the
+message (and, after maxReceiveCount, parks it in the dead-letter queue).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ReasonCode(StrEnum):
+    """Stable failure codes, documented in the README. Never rename one."""
+
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    CORRUPT = "corrupt"
+    NO_STREAMS = "no_streams"
+    TOO_LARGE = "too_large"
+    TOO_LONG = "too_long"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    EMPTY_FILE = "empty_file"
+    PROCESSING_ERROR = "processing_error"
+    INVALID_REQUEST = "invalid_request"
+
+
+class LumiereError(Exception):
+    """Base of every error Lumiere raises on purpose."""
+
+
+class PermanentError(LumiereError):
+    """The input can never succeed: record FAILED, do not retry."""
+
+    reason: ReasonCode = ReasonCode.PROCESSING_ERROR
+
+    def __init__(self, message: str, *, reason: ReasonCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+
+class UnsupportedMediaError(PermanentError):
+    reason = ReasonCode.UNSUPPORTED_FORMAT
+
+
+class CorruptInputError(PermanentError):
+    reason = ReasonCode.CORRUPT
+
+
+class NoStreamsError(PermanentError):
+    reason = ReasonCode.NO_STREAMS
+
+
+class LimitExceededError(PermanentError):
+    """Size, duration or pixel limits; the reason code says which."""
+
+
+class InvalidRequestError(PermanentError):
+    """A client request the API refuses (HTTP 400)."""
+
+    reason = ReasonCode.INVALID_REQUEST
+
+
+class TransientError(LumiereError):
+    """Worth retrying: throttling, a timeout, a dependency briefly down."""
+
+
+class MalformedEventError(LumiereError):
+    """An event we cannot even parse. Left to fail so it lands in the DLQ for a human."""
+
+
+class StaleTransitionError(LumiereError):
+    """A conditional status write lost: the asset already moved on (duplicate event)."""
+
+
+class AssetNotFoundError(LumiereError):
+    """No such asset (or not visible to the caller)."""
+
+
+class ToolError(LumiereError):
+    """ffmpeg or ffprobe failed. Carries what is needed to understand why."""
+
+    def __init__(self, argv: list[str], returncode: int | None, stderr_tail: str) -> None:
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+        tool = argv[0].rsplit("/", 1)[-1] if argv else "tool"
+        status = "timed out" if returncode is None else f"exited with {returncode}"
+        super().__init__(f"{tool} {status}: {stderr_tail.strip()[-500:]}")

@@ -1,0 +1,67 @@
+"""SQS batch mechanics shared by the queue-driven functions.
+
+Powertools reports failed records so SQS redelivers only those. On a record's last
+delivery (``ApproximateReceiveCount`` reaching the queue's maxReceiveCount) a failure is
+recorded on the asset instead of raised: the asset ends FAILED with a reason rather than
+sitting half-done while its message waits in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from lumiere.errors import MalformedEventError, ReasonCode
+
+logger = Logger(service="lumiere")
+
+# (asset_id, reason, message) -> None
+FailureRecorder = Callable[[str, ReasonCode, str], None]
+
+
+def process_sqs_batch(
+    event: dict[str, Any], context: Any, record_handler: Callable[[SQSRecord], Any]
+) -> dict[str, Any]:
+    # A processor per call: it holds per-batch state, and the local runner invokes
+    # handlers from several threads at once.
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )
+
+
+def is_last_attempt(record: SQSRecord, max_attempts: int) -> bool:
+    return int(record.attributes.approximate_receive_count or "1") >= max_attempts
+
+
+def give_up_or_raise(
+    record: SQSRecord,
+    error: Exception,
+    asset_id: str | None,
+    max_attempts: int,
+    record_failure: FailureRecorder,
+) -> None:
+    """Called with the error of a failed record; re-raises unless this was the last try."""
+    if isinstance(error, MalformedEventError) or asset_id is None:
+        # Nothing to mark: let it reach the DLQ where a person can look at it.
+        raise error
+    if not is_last_attempt(record, max_attempts):
+        raise error
+    logger.exception("giving up on asset after %s attempts", max_attempts, asset_id=asset_id)
+    record_failure(
+        asset_id,
+        ReasonCode.PROCESSING_ERROR,
+        f"Processing failed {max_attempts} times and was stopped ({type(error).__name__}). "
+        "This is on our side, not your file's: try uploading again later, and contact "
+        "support with the asset id if it persists.",
+    )

@@ -1,0 +1,86 @@
+"""IngestFunction: S3 ObjectCreated notifications (through SQS) -> probe -> plan."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from lumiere.cloud.catalogue import Catalogue
+from lumiere.config import Settings
+from lumiere.errors import MalformedEventError
+from lumiere.handlers.batch import give_up_or_raise, logger, process_sqs_batch
+from lumiere.media.tools import timeout_from_remaining
+from lumiere.pipeline.ingest import ingest_object, record_failure
+from lumiere.pipeline.keys import parse_upload_key
+from lumiere.pipeline.models import SourceObject
+
+
+@cache
+def _deps() -> tuple[Settings, Catalogue]:
+    settings = Settings.from_env()
+    return settings, Catalogue(settings.assets_table)
+
+
+def s3_objects(body: str) -> list[SourceObject]:
+    """The objects an S3 notification names, keys decoded. Test events name none."""
+    try:
+        message = json.loads(body)
+    except json.JSONDecodeError as e:
+        raise MalformedEventError("SQS body is not JSON") from e
+    if not isinstance(message, dict):
+        raise MalformedEventError("SQS body is not an S3 notification")
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    records = message.get("Records")
+    if not isinstance(records, list):
+        raise MalformedEventError("SQS body is not an S3 notification")
+    objects = []
+    for r in records:
+        try:
+            if not str(r["eventName"]).startswith("ObjectCreated:"):
+                continue
+            obj = r["s3"]["object"]
+            key = parse_upload_key(obj["key"], url_encoded=True)
+            objects.append(
+                SourceObject(
+                    bucket=r["s3"]["bucket"]["name"],
+                    key=key.key if key else obj["key"],
+                    size=int(obj.get("size", 0)),
+                    etag=obj.get("eTag"),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise MalformedEventError(f"S3 record lacks {e}") from e
+    return objects
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings, catalogue = _deps()
+
+    def record_handler(record: SQSRecord) -> None:
+        for source in s3_objects(record.body):
+            upload = parse_upload_key(source.key, url_encoded=False)
+            try:
+                outcome = ingest_object(
+                    source,
+                    catalogue,
+                    settings,
+                    probe_timeout=timeout_from_remaining(
+                        context.get_remaining_time_in_millis(),
+                        settings.tool_timeout_margin_seconds,
+                    ),
+                )
+                logger.info("ingested", key=source.key, outcome=outcome.value)
+            except Exception as e:
+                give_up_or_raise(
+                    record,
+                    e,
+                    upload.asset_id if upload else None,
+                    settings.max_attempts,
+                    lambda a, r, m: record_failure(catalogue, a, r, m),
+                )
+
+    return process_sqs_batch(event, context, record_handler)

@@ -1,0 +1,46 @@
+"""TranscodeFunction: one transcode task -> HLS renditions, poster, master, READY."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from lumiere.cloud.catalogue import Catalogue
+from lumiere.config import Settings
+from lumiere.errors import PermanentError
+from lumiere.handlers.batch import give_up_or_raise, logger, process_sqs_batch
+from lumiere.pipeline.ingest import record_failure
+from lumiere.pipeline.models import TranscodeTask
+from lumiere.pipeline.transcode import transcode_asset
+
+
+@cache
+def _deps() -> tuple[Settings, Catalogue]:
+    settings = Settings.from_env()
+    return settings, Catalogue(settings.assets_table)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings, catalogue = _deps()
+
+    def record_handler(record: SQSRecord) -> None:
+        task = TranscodeTask.from_json(record.body)
+        try:
+            status = transcode_asset(
+                task, catalogue, settings, remaining_ms=context.get_remaining_time_in_millis
+            )
+            logger.info("transcoded", asset_id=task.asset_id, status=status)
+        except PermanentError as e:
+            record_failure(catalogue, task.asset_id, e.reason, e.message)
+        except Exception as e:
+            give_up_or_raise(
+                record,
+                e,
+                task.asset_id,
+                settings.max_attempts,
+                lambda a, r, m: record_failure(catalogue, a, r, m),
+            )
+
+    return process_sqs_batch(event, context, record_handler)

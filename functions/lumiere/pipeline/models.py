@@ -1,0 +1,73 @@
+"""Data that crosses a boundary: API requests, queue messages, the asset record."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lumiere.errors import InvalidRequestError, MalformedEventError
+from lumiere.media.probe import MediaKind
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    filename: str
+    content_type: str
+    size: int
+
+    @classmethod
+    def from_json(cls, body: Any) -> UploadRequest:
+        if not isinstance(body, dict):
+            raise InvalidRequestError("Send a JSON object: {filename, content_type, size}.")
+        filename, content_type, size = (
+            body.get("filename"),
+            body.get("content_type"),
+            body.get("size"),
+        )
+        if not isinstance(filename, str) or not filename.strip():
+            raise InvalidRequestError("filename is required (a non-empty string).")
+        if not isinstance(content_type, str) or "/" not in content_type:
+            raise InvalidRequestError("content_type is required, e.g. 'video/mp4'.")
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise InvalidRequestError("size is required: the file's size in bytes (> 0).")
+        return cls(filename=filename, content_type=content_type.strip().lower(), size=size)
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    bucket: str
+    key: str
+    size: int
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class TranscodeTask:
+    """One unit of transcode work. ``task_id`` is deterministic so a duplicate message
+    names the same work (and the same output keys)."""
+
+    asset_id: str
+    kind: MediaKind
+    source: SourceObject
+    task_id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.task_id:
+            object.__setattr__(self, "task_id", f"{self.asset_id}:transcode")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, body: str) -> TranscodeTask:
+        try:
+            data = json.loads(body)
+            return cls(
+                asset_id=data["asset_id"],
+                kind=MediaKind(data["kind"]),
+                source=SourceObject(**data["source"]),
+                task_id=data["task_id"],
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise MalformedEventError(f"not a transcode task: {e}") from e

@@ -1,0 +1,74 @@
+"""Start an upload: register the asset, then hand the client a presigned POST."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.storage import PresignedPost, presign_upload
+from lumiere.config import Settings
+from lumiere.errors import InvalidRequestError, LimitExceededError, ReasonCode
+from lumiere.pipeline.clock import utc_now
+from lumiere.pipeline.keys import UploadKey, clean_filename
+from lumiere.pipeline.models import UploadRequest
+from lumiere.pipeline.status import AssetStatus
+
+# The browser's claim only routes the request; ingest decides the real type from bytes.
+ACCEPTED_TYPE_FAMILIES = ("video/", "audio/", "image/")
+GENERIC_TYPES = ("application/octet-stream", "application/mp4", "application/ogg")
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    asset_id: str
+    key: str
+    upload: PresignedPost
+    expires_in: int
+
+
+def new_asset_id() -> str:
+    """128 random bits: ids are unguessable, so they can appear in URLs."""
+    return uuid.uuid4().hex
+
+
+def create_upload(request: UploadRequest, catalogue: Catalogue, settings: Settings) -> UploadTicket:
+    if not (
+        request.content_type.startswith(ACCEPTED_TYPE_FAMILIES)
+        or request.content_type in GENERIC_TYPES
+    ):
+        raise InvalidRequestError(
+            f"content_type {request.content_type!r} is not a video, audio or image type."
+        )
+    if request.size > settings.max_upload_bytes:
+        raise LimitExceededError(
+            f"The file is {request.size:,} bytes; the limit is {settings.max_upload_bytes:,}.",
+            reason=ReasonCode.TOO_LARGE,
+        )
+    upload = UploadKey(asset_id=new_asset_id(), filename=clean_filename(request.filename))
+    now = utc_now()
+    catalogue.create(
+        {
+            "asset_id": upload.asset_id,
+            "status": AssetStatus.CREATED.value,
+            "filename": upload.filename,
+            "content_type": request.content_type,
+            "declared_size": request.size,
+            "upload_key": upload.key,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    post = presign_upload(
+        settings.uploads_bucket,
+        upload.key,
+        content_type=request.content_type,
+        max_bytes=request.size,
+        ttl_seconds=settings.upload_url_ttl_seconds,
+    )
+    return UploadTicket(
+        asset_id=upload.asset_id,
+        key=upload.key,
+        upload=post,
+        expires_in=settings.upload_url_ttl_seconds,
+    )
