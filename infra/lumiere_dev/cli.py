@@ -1,2 +1,109 @@
-def main() -> None:
-    raise SystemExit("not yet")
+"""The `lumiere` command: run the local stack, or run the demo against it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+DEFAULT_API_URL = "http://127.0.0.1:8601"
+
+
+def template_path() -> Path:
+    override = os.environ.get("LUMIERE_TEMPLATE")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+def _start_stack(args: argparse.Namespace):  # -> LocalStack
+    from lumiere_dev.stack import LocalStack
+
+    stack = LocalStack(
+        template_path(),
+        host=args.host,
+        moto_port=args.moto_port,
+        api_port=args.api_port,
+        cdn_port=args.cdn_port,
+    )
+    stack.start()
+    return stack
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    stack = _start_stack(args)
+    print("Lumiere local stack is up.")
+    print(f"  API:         {stack.api_url}")
+    print(f"  Media (CDN): {stack.media_url}")
+    print(f"  AWS (moto):  {stack.endpoint_url}")
+    print("Press Ctrl-C to stop.", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from lumiere_dev.demo import api_is_up, run_demo
+
+    api_url = args.api_url
+    stack = None
+    if not api_is_up(api_url):
+        print("No local stack running; starting one for the demo ...", flush=True)
+        stack = _start_stack(args)
+        api_url = stack.api_url
+        print(f"  API: {api_url}\n  Media: {stack.media_url}", flush=True)
+    try:
+        code = run_demo(api_url, Path(args.file) if args.file else None, timeout=args.timeout)
+        if stack is not None and args.keep_running and code == 0:
+            print("Keeping the stack up so you can play it; Ctrl-C to stop.", flush=True)
+            threading.Event().wait()
+        return code
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if stack is not None:
+            stack.stop()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lumiere", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def stack_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--moto-port", type=int, default=8600)
+        p.add_argument("--api-port", type=int, default=8601)
+        p.add_argument("--cdn-port", type=int, default=8602)
+
+    dev = sub.add_parser("dev", help="run the local stack in the foreground")
+    stack_options(dev)
+    dev.set_defaults(func=cmd_dev)
+
+    demo = sub.add_parser("demo", help="upload a clip and follow it to READY")
+    stack_options(demo)
+    demo.add_argument("file", nargs="?", help="a media file (default: a generated test clip)")
+    demo.add_argument(
+        "--api-url",
+        default=os.environ.get("LUMIERE_API_URL", DEFAULT_API_URL),
+        help="use a running stack (local or deployed) instead of starting one",
+    )
+    demo.add_argument("--timeout", type=float, default=600.0)
+    demo.add_argument(
+        "--keep-running", action="store_true", help="keep the stack up after the demo"
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    sys.exit(args.func(args))

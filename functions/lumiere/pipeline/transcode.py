@@ -209,11 +209,20 @@ def _poster(job: _Job) -> str:
             str(find_binaries().ffmpeg),
             job.source_url,
             path,
-            seek_seconds=poster_seek_seconds(job.info.duration),
+            seek_seconds=(
+                0.0 if job.task.kind is MediaKind.IMAGE else poster_seek_seconds(job.info.duration)
+            ),
             max_width=POSTER_MAX[0],
             max_height=POSTER_MAX[1],
         )
     )
+    if not path.is_file():
+        # ffmpeg exits 0 when a seek lands past the last frame and nothing is written.
+        raise PermanentError(
+            "No frame could be taken from this file for a poster; it may have no decodable "
+            "pictures. Check that it plays, then upload it again.",
+            reason=ReasonCode.CORRUPT,
+        )
     key = keys.poster_key(job.task.asset_id)
     put_file(job.settings.media_bucket, key, path)
     return key

@@ -1,0 +1,103 @@
+"""A client of Lumiere's HTTP API, used by the CLI, the demo and the end-to-end tests.
+
+It uploads exactly as a browser would: POST /uploads for a ticket, then the presigned
+POST form straight to S3. The API never sees the bytes.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+FINAL_STATUSES = frozenset({"READY", "FAILED", "DELETED"})
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: Any) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(f"HTTP {status}: {body}")
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    asset_id: str
+    key: str
+    upload_status: int
+
+
+class LumiereClient:
+    def __init__(self, api_url: str, *, timeout: float = 30.0) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.http = requests.Session()
+
+    def _json(self, response: requests.Response) -> Any:
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, body)
+        return body
+
+    def request_upload(self, filename: str, content_type: str, size: int) -> dict[str, Any]:
+        r = self.http.post(
+            f"{self.api_url}/uploads",
+            json={"filename": filename, "content_type": content_type, "size": size},
+            timeout=self.timeout,
+        )
+        return dict(self._json(r))
+
+    def upload_file(
+        self, path: Path, *, content_type: str | None = None, filename: str | None = None
+    ) -> UploadResult:
+        content_type = (
+            content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        )
+        ticket = self.request_upload(filename or path.name, content_type, path.stat().st_size)
+        form = ticket["upload"]
+        with path.open("rb") as fh:
+            r = self.http.post(
+                form["url"],
+                data=form["fields"],
+                files={"file": (path.name, fh, content_type)},
+                timeout=max(self.timeout, 300.0),
+            )
+        if r.status_code not in (200, 201, 204):
+            raise ApiError(r.status_code, r.text[:500])
+        return UploadResult(
+            asset_id=ticket["asset_id"], key=ticket["key"], upload_status=r.status_code
+        )
+
+    def get_asset(self, asset_id: str) -> dict[str, Any]:
+        r = self.http.get(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
+        return dict(self._json(r))
+
+    def wait_until_final(
+        self,
+        asset_id: str,
+        *,
+        timeout: float = 600.0,
+        interval: float = 0.5,
+        on_change: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: tuple[Any, Any] | None = None
+        while True:
+            asset = self.get_asset(asset_id)
+            seen = (asset.get("status"), asset.get("progress"))
+            if seen != last and on_change is not None:
+                on_change(asset)
+            last = seen
+            if asset.get("status") in FINAL_STATUSES:
+                return asset
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"asset {asset_id} still {asset.get('status')} after {timeout}s")
+            time.sleep(interval)

@@ -1,0 +1,74 @@
+import json
+from pathlib import Path
+
+import pytest
+from lumiere.config import Settings
+from lumiere.errors import InvalidRequestError, MalformedEventError
+from lumiere.media.probe import MediaKind
+from lumiere.pipeline.models import SourceObject, TranscodeTask, UploadRequest
+
+EVENTS = Path(__file__).parents[2] / "events"
+
+
+def test_upload_request_normalises_content_type() -> None:
+    r = UploadRequest.from_json({"filename": "a.mp4", "content_type": " Video/MP4 ", "size": 10})
+    assert r == UploadRequest("a.mp4", "video/mp4", 10)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        {"content_type": "video/mp4", "size": 1},
+        {"filename": "a", "content_type": "mp4", "size": 1},
+        {"filename": "a", "content_type": "video/mp4", "size": 0},
+        {"filename": "a", "content_type": "video/mp4", "size": "12"},
+        {"filename": "a", "content_type": "video/mp4", "size": True},
+    ],
+)
+def test_upload_request_rejects_bad_bodies(body: object) -> None:
+    with pytest.raises(InvalidRequestError):
+        UploadRequest.from_json(body)
+
+
+def test_transcode_task_round_trips_and_matches_the_sample_event() -> None:
+    sample = json.loads((EVENTS / "sqs-transcode-task.json").read_text())["Records"][0]["body"]
+    task = TranscodeTask.from_json(sample)
+    assert task.kind is MediaKind.VIDEO
+    assert task.task_id == f"{task.asset_id}:transcode"
+    assert task.source.key.endswith("été (2026).mp4")
+    assert TranscodeTask.from_json(task.to_json()) == task
+    assert task.to_json() == sample
+
+
+def test_task_id_is_deterministic() -> None:
+    src = SourceObject("b", "k", 1)
+    assert (
+        TranscodeTask("a", MediaKind.AUDIO, src).task_id
+        == TranscodeTask("a", MediaKind.AUDIO, src).task_id
+    )
+
+
+@pytest.mark.parametrize("body", ["not json", "{}", '{"asset_id": "a", "kind": "hologram"}'])
+def test_malformed_tasks(body: str) -> None:
+    with pytest.raises(MalformedEventError):
+        TranscodeTask.from_json(body)
+
+
+def test_settings_from_env_with_defaults() -> None:
+    s = Settings.from_env(
+        {
+            "ASSETS_TABLE": "t",
+            "MEDIA_BASE_URL": "https://cdn.example/",
+            "MAX_UPLOAD_BYTES": "1024",
+            "SEGMENT_SECONDS": "6",
+            "MAX_ATTEMPTS": "",
+        }
+    )
+    assert s.assets_table == "t"
+    assert s.media_base_url == "https://cdn.example"
+    assert s.max_upload_bytes == 1024
+    assert s.segment_seconds == 6.0
+    assert s.max_attempts == Settings().max_attempts
+    assert Settings.from_env({}) == Settings()

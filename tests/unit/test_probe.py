@@ -1,0 +1,162 @@
+import json
+
+import pytest
+from lumiere.errors import (
+    CorruptInputError,
+    LimitExceededError,
+    NoStreamsError,
+    ReasonCode,
+    UnsupportedMediaError,
+)
+from lumiere.media.probe import (
+    Limits,
+    MediaInfo,
+    MediaKind,
+    build_ffprobe_args,
+    check_limits,
+    classify,
+    explain_probe_failure,
+    parse_probe,
+)
+
+LIMITS = Limits(max_bytes=1000, max_duration_seconds=60, max_pixels=1920 * 1080, max_streams=4)
+
+
+def probe_json(streams: list[dict], **fmt: object) -> str:
+    base = {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "12.5", "size": "900"}
+    return json.dumps({"format": {**base, **fmt}, "streams": streams})
+
+
+PHONE_VIDEO = {
+    "index": 0,
+    "codec_type": "video",
+    "codec_name": "h264",
+    "profile": "High",
+    "width": 1920,
+    "height": 1080,
+    "pix_fmt": "yuv420p",
+    "avg_frame_rate": "30000/1001",
+    "r_frame_rate": "30/1",
+    "side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}],
+}
+STEREO = {
+    "index": 1,
+    "codec_type": "audio",
+    "codec_name": "aac",
+    "channels": 2,
+    "channel_layout": "stereo",
+    "sample_rate": "48000",
+    "tags": {"language": "fra"},
+}
+
+
+def test_parse_reads_rotation_rate_and_audio() -> None:
+    info = parse_probe(probe_json([PHONE_VIDEO, STEREO], bit_rate="5000000"))
+    video = info.primary_video
+    assert video is not None
+    assert video.rotation == 90
+    assert video.display_size == (1080, 1920)
+    assert video.frame_rate == pytest.approx(29.97, abs=0.001)
+    assert info.primary_audio is not None
+    assert info.primary_audio.language == "fra"
+    assert info.primary_audio.sample_rate == 48000
+    assert (info.duration, info.size, info.bit_rate) == (12.5, 900, 5000000)
+    assert info.stream_count == 2
+
+
+def test_cover_art_is_not_video() -> None:
+    cover = {
+        "index": 1,
+        "codec_type": "video",
+        "codec_name": "mjpeg",
+        "width": 600,
+        "height": 600,
+        "disposition": {"attached_pic": 1},
+    }
+    info = parse_probe(probe_json([STEREO, cover], format_name="mp3"))
+    assert info.video == ()
+    assert classify(info) is MediaKind.AUDIO
+
+
+@pytest.mark.parametrize(
+    ("format_name", "streams", "kind"),
+    [
+        ("mov,mp4,m4a,3gp,3g2,mj2", [PHONE_VIDEO, STEREO], MediaKind.VIDEO),
+        ("png_pipe", [{**PHONE_VIDEO, "codec_name": "png", "side_data_list": []}], MediaKind.IMAGE),
+        ("wav", [STEREO], MediaKind.AUDIO),
+    ],
+)
+def test_classify_by_content(format_name: str, streams: list[dict], kind: MediaKind) -> None:
+    assert classify(parse_probe(probe_json(streams, format_name=format_name))) is kind
+
+
+def test_no_streams_is_a_permanent_failure_with_reason() -> None:
+    with pytest.raises(NoStreamsError) as e:
+        classify(parse_probe(probe_json([{"index": 0, "codec_type": "data"}])))
+    assert e.value.reason is ReasonCode.NO_STREAMS
+
+
+def test_round_trip_through_dict() -> None:
+    info = parse_probe(probe_json([PHONE_VIDEO, STEREO]))
+    assert MediaInfo.from_dict(json.loads(json.dumps(info.to_dict()))) == info
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"size": "1001"}, ReasonCode.TOO_LARGE),
+        ({"duration": "61"}, ReasonCode.TOO_LONG),
+    ],
+)
+def test_limits(overrides: dict, reason: ReasonCode) -> None:
+    info = parse_probe(probe_json([STEREO], **overrides))
+    with pytest.raises(LimitExceededError) as e:
+        check_limits(info, MediaKind.AUDIO, LIMITS)
+    assert e.value.reason is reason
+
+
+def test_pixel_limit_counts_every_video_stream() -> None:
+    big = {**PHONE_VIDEO, "index": 2, "width": 4000, "height": 3000}
+    info = parse_probe(probe_json([PHONE_VIDEO, big]))
+    with pytest.raises(LimitExceededError) as e:
+        check_limits(info, MediaKind.VIDEO, LIMITS)
+    assert e.value.reason is ReasonCode.TOO_MANY_PIXELS
+    assert "4000x3000" in e.value.message
+
+
+def test_media_without_duration_is_corrupt_but_images_need_none() -> None:
+    info = parse_probe(probe_json([STEREO], duration="N/A"))
+    with pytest.raises(CorruptInputError):
+        check_limits(info, MediaKind.AUDIO, LIMITS)
+    check_limits(info, MediaKind.IMAGE, LIMITS)
+
+
+def test_within_limits_passes() -> None:
+    check_limits(parse_probe(probe_json([PHONE_VIDEO, STEREO])), MediaKind.VIDEO, LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("stderr", "kind", "needle"),
+    [
+        ("x.mp4: Invalid data found when processing input", UnsupportedMediaError, "not a video"),
+        ("[hls @ 0x1] Format not on whitelist 'mov'", UnsupportedMediaError, "playlists"),
+        ("[mov @ 0x1] stream 0, offset 0x30: partial file", CorruptInputError, "truncated"),
+    ],
+)
+def test_probe_failures_become_sentences(stderr: str, kind: type, needle: str) -> None:
+    error = explain_probe_failure(stderr)
+    assert isinstance(error, kind)
+    assert needle in error.message
+
+
+def test_ffprobe_args_whitelist_protocols_and_demuxers_before_the_input() -> None:
+    args = build_ffprobe_args("/opt/bin/ffprobe", "https://bucket.s3/x?sig=1")
+    assert args[0] == "/opt/bin/ffprobe"
+    assert args[-1] == "https://bucket.s3/x?sig=1"
+    protocols = args[args.index("-protocol_whitelist") + 1].split(",")
+    assert "file" not in protocols
+    assert set(protocols) == {"http", "https", "tcp", "tls"}
+    demuxers = args[args.index("-format_whitelist") + 1].split(",")
+    for dangerous in ("hls", "concat", "image2", "sdp", "ffmetadata", "tty"):
+        assert dangerous not in demuxers
+    assert "mov" in demuxers
