@@ -8,6 +8,10 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lumiere_dev.stack import LocalStack
 
 DEFAULT_API_URL = "http://127.0.0.1:8601"
 
@@ -19,7 +23,7 @@ def template_path() -> Path:
     return Path(__file__).resolve().parents[2] / "template.yaml"
 
 
-def _start_stack(args: argparse.Namespace):  # -> LocalStack
+def _start_stack(args: argparse.Namespace, *, quiet: bool = False) -> LocalStack:
     from lumiere_dev.stack import LocalStack
 
     stack = LocalStack(
@@ -28,6 +32,8 @@ def _start_stack(args: argparse.Namespace):  # -> LocalStack
         moto_port=args.moto_port,
         api_port=args.api_port,
         cdn_port=args.cdn_port,
+        # The demo prints its own story; the functions' JSON logs would drown it.
+        overrides={"POWERTOOLS_LOG_LEVEL": "WARNING"} if quiet else None,
     )
     stack.start()
     return stack
@@ -58,7 +64,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     stack = None
     if not api_is_up(api_url):
         print("No local stack running; starting one for the demo ...", flush=True)
-        stack = _start_stack(args)
+        stack = _start_stack(args, quiet=True)
         api_url = stack.api_url
         print(f"  API: {api_url}\n  Media: {stack.media_url}", flush=True)
     try:

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from chalice import Chalice, NotFoundError, Response
 
 from lumiere.api.views import asset_view
-from lumiere.cloud.catalogue import Catalogue
 from lumiere.cloud.storage import presign_get
-from lumiere.config import Settings
 from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError
+from lumiere.handlers import runtime
 from lumiere.pipeline.keys import ASSET_ID_RE
 from lumiere.pipeline.models import UploadRequest
 from lumiere.pipeline.uploads import create_upload
 
 app = Chalice(app_name="lumiere")
-
-
-@cache
-def _deps() -> tuple[Settings, Catalogue]:
-    settings = Settings.from_env()
-    return settings, Catalogue(settings.assets_table)
 
 
 def _error(status: int, reason: str, message: str) -> Response:
@@ -35,7 +27,7 @@ def _error(status: int, reason: str, message: str) -> Response:
 
 @app.route("/uploads", methods=["POST"], cors=True)
 def post_upload() -> Any:
-    settings, catalogue = _deps()
+    settings, catalogue = runtime.settings(), runtime.catalogue()
     try:
         request = UploadRequest.from_json(app.current_request.json_body)
         ticket = create_upload(request, catalogue, settings)
@@ -57,7 +49,7 @@ def post_upload() -> Any:
 
 @app.route("/assets/{asset_id}", methods=["GET"], cors=True)
 def get_asset(asset_id: str) -> dict[str, Any]:
-    settings, catalogue = _deps()
+    settings, catalogue = runtime.settings(), runtime.catalogue()
     item = catalogue.get(asset_id) if ASSET_ID_RE.match(asset_id) else None
     if item is None or item.get("status") == "DELETED":
         raise NotFoundError(f"No asset {asset_id}.")

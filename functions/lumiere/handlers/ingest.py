@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lumiere.cloud.catalogue import Catalogue
-from lumiere.config import Settings
 from lumiere.errors import MalformedEventError
+from lumiere.handlers import runtime
 from lumiere.handlers.batch import give_up_or_raise, logger, process_sqs_batch
 from lumiere.media.tools import timeout_from_remaining
 from lumiere.pipeline.ingest import ingest_object, record_failure
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject
-
-
-@cache
-def _deps() -> tuple[Settings, Catalogue]:
-    settings = Settings.from_env()
-    return settings, Catalogue(settings.assets_table)
 
 
 def s3_objects(body: str) -> list[SourceObject]:
@@ -58,7 +50,7 @@ def s3_objects(body: str) -> list[SourceObject]:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    settings, catalogue = _deps()
+    settings, catalogue = runtime.settings(), runtime.catalogue()
 
     def record_handler(record: SQSRecord) -> None:
         for source in s3_objects(record.body):

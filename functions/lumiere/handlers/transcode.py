@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lumiere.cloud.catalogue import Catalogue
-from lumiere.config import Settings
 from lumiere.errors import PermanentError
+from lumiere.handlers import runtime
 from lumiere.handlers.batch import give_up_or_raise, logger, process_sqs_batch
 from lumiere.pipeline.ingest import record_failure
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.transcode import transcode_asset
 
 
-@cache
-def _deps() -> tuple[Settings, Catalogue]:
-    settings = Settings.from_env()
-    return settings, Catalogue(settings.assets_table)
-
-
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    settings, catalogue = _deps()
+    settings, catalogue = runtime.settings(), runtime.catalogue()
 
     def record_handler(record: SQSRecord) -> None:
         task = TranscodeTask.from_json(record.body)

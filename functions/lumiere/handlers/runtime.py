@@ -1,0 +1,31 @@
+"""What a function builds once per cold start: settings and adapters.
+
+Cached for the life of the process, as Lambda reuses an execution environment. ``reset``
+plays a new cold start: the local stack calls it after pointing the environment at a new
+moto server, so no client keeps talking to an old one.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from lumiere.cloud import clients
+from lumiere.cloud.catalogue import Catalogue
+from lumiere.config import Settings
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@cache
+def catalogue() -> Catalogue:
+    return Catalogue(settings().assets_table)
+
+
+def reset() -> None:
+    settings.cache_clear()
+    catalogue.cache_clear()
+    clients.client.cache_clear()
+    clients.resource.cache_clear()

@@ -1,0 +1,135 @@
+"""MediaBucket over HTTP, standing in for CloudFront: what a player loads locally."""
+
+from __future__ import annotations
+
+import posixpath
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from botocore.exceptions import ClientError
+
+CHUNK = 64 * 1024
+SERVED_PREFIX = "assets/"
+
+
+def object_key(raw_path: str) -> str | None:
+    """The S3 key a request path names, or None if it may not be served.
+
+    Decoded before the check: ``/assets/%2e%2e/secret`` must not slip past as text that
+    only becomes ``..`` after decoding.
+    """
+    path = unquote(urlsplit(raw_path).path)
+    if "\x00" in path or "\\" in path:
+        return None
+    key = path.lstrip("/")
+    if posixpath.normpath("/" + key) != "/" + key.rstrip("/") or ".." in key.split("/"):
+        return None
+    return key if key.startswith(SERVED_PREFIX) and not key.endswith("/") else None
+
+
+def make_handler(s3: Any, bucket: str) -> type[BaseHTTPRequestHandler]:
+    class MediaHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _cors(self) -> None:
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Allow-Headers", "Range")
+            self.send_header("Access-Control-Expose-Headers", "Content-Length, Content-Range")
+
+        def do_OPTIONS(self) -> None:
+            self.send_response(204)
+            self._cors()
+            self.send_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_HEAD(self) -> None:
+            self._serve(body=False)
+
+        def do_GET(self) -> None:
+            self._serve(body=True)
+
+        def _not_found(self) -> None:
+            self.send_response(404)
+            self._cors()
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(b"Not Found\n")
+
+        def _serve(self, body: bool) -> None:
+            key = object_key(self.path)
+            if key is None:
+                self._not_found()
+                return
+            params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+            if self.headers.get("Range"):
+                params["Range"] = self.headers["Range"]
+            try:
+                obj = s3.get_object(**params) if body else s3.head_object(Bucket=bucket, Key=key)
+            except ClientError as e:
+                code = e.response.get("Error", {}).get("Code")
+                if code in ("NoSuchKey", "404", "NotFound"):
+                    self._not_found()
+                    return
+                if code == "InvalidRange":
+                    self.send_response(416)
+                    self._cors()
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                raise
+            partial = body and "ContentRange" in obj
+            self.send_response(206 if partial else 200)
+            self._cors()
+            self.send_header("Content-Type", obj.get("ContentType", "application/octet-stream"))
+            if obj.get("CacheControl"):
+                self.send_header("Cache-Control", obj["CacheControl"])
+            if partial:
+                self.send_header("Content-Range", obj["ContentRange"])
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Content-Length", str(obj["ContentLength"]))
+            if obj.get("ETag"):
+                self.send_header("ETag", obj["ETag"])
+            self.end_headers()
+            if body:
+                for chunk in obj["Body"].iter_chunks(CHUNK):
+                    self.wfile.write(chunk)
+
+    return MediaHandler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Players and ffprobe drop connections mid-response all the time (seeking,
+        # switching renditions); that is not an error of the server.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class MediaServer:
+    def __init__(self, s3: Any, bucket: str, host: str, port: int) -> None:
+        self.server = _Server((host, port), make_handler(s3, bucket))
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,30 @@
+"""The Chalice routes and the template's Api events must be the same set: API Gateway
+only forwards what the template declares, and Chalice only answers what it routes."""
+
+from pathlib import Path
+
+import yaml
+
+from lumiere.handlers.api import app
+
+TEMPLATE = Path(__file__).parents[2] / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def test_every_chalice_route_is_an_api_event_and_back() -> None:
+    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    fn = template["Resources"]["ApiFunction"]["Properties"]
+    declared = {
+        (e["Properties"]["Path"], e["Properties"]["Method"].upper())
+        for e in fn["Events"].values()
+        if e["Type"] == "Api"
+    }
+    routed = {(path, method) for path, methods in app.routes.items() for method in methods}
+    assert declared == routed
+    assert fn["Handler"] == "lumiere.handlers.api.app"
