@@ -4,7 +4,6 @@ only forwards what the template declares, and Chalice only answers what it route
 from pathlib import Path
 
 import yaml
-
 from lumiere.handlers.api import app
 
 TEMPLATE = Path(__file__).parents[2] / "template.yaml"

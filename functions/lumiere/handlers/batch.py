@@ -32,7 +32,9 @@ def process_sqs_batch(
 ) -> dict[str, Any]:
     # A processor per call: it holds per-batch state, and the local runner invokes
     # handlers from several threads at once.
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # Report a wholly failed batch item by item too, rather than raising: SQS then
+    # retries exactly the same records either way, and the response says which.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(
         process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -1,0 +1,266 @@
+"""Ingest and transcode handlers against moto's real server, with real S3 events and the
+real ffmpeg. Messages are taken from the queues and delivered as Lambda would."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import m3u8
+import pytest
+import requests
+from lumiere.config import Settings
+from lumiere.handlers import runtime
+from lumiere.pipeline.ingest import IngestOutcome, ingest_object
+from lumiere.pipeline.models import SourceObject
+from lumiere_dev.client import ApiError, LumiereClient
+from lumiere_dev.stack import LocalStack
+
+from tests.conftest import Media
+from tests.integration.helpers import deliver, drain, receive
+
+
+@pytest.fixture
+def client(stack: LocalStack) -> LumiereClient:
+    drain(stack, "IngestQueue")
+    drain(stack, "TranscodeQueue")
+    return LumiereClient(stack.api_url)
+
+
+def upload(client: LumiereClient, path: Path, content_type: str = "video/mp4") -> str:
+    return client.upload_file(path, content_type=content_type).asset_id
+
+
+def ingest(stack: LocalStack) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    messages = receive(stack, "IngestQueue")
+    assert messages, "the upload produced no S3 notification"
+    return messages, deliver(stack, "IngestFunction", messages)
+
+
+def test_video_goes_from_upload_to_ready(
+    stack: LocalStack, client: LumiereClient, media: Media
+) -> None:
+    asset_id = upload(client, media.clip)
+    assert client.get_asset(asset_id)["status"] == "CREATED"
+
+    _, response = ingest(stack)
+    assert response == {"batchItemFailures": []}
+    probed = client.get_asset(asset_id)
+    assert probed["status"] == "PROBED"
+    assert probed["kind"] == "video"
+    assert probed["probe"]["video"]["width"] == 320
+    assert probed["probe"]["duration"] == pytest.approx(3.0, abs=0.1)
+
+    tasks = receive(stack, "TranscodeQueue")
+    assert len(tasks) == 1
+    assert json.loads(tasks[0]["Body"])["asset_id"] == asset_id
+    assert deliver(stack, "TranscodeFunction", tasks) == {"batchItemFailures": []}
+
+    ready = client.get_asset(asset_id)
+    assert ready["status"] == "READY"
+    assert ready["progress"] == 100
+    hls = ready["outputs"]["hls"]
+    assert hls["url"] == f"{stack.media_url}/assets/{asset_id}/hls/master.m3u8"
+    assert [(r["width"], r["height"]) for r in hls["renditions"]] == [(320, 180)]
+    master = requests.get(hls["url"], timeout=10)
+    assert master.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+    assert "max-age=60" in master.headers["Cache-Control"]
+    playlist = m3u8.loads(master.text, uri=hls["url"])
+    [variant] = playlist.playlists
+    assert variant.stream_info.codecs == "avc1.640029,mp4a.40.2"
+    assert variant.stream_info.bandwidth == hls["renditions"][0]["bandwidth"]
+    media_playlist = m3u8.load(variant.absolute_uri)
+    for seg in media_playlist.segments:
+        r = requests.head(seg.absolute_uri, timeout=10)
+        assert r.status_code == 200
+        assert "immutable" in r.headers["Cache-Control"]
+    poster = requests.get(ready["outputs"]["poster"]["url"], timeout=10)
+    assert poster.headers["Content-Type"] == "image/jpeg"
+    assert poster.content[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reason", "needle"),
+    [
+        ("not_media", "unsupported_format", "not a video, audio or image file"),
+        ("hls_trap", "unsupported_format", "refused for safety"),
+        ("concat_trap", "unsupported_format", "refused for safety"),
+    ],
+)
+def test_files_that_are_not_media_fail_with_a_reason(
+    stack: LocalStack, client: LumiereClient, media: Media, fixture: str, reason: str, needle: str
+) -> None:
+    asset_id = upload(client, getattr(media, fixture))
+    _, response = ingest(stack)
+    assert response == {"batchItemFailures": []}  # recorded, not retried
+    asset = client.get_asset(asset_id)
+    assert asset["status"] == "FAILED"
+    assert asset["error"]["reason"] == reason
+    assert needle in asset["error"]["message"]
+    assert receive(stack, "TranscodeQueue", wait=0) == []
+
+
+def test_audio_and_image_uploads(stack: LocalStack, client: LumiereClient, media: Media) -> None:
+    tone = upload(client, media.tone, "audio/wav")
+    image = upload(client, media.image, "image/png")
+    for _ in range(2):
+        messages = receive(stack, "IngestQueue")
+        if messages:
+            deliver(stack, "IngestFunction", messages)
+    tasks = receive(stack, "TranscodeQueue")
+    while len(tasks) < 2:
+        tasks += receive(stack, "TranscodeQueue")
+    for task in tasks:
+        assert deliver(stack, "TranscodeFunction", [task]) == {"batchItemFailures": []}
+    audio = client.get_asset(tone)
+    assert (audio["status"], audio["kind"]) == ("READY", "audio")
+    assert audio["outputs"]["hls"]["renditions"][0]["codecs"] == "mp4a.40.2"
+    assert "poster" not in audio["outputs"]
+    still = client.get_asset(image)
+    assert (still["status"], still["kind"]) == ("READY", "image")
+    assert "hls" not in still["outputs"]
+    assert requests.get(still["outputs"]["poster"]["url"], timeout=10).status_code == 200
+
+
+def test_duplicate_notification_does_no_work_twice(
+    stack: LocalStack, client: LumiereClient, media: Media
+) -> None:
+    asset_id = upload(client, media.silent_clip)
+    messages, _ = ingest(stack)
+    first_probe = client.get_asset(asset_id)["updated_at"]
+    # GIVEN the same S3 notification delivered again (SQS is at-least-once)
+    again = deliver(stack, "IngestFunction", messages)
+    assert again == {"batchItemFailures": []}
+    # THEN the PROBED asset only has its (idempotent) task re-sent, nothing re-probed
+    assert client.get_asset(asset_id)["updated_at"] == first_probe
+    tasks = receive(stack, "TranscodeQueue")
+    while len(tasks) < 2:
+        more = receive(stack, "TranscodeQueue")
+        assert more, "expected the task twice"
+        tasks += more
+    assert {json.loads(t["Body"])["task_id"] for t in tasks} == {f"{asset_id}:transcode"}
+    deliver(stack, "TranscodeFunction", tasks[:1])
+    ready = client.get_asset(asset_id)
+    assert ready["status"] == "READY"
+    # a late duplicate task finds READY and leaves it alone
+    deliver(stack, "TranscodeFunction", tasks[1:])
+    assert client.get_asset(asset_id) == ready
+    # and a late duplicate notification too
+    deliver(stack, "IngestFunction", messages)
+    assert client.get_asset(asset_id) == ready
+    assert receive(stack, "TranscodeQueue", wait=0) == []
+
+
+def test_objects_no_ticket_names_are_never_read(
+    stack: LocalStack, client: LumiereClient, media: Media
+) -> None:
+    ticket = client.request_upload("clip.mp4", "video/mp4", media.clip.stat().st_size)
+    s3 = stack.client("s3")
+    bucket = stack.spec.buckets["UploadsBucket"].name
+    # a different name under a real asset's prefix, and an asset id nobody issued
+    s3.put_object(Bucket=bucket, Key=f"uploads/{ticket['asset_id']}/other.mp4", Body=b"x")
+    s3.put_object(Bucket=bucket, Key=f"uploads/{'f' * 32}/clip.mp4", Body=b"x")
+    messages = receive(stack, "IngestQueue")
+    while len(messages) < 2:
+        messages += receive(stack, "IngestQueue")
+    assert deliver(stack, "IngestFunction", messages) == {"batchItemFailures": []}
+    assert client.get_asset(ticket["asset_id"])["status"] == "CREATED"
+    with pytest.raises(ApiError) as e:
+        client.get_asset("f" * 32)
+    assert e.value.status == 404
+
+
+def test_size_is_rechecked_at_ingest(stack: LocalStack, client: LumiereClient) -> None:
+    """moto (and a determined client) ignore the POST policy's content-length-range."""
+    ticket = client.request_upload("clip.mp4", "video/mp4", 10)
+    source = SourceObject(
+        bucket=stack.spec.buckets["UploadsBucket"].name, key=ticket["key"], size=5000
+    )
+    small = Settings(**{**Settings.from_env().__dict__, "max_upload_bytes": 4999})
+    outcome = ingest_object(source, runtime.catalogue(), small, probe_timeout=30)
+    assert outcome is IngestOutcome.FAILED
+    asset = client.get_asset(ticket["asset_id"])
+    assert asset["error"]["reason"] == "too_large"
+
+
+def test_empty_upload_fails_as_empty(stack: LocalStack, client: LumiereClient) -> None:
+    ticket = client.request_upload("empty.mp4", "video/mp4", 10)
+    stack.client("s3").put_object(
+        Bucket=stack.spec.buckets["UploadsBucket"].name, Key=ticket["key"], Body=b""
+    )
+    ingest(stack)
+    assert client.get_asset(ticket["asset_id"])["error"]["reason"] == "empty_file"
+
+
+def test_malformed_message_is_reported_failed_for_the_dlq(stack: LocalStack) -> None:
+    sqs = stack.client("sqs")
+    url = stack.spec.queues["IngestQueue"].url
+    sqs.send_message(QueueUrl=url, MessageBody="this is not an S3 event")
+    messages = receive(stack, "IngestQueue")
+    response = deliver(stack, "IngestFunction", messages)
+    assert response == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+
+
+def test_last_attempt_marks_the_asset_failed_instead_of_leaving_it(
+    stack: LocalStack, client: LumiereClient, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset_id = upload(client, media.silent_clip)
+    messages = receive(stack, "IngestQueue")
+    # GIVEN the transcode queue is unreachable (a transient failure)
+    broken = Settings(
+        **{**runtime.settings().__dict__, "transcode_queue_url": "http://127.0.0.1:9/q"}
+    )
+    monkeypatch.setattr(runtime, "settings", lambda: broken)
+    # WHEN delivered before the last attempt THEN the record is failed for SQS to retry
+    first = deliver(stack, "IngestFunction", messages)
+    assert first == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+    assert client.get_asset(asset_id)["status"] == "PROBED"
+    # WHEN it is the last delivery THEN the asset ends FAILED and the message is done
+    last = [
+        {**messages[0], "Attributes": {**messages[0]["Attributes"], "ApproximateReceiveCount": "3"}}
+    ]
+    assert deliver(stack, "IngestFunction", last) == {"batchItemFailures": []}
+    asset = client.get_asset(asset_id)
+    assert asset["status"] == "FAILED"
+    assert asset["error"]["reason"] == "processing_error"
+    assert "3 times" in asset["error"]["message"]
+
+
+class TestApi:
+    def test_presigned_post_is_pinned_to_key_type_and_size(self, client: LumiereClient) -> None:
+        ticket = client.request_upload("../My Clip.MP4", "video/mp4", 1234)
+        assert ticket["key"] == f"uploads/{ticket['asset_id']}/My Clip.MP4"
+        fields = ticket["upload"]["fields"]
+        policy = json.loads(base64.b64decode(fields["policy"]))
+        conditions = policy["conditions"]
+        assert {"key": ticket["key"]} in conditions
+        assert {"Content-Type": "video/mp4"} in conditions
+        assert ["content-length-range", 1, 1234] in conditions
+        assert policy["expiration"].endswith("Z")
+        assert ticket["expires_in"] == 900
+
+    @pytest.mark.parametrize(
+        ("body", "status", "reason"),
+        [
+            (
+                {"filename": "a.mp4", "content_type": "text/plain", "size": 1},
+                400,
+                "invalid_request",
+            ),
+            ({"filename": "a.mp4", "content_type": "video/mp4"}, 400, "invalid_request"),
+            ({"filename": "a.mp4", "content_type": "video/mp4", "size": 10**13}, 413, "too_large"),
+        ],
+    )
+    def test_bad_upload_requests(
+        self, stack: LocalStack, body: dict[str, Any], status: int, reason: str
+    ) -> None:
+        r = requests.post(f"{stack.api_url}/uploads", json=body, timeout=10)
+        assert r.status_code == status
+        assert r.json()["error"]["reason"] == reason
+        assert r.json()["error"]["message"]
+
+    @pytest.mark.parametrize("asset_id", ["0" * 32, "not-an-id", "..%2f..%2fetc"])
+    def test_unknown_assets_are_404(self, stack: LocalStack, asset_id: str) -> None:
+        assert requests.get(f"{stack.api_url}/assets/{asset_id}", timeout=10).status_code == 404
