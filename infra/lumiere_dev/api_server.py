@@ -7,7 +7,7 @@ import threading
 
 from chalice import Chalice
 from chalice.config import Config
-from chalice.local import create_local_server
+from chalice.local import LocalChalice, LocalDevServer, create_local_server
 
 from lumiere_dev.runner import import_handler
 
@@ -20,7 +20,12 @@ class ApiServer:
         config = Config.create(
             app_name=app.app_name, lambda_timeout=timeout, lambda_memory_size=memory
         )
-        self._server = create_local_server(app, config, host, port)
+        if isinstance(app, LocalChalice):
+            # create_local_server swaps the app's class for a thread-safe local one, and
+            # cannot do it twice: a second stack in the same process reuses the swap.
+            self._server = LocalDevServer(app, config, host, port)
+        else:
+            self._server = create_local_server(app, config, host, port)
         self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True)
 
     @property

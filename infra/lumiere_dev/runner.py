@@ -157,22 +157,23 @@ class EventSourceMapping:
                 self._stop.wait(1)
 
     def poll_once(self, sqs: Any) -> int:
-        with self._lock:
-            self._busy += 1
-        try:
-            messages = sqs.receive_message(
-                QueueUrl=self.queue.url,
-                MaxNumberOfMessages=min(self.event.batch_size, 10),
-                WaitTimeSeconds=1,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if messages:
-                self._invoke(sqs, messages)
-            return len(messages)
-        finally:
+        messages = sqs.receive_message(
+            QueueUrl=self.queue.url,
+            MaxNumberOfMessages=min(self.event.batch_size, 10),
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if messages:
+            # Between receive and here the messages count as in flight in SQS itself.
             with self._lock:
-                self._busy -= 1
+                self._busy += 1
+            try:
+                self._invoke(sqs, messages)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+        return len(messages)
 
     def _invoke(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [to_lambda_record(m, self.queue, self.ctx.region) for m in messages]}

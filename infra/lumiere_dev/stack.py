@@ -107,9 +107,11 @@ class LocalStack:
         from lumiere.handlers import runtime
 
         runtime.reset()  # a new cold start, pointed at this moto server
-        media_bucket = self._media_bucket()
-        self._cdn = MediaServer(self.client("s3"), media_bucket, self.host, self.cdn_port)
-        self._cdn.start()
+        # The CDN fronts the bucket the functions know as MEDIA_BUCKET, if any.
+        media_bucket = self.spec.function_environment().get("MEDIA_BUCKET")
+        if media_bucket:
+            self._cdn = MediaServer(self.client("s3"), media_bucket, self.host, self.cdn_port)
+            self._cdn.start()
         api_fn = next((f for f in self.spec.functions.values() if f.api_events), None)
         if api_fn is not None:
             self._api = ApiServer(
@@ -137,13 +139,6 @@ class LocalStack:
                 )
                 mapping.start()
                 self.mappings.append(mapping)
-
-    def _media_bucket(self) -> str:
-        """The bucket the CDN fronts: the one the functions know as MEDIA_BUCKET."""
-        name = self.spec.function_environment().get("MEDIA_BUCKET")
-        if name is None:
-            raise ValueError("no function names a MEDIA_BUCKET; nothing for the CDN to serve")
-        return name
 
     def wait_idle(self, timeout: float = 120.0) -> None:
         """Until every function queue is empty and no handler is running."""
