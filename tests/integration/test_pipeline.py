@@ -217,11 +217,12 @@ def test_last_attempt_marks_the_asset_failed_instead_of_leaving_it(
     first = deliver(stack, "IngestFunction", messages)
     assert first == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
     assert client.get_asset(asset_id)["status"] == "PROBED"
-    # WHEN it is the last delivery THEN the asset ends FAILED and the message is done
+    # WHEN it is the last delivery THEN the asset ends FAILED, and the message still
+    # fails so SQS moves it to the DLQ
     last = [
         {**messages[0], "Attributes": {**messages[0]["Attributes"], "ApproximateReceiveCount": "3"}}
     ]
-    assert deliver(stack, "IngestFunction", last) == {"batchItemFailures": []}
+    assert deliver(stack, "IngestFunction", last) == first
     asset = client.get_asset(asset_id)
     assert asset["status"] == "FAILED"
     assert asset["error"]["reason"] == "processing_error"

@@ -1,9 +1,9 @@
 """SQS batch mechanics shared by the queue-driven functions.
 
 Powertools reports failed records so SQS redelivers only those. On a record's last
-delivery (``ApproximateReceiveCount`` reaching the queue's maxReceiveCount) a failure is
-recorded on the asset instead of raised: the asset ends FAILED with a reason rather than
-sitting half-done while its message waits in the dead-letter queue.
+delivery (``ApproximateReceiveCount`` reaching the queue's maxReceiveCount) the failure is
+also recorded on the asset: it ends FAILED with a reason instead of sitting half-done,
+and the message still goes on to the dead-letter queue, where a person can inspect it.
 """
 
 from __future__ import annotations
@@ -46,17 +46,17 @@ def is_last_attempt(record: SQSRecord, max_attempts: int) -> bool:
     return int(record.attributes.approximate_receive_count or "1") >= max_attempts
 
 
-def give_up_or_raise(
+def record_and_raise(
     record: SQSRecord,
     error: Exception,
     asset_id: str | None,
     max_attempts: int,
     record_failure: FailureRecorder,
 ) -> None:
-    """Called with the error of a failed record; re-raises unless this was the last try."""
+    """Called with the error of a failed record. Always re-raises, so SQS retries it and
+    finally moves it to the DLQ; on the last attempt the asset is marked FAILED first."""
     if isinstance(error, MalformedEventError) or asset_id is None:
-        # Nothing to mark: let it reach the DLQ where a person can look at it.
-        raise error
+        raise error  # nothing to mark
     if not is_last_attempt(record, max_attempts):
         raise error
     logger.exception("giving up on asset after %s attempts", max_attempts, asset_id=asset_id)
@@ -67,3 +67,4 @@ def give_up_or_raise(
         "This is on our side, not your file's: try uploading again later, and contact "
         "support with the asset id if it persists.",
     )
+    raise error

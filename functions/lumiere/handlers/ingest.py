@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lumiere.errors import MalformedEventError
 from lumiere.handlers import runtime
-from lumiere.handlers.batch import give_up_or_raise, logger, process_sqs_batch
+from lumiere.handlers.batch import record_and_raise, logger, process_sqs_batch
 from lumiere.media.tools import timeout_from_remaining
 from lumiere.pipeline.ingest import ingest_object, record_failure
 from lumiere.pipeline.keys import parse_upload_key
@@ -67,7 +67,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 )
                 logger.info("ingested", key=source.key, outcome=outcome.value)
             except Exception as e:
-                give_up_or_raise(
+                record_and_raise(
                     record,
                     e,
                     upload.asset_id if upload else None,

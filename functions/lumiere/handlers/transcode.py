@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lumiere.errors import PermanentError
 from lumiere.handlers import runtime
-from lumiere.handlers.batch import give_up_or_raise, logger, process_sqs_batch
+from lumiere.handlers.batch import record_and_raise, logger, process_sqs_batch
 from lumiere.pipeline.ingest import record_failure
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.transcode import transcode_asset
@@ -27,7 +27,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except PermanentError as e:
             record_failure(catalogue, task.asset_id, e.reason, e.message)
         except Exception as e:
-            give_up_or_raise(
+            record_and_raise(
                 record,
                 e,
                 task.asset_id,
