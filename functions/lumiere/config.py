@@ -24,6 +24,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 @dataclass(frozen=True)
 class Settings:
     assets_table: str = "lumiere-local-AssetsTable"
+    idempotency_table: str = "lumiere-local-IdempotencyTable"
     uploads_bucket: str = "lumiere-local-uploads"
     media_bucket: str = "lumiere-local-mediabucket"
     transcode_queue_url: str = ""
@@ -51,6 +52,7 @@ class Settings:
         d = cls()
         return cls(
             assets_table=env.get("ASSETS_TABLE", d.assets_table),
+            idempotency_table=env.get("IDEMPOTENCY_TABLE", d.idempotency_table),
             uploads_bucket=env.get("UPLOADS_BUCKET", d.uploads_bucket),
             media_bucket=env.get("MEDIA_BUCKET", d.media_bucket),
             transcode_queue_url=env.get("TRANSCODE_QUEUE_URL", d.transcode_queue_url),

@@ -20,6 +20,7 @@ class ReasonCode(StrEnum):
     TOO_LONG = "too_long"
     TOO_MANY_PIXELS = "too_many_pixels"
     EMPTY_FILE = "empty_file"
+    UPLOAD_MISSING = "upload_missing"
     PROCESSING_ERROR = "processing_error"
     INVALID_REQUEST = "invalid_request"
 

@@ -53,6 +53,10 @@ def create_resources(spec: StackSpec, session: Any) -> None:
                 raise
     for bucket in spec.buckets.values():
         s3.create_bucket(Bucket=bucket.name)
+        if bucket.versioned:
+            s3.put_bucket_versioning(
+                Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"}
+            )
         if bucket.cors_rules:
             s3.put_bucket_cors(
                 Bucket=bucket.name,

@@ -48,6 +48,7 @@ def _bucket(r: Resolver, logical_id: str, props: dict[str, Any]) -> BucketSpec:
         name=r.physical_name(logical_id),
         notifications=tuple(notifications),
         cors_rules=tuple(cors),
+        versioned=(props.get("VersioningConfiguration") or {}).get("Status") == "Enabled",
     )
 
 

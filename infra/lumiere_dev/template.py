@@ -74,6 +74,7 @@ class BucketSpec:
     name: str
     notifications: tuple[QueueNotification, ...] = ()
     cors_rules: tuple[dict[str, Any], ...] = ()
+    versioned: bool = False
 
 
 @dataclass(frozen=True)

@@ -63,17 +63,20 @@ def presign_upload(
     return PresignedPost(url=post["url"], fields=dict(post["fields"]))
 
 
-def presign_get(bucket: str, key: str, *, ttl_seconds: int) -> str:
+def _version(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id else {}
+
+
+def presign_get(bucket: str, key: str, *, ttl_seconds: int, version_id: str | None = None) -> str:
+    params = {"Bucket": bucket, "Key": key, **_version(version_id)}
     return str(
-        client("s3").generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl_seconds
-        )
+        client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
     )
 
 
-def head_object(bucket: str, key: str) -> dict[str, Any] | None:
+def head_object(bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
     try:
-        return dict(client("s3").head_object(Bucket=bucket, Key=key))
+        return dict(client("s3").head_object(Bucket=bucket, Key=key, **_version(version_id)))
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lumiere.errors import MalformedEventError
 from lumiere.handlers import runtime
-from lumiere.handlers.batch import record_and_raise, logger, process_sqs_batch
+from lumiere.handlers.batch import logger, process_sqs_batch, record_and_raise
+from lumiere.handlers.idempotency import once
 from lumiere.media.tools import timeout_from_remaining
 from lumiere.pipeline.ingest import ingest_object, record_failure
 from lumiere.pipeline.keys import parse_upload_key
@@ -52,20 +54,21 @@ def s3_objects(body: str) -> list[SourceObject]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings, catalogue = runtime.settings(), runtime.catalogue()
 
+    # One object (bucket, key, ETag) is ingested once, however often S3 announces it.
+    @once("ingest", "[bucket, key, etag]", context)
+    def ingest(*, item: dict[str, Any]) -> str:
+        timeout = timeout_from_remaining(
+            context.get_remaining_time_in_millis(), settings.tool_timeout_margin_seconds
+        )
+        source = SourceObject(**item)
+        return ingest_object(source, catalogue, settings, probe_timeout=timeout).value
+
     def record_handler(record: SQSRecord) -> None:
         for source in s3_objects(record.body):
             upload = parse_upload_key(source.key, url_encoded=False)
             try:
-                outcome = ingest_object(
-                    source,
-                    catalogue,
-                    settings,
-                    probe_timeout=timeout_from_remaining(
-                        context.get_remaining_time_in_millis(),
-                        settings.tool_timeout_margin_seconds,
-                    ),
-                )
-                logger.info("ingested", key=source.key, outcome=outcome.value)
+                outcome = ingest(item=asdict(source))
+                logger.info("ingested", key=source.key, outcome=outcome)
             except Exception as e:
                 record_and_raise(
                     record,

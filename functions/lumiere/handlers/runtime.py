@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
 from lumiere.cloud import clients
 from lumiere.cloud.catalogue import Catalogue
 from lumiere.config import Settings
@@ -24,8 +26,17 @@ def catalogue() -> Catalogue:
     return Catalogue(settings().assets_table)
 
 
+@cache
+def idempotency_store(step: str) -> DynamoDBPersistenceLayer:
+    """One store per step: Powertools binds a store to the first config it is used with."""
+    return DynamoDBPersistenceLayer(
+        table_name=settings().idempotency_table, boto3_client=clients.client("dynamodb")
+    )
+
+
 def reset() -> None:
     settings.cache_clear()
     catalogue.cache_clear()
+    idempotency_store.cache_clear()
     clients.client.cache_clear()
     clients.resource.cache_clear()

@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lumiere.errors import PermanentError
 from lumiere.handlers import runtime
-from lumiere.handlers.batch import record_and_raise, logger, process_sqs_batch
+from lumiere.handlers.batch import logger, process_sqs_batch, record_and_raise
+from lumiere.handlers.idempotency import once
 from lumiere.pipeline.ingest import record_failure
 from lumiere.pipeline.models import TranscodeTask
+from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.transcode import transcode_asset
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings, catalogue = runtime.settings(), runtime.catalogue()
 
-    def record_handler(record: SQSRecord) -> None:
-        task = TranscodeTask.from_json(record.body)
+    # A task (deterministic id per asset) is encoded once, however often it is delivered.
+    @once("transcode", "task_id", context)
+    def transcode(*, item: dict[str, Any]) -> str | None:
+        task = TranscodeTask.from_dict(item)
         try:
             status = transcode_asset(
                 task, catalogue, settings, remaining_ms=context.get_remaining_time_in_millis
             )
-            logger.info("transcoded", asset_id=task.asset_id, status=status)
         except PermanentError as e:
             record_failure(catalogue, task.asset_id, e.reason, e.message)
+            return AssetStatus.FAILED.value
+        return status.value if status else None
+
+    def record_handler(record: SQSRecord) -> None:
+        task = TranscodeTask.from_json(record.body)
+        try:
+            status = transcode(item=asdict(task))
+            logger.info("transcoded", asset_id=task.asset_id, status=status)
         except Exception as e:
             record_and_raise(
                 record,

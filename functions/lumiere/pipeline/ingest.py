@@ -7,11 +7,12 @@ duplicate that finds the asset already PROBED only re-sends the (idempotent) tas
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, replace
 from enum import StrEnum
 from typing import Any
 
 from lumiere.cloud.catalogue import Catalogue
-from lumiere.cloud.storage import presign_get
+from lumiere.cloud.storage import head_object, presign_get
 from lumiere.cloud.tasks import send_transcode_task
 from lumiere.config import Settings
 from lumiere.errors import (
@@ -69,20 +70,27 @@ def ingest_object(
         return IngestOutcome.IGNORED
     status = AssetStatus(asset["status"])
     if status is AssetStatus.PROBED:
-        send_transcode_task(settings.transcode_queue_url, _task(asset, source))
+        send_transcode_task(settings.transcode_queue_url, _task(asset))
         return IngestOutcome.REQUEUED
     if status not in (AssetStatus.CREATED, AssetStatus.UPLOADED):
+        # Includes a second write to the same key (a re-upload): one ticket, one object.
         log.info("duplicate event for asset %s in status %s", upload.asset_id, status)
         return IngestOutcome.IGNORED
     try:
         if status is AssetStatus.CREATED:
-            catalogue.transition(
-                upload.asset_id,
-                AssetStatus.UPLOADED,
-                utc_now(),
-                size=source.size,
-                etag=source.etag or "",
+            pinned = _pin_version(source)
+            if pinned is None:
+                record_failure(
+                    catalogue,
+                    upload.asset_id,
+                    ReasonCode.UPLOAD_MISSING,
+                    "The uploaded file was deleted before Lumiere could read it. Upload it again.",
+                )
+                return IngestOutcome.FAILED
+            asset = catalogue.transition(
+                upload.asset_id, AssetStatus.UPLOADED, utc_now(), source=asdict(pinned)
             )
+        source = SourceObject(**asset["source"])
         info, kind = _probe_and_check(source, settings, probe_timeout)
         asset = catalogue.transition(
             upload.asset_id,
@@ -98,8 +106,25 @@ def ingest_object(
         log.info("asset %s rejected: %s (%s)", upload.asset_id, e.reason, e.message)
         record_failure(catalogue, upload.asset_id, e.reason, e.message)
         return IngestOutcome.FAILED
-    send_transcode_task(settings.transcode_queue_url, _task(asset, source))
+    send_transcode_task(settings.transcode_queue_url, _task(asset))
     return IngestOutcome.QUEUED
+
+
+def _pin_version(source: SourceObject) -> SourceObject | None:
+    """S3's own size, ETag and version of the object, or None if it is gone.
+
+    S3 notifications carry the versionId on versioned buckets; moto's do not, so the
+    HEAD supplies it. The probed version is what every later step reads.
+    """
+    head = head_object(source.bucket, source.key, source.version_id)
+    if head is None:
+        return None
+    return replace(
+        source,
+        size=int(head.get("ContentLength", source.size)),
+        etag=str(head.get("ETag", "")).strip('"') or source.etag,
+        version_id=head.get("VersionId") or source.version_id,
+    )
 
 
 def record_failure(catalogue: Catalogue, asset_id: str, reason: ReasonCode, message: str) -> None:
@@ -120,7 +145,12 @@ def _probe_and_check(
             f"The file is {source.size:,} bytes; the limit is {settings.max_upload_bytes:,}.",
             reason=ReasonCode.TOO_LARGE,
         )
-    url = presign_get(source.bucket, source.key, ttl_seconds=settings.source_url_ttl_seconds)
+    url = presign_get(
+        source.bucket,
+        source.key,
+        ttl_seconds=settings.source_url_ttl_seconds,
+        version_id=source.version_id,
+    )
     args = build_ffprobe_args(str(find_binaries().ffprobe), url)
     try:
         raw = run_tool(args, timeout=timeout)
@@ -143,5 +173,9 @@ def _probe_and_check(
     return info, kind
 
 
-def _task(asset: dict[str, Any], source: SourceObject) -> TranscodeTask:
-    return TranscodeTask(asset_id=asset["asset_id"], kind=MediaKind(asset["kind"]), source=source)
+def _task(asset: dict[str, Any]) -> TranscodeTask:
+    return TranscodeTask(
+        asset_id=asset["asset_id"],
+        kind=MediaKind(asset["kind"]),
+        source=SourceObject(**asset["source"]),
+    )

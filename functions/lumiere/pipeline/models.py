@@ -40,6 +40,9 @@ class SourceObject:
     key: str
     size: int
     etag: str | None = None
+    # The version ingest probed; every later read names it (see the uploads bucket's
+    # versioning in template.yaml).
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,13 @@ class TranscodeTask:
     def from_json(cls, body: str) -> TranscodeTask:
         try:
             data = json.loads(body)
+        except ValueError as e:
+            raise MalformedEventError(f"not a transcode task: {e}") from e
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TranscodeTask:
+        try:
             return cls(
                 asset_id=data["asset_id"],
                 kind=MediaKind(data["kind"]),

@@ -98,7 +98,10 @@ def transcode_asset(
         task=task,
         info=MediaInfo.from_dict(asset["probe"]),
         source_url=presign_get(
-            task.source.bucket, task.source.key, ttl_seconds=settings.source_url_ttl_seconds
+            task.source.bucket,
+            task.source.key,
+            ttl_seconds=settings.source_url_ttl_seconds,
+            version_id=task.source.version_id,
         ),
         work=work,
         settings=settings,
