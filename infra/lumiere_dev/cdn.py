@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import sys
 import threading
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -12,10 +13,12 @@ from urllib.parse import unquote, urlsplit
 from botocore.exceptions import ClientError
 
 CHUNK = 64 * 1024
+# What a CloudFront distribution for MediaBucket would expose: the published assets, not
+# whatever else the bucket may hold.
 SERVED_PREFIX = "assets/"
 
 
-def object_key(raw_path: str) -> str | None:
+def object_key(raw_path: str, prefix: str = SERVED_PREFIX) -> str | None:
     """The S3 key a request path names, or None if it may not be served.
 
     Decoded before the check: ``/assets/%2e%2e/secret`` must not slip past as text that
@@ -27,10 +30,10 @@ def object_key(raw_path: str) -> str | None:
     key = path.lstrip("/")
     if posixpath.normpath("/" + key) != "/" + key.rstrip("/") or ".." in key.split("/"):
         return None
-    return key if key.startswith(SERVED_PREFIX) and not key.endswith("/") else None
+    return key if key.startswith(prefix) and not key.endswith("/") else None
 
 
-def make_handler(s3: Any, bucket: str) -> type[BaseHTTPRequestHandler]:
+def make_handler(s3: Any, bucket: str, prefix: str) -> type[BaseHTTPRequestHandler]:
     class MediaHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -55,19 +58,20 @@ def make_handler(s3: Any, bucket: str) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             self._serve(body=True)
 
-        def _not_found(self) -> None:
-            self.send_response(404)
+        def _error(self, status: int, message: str) -> None:
+            payload = f"{message}\n".encode()
+            self.send_response(status)
             self._cors()
             self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", "10")
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(b"Not Found\n")
+                self.wfile.write(payload)
 
         def _serve(self, body: bool) -> None:
-            key = object_key(self.path)
+            key = object_key(self.path, prefix)
             if key is None:
-                self._not_found()
+                self._error(404, "Not Found")
                 return
             params: dict[str, Any] = {"Bucket": bucket, "Key": key}
             if self.headers.get("Range"):
@@ -77,15 +81,12 @@ def make_handler(s3: Any, bucket: str) -> type[BaseHTTPRequestHandler]:
             except ClientError as e:
                 code = e.response.get("Error", {}).get("Code")
                 if code in ("NoSuchKey", "404", "NotFound"):
-                    self._not_found()
-                    return
-                if code == "InvalidRange":
-                    self.send_response(416)
-                    self._cors()
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                raise
+                    self._error(404, "Not Found")
+                elif code == "InvalidRange":
+                    self._error(416, "Range Not Satisfiable")
+                else:  # as CloudFront answers when its origin fails
+                    self._error(502, f"Bad Gateway: {code}")
+                return
             partial = body and "ContentRange" in obj
             self.send_response(206 if partial else 200)
             self._cors()
@@ -100,8 +101,11 @@ def make_handler(s3: Any, bucket: str) -> type[BaseHTTPRequestHandler]:
                 self.send_header("ETag", obj["ETag"])
             self.end_headers()
             if body:
-                for chunk in obj["Body"].iter_chunks(CHUNK):
-                    self.wfile.write(chunk)
+                # Streamed: segments and sources can be large, and players often hang up
+                # half-way (the body is closed either way, returning the connection).
+                with closing(obj["Body"]) as stream:
+                    for chunk in stream.iter_chunks(CHUNK):
+                        self.wfile.write(chunk)
 
     return MediaHandler
 
@@ -118,9 +122,15 @@ class _Server(ThreadingHTTPServer):
 
 
 class MediaServer:
-    def __init__(self, s3: Any, bucket: str, host: str, port: int) -> None:
-        self.server = _Server((host, port), make_handler(s3, bucket))
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    """Serves ``bucket`` under ``prefix`` on host:port (0: any free port)."""
+
+    def __init__(
+        self, s3: Any, bucket: str, host: str, port: int, *, prefix: str = SERVED_PREFIX
+    ) -> None:
+        self.server = _Server((host, port), make_handler(s3, bucket, prefix))
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="media-cdn", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -131,5 +141,7 @@ class MediaServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self._thread.is_alive():
+            self.server.shutdown()
+            self._thread.join(timeout=10)
         self.server.server_close()

@@ -1,85 +1,129 @@
-"""Create the template's buckets, queues and tables in moto, and wire S3 -> SQS."""
+"""Create the template's queues, tables and buckets in moto, and wire S3 -> SQS.
+
+Idempotent: running it again against the same server changes nothing, so a developer can
+point a second `lumiere dev` at a moto that is already up.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError
 
-from lumiere_dev.template import StackSpec
-
-_TABLE_KEYS = (
-    "AttributeDefinitions",
-    "KeySchema",
-    "GlobalSecondaryIndexes",
-    "LocalSecondaryIndexes",
-    "BillingMode",
-)
-
+from lumiere_dev.template import BucketSpec, QueueSpec, StackSpec, TableSpec
 
 # CloudFormation spells some CORS fields differently from the S3 API.
 _CORS_FIELDS = {"ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds", "Id": "ID"}
 
 
-def _s3_cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    return {_CORS_FIELDS.get(k, k): v for k, v in rule.items()}
-
-
-def create_resources(spec: StackSpec, session: Any) -> None:
-    """Idempotent: running it against a stack that exists changes nothing."""
+def create_resources(spec: StackSpec, session: boto3.session.Session) -> None:
     endpoint = spec.context.endpoint_url
-    s3 = session.client("s3", endpoint_url=endpoint)
     sqs = session.client("sqs", endpoint_url=endpoint)
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
     # Dead-letter queues first: a redrive policy must name a queue that exists.
-    for queue in sorted(spec.queues.values(), key=lambda q: q.dlq_id is not None):
-        attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
-        if queue.dlq_id:
-            attributes["RedrivePolicy"] = json.dumps(
-                {
-                    "deadLetterTargetArn": spec.queues[queue.dlq_id].arn,
-                    "maxReceiveCount": queue.max_receive_count,
-                }
-            )
-        sqs.create_queue(QueueName=queue.name, Attributes=attributes)
+    for queue in sorted(spec.queues.values(), key=lambda q: q.redrive is not None):
+        create_queue(sqs, queue, spec)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
     for table in spec.tables.values():
-        props = {k: v for k, v in table.properties.items() if k in _TABLE_KEYS}
-        props.setdefault("BillingMode", "PAY_PER_REQUEST")
-        try:
-            dynamodb.create_table(TableName=table.name, **props)
-        except ClientError as e:
-            if e.response["Error"]["Code"] != "ResourceInUseException":
-                raise
+        create_table(dynamodb, table)
+    s3 = session.client("s3", endpoint_url=endpoint)
     for bucket in spec.buckets.values():
-        s3.create_bucket(Bucket=bucket.name)
-        if bucket.versioned:
-            s3.put_bucket_versioning(
-                Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"}
-            )
-        if bucket.cors_rules:
-            s3.put_bucket_cors(
-                Bucket=bucket.name,
-                CORSConfiguration={
-                    "CORSRules": [
-                        {_CORS_FIELDS.get(k, k): v for k, v in rule.items()}
-                        for rule in bucket.cors_rules
-                    ]
-                },
-            )
-        configs = []
-        for n in bucket.notifications:
-            rules = [{"Name": "prefix", "Value": n.prefix}] if n.prefix else []
-            if n.suffix:
-                rules.append({"Name": "suffix", "Value": n.suffix})
-            config: dict[str, Any] = {
-                "QueueArn": spec.queues[n.queue_id].arn,
-                "Events": list(n.events),
+        create_bucket(s3, bucket, spec)
+
+
+def queue_attributes(queue: QueueSpec, spec: StackSpec) -> dict[str, str]:
+    attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
+    if queue.message_retention_period is not None:
+        attributes["MessageRetentionPeriod"] = str(queue.message_retention_period)
+    if queue.fifo:
+        attributes["FifoQueue"] = "true"
+    if queue.redrive:
+        attributes["RedrivePolicy"] = json.dumps(
+            {
+                "deadLetterTargetArn": spec.queues[queue.redrive.dlq_logical_id].arn,
+                "maxReceiveCount": queue.redrive.max_receive_count,
             }
-            if rules:
-                config["Filter"] = {"Key": {"FilterRules": rules}}
-            configs.append(config)
-        if configs:
-            s3.put_bucket_notification_configuration(
-                Bucket=bucket.name, NotificationConfiguration={"QueueConfigurations": configs}
-            )
+        )
+    return attributes
+
+
+def create_queue(sqs: Any, queue: QueueSpec, spec: StackSpec) -> None:
+    url = sqs.create_queue(QueueName=queue.name, Attributes=queue_attributes(queue, spec))[
+        "QueueUrl"
+    ]
+    if url != queue.url:  # the runner and the functions use the URL the template resolves to
+        raise RuntimeError(f"moto named {queue.logical_id} {url}, the template {queue.url}")
+
+
+def create_table(dynamodb: Any, table: TableSpec) -> None:
+    params: dict[str, Any] = {
+        "TableName": table.name,
+        "KeySchema": table.key_schema,
+        "AttributeDefinitions": table.attribute_definitions,
+        "BillingMode": table.billing_mode,
+    }
+    if table.global_secondary_indexes:
+        params["GlobalSecondaryIndexes"] = table.global_secondary_indexes
+    if table.provisioned_throughput:
+        params["ProvisionedThroughput"] = table.provisioned_throughput
+    try:
+        dynamodb.create_table(**params)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+
+
+def create_bucket(s3: Any, bucket: BucketSpec, spec: StackSpec) -> None:
+    params: dict[str, Any] = {"Bucket": bucket.name}
+    if spec.context.region != "us-east-1":  # the one region S3 refuses a constraint for
+        params["CreateBucketConfiguration"] = {"LocationConstraint": spec.context.region}
+    try:
+        s3.create_bucket(**params)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+            raise
+    if bucket.versioned:
+        s3.put_bucket_versioning(Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"})
+    if bucket.cors_rules:
+        rules = [{_CORS_FIELDS.get(k, k): v for k, v in r.items()} for r in bucket.cors_rules]
+        s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": rules})
+    wanted = queue_configurations(bucket, spec)
+    current = s3.get_bucket_notification_configuration(Bucket=bucket.name)
+    # Every put makes S3 (and moto) send an s3:TestEvent; don't repeat one needlessly.
+    if wanted and _comparable(current.get("QueueConfigurations", [])) != _comparable(wanted):
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket.name, NotificationConfiguration={"QueueConfigurations": wanted}
+        )
+
+
+def queue_configurations(bucket: BucketSpec, spec: StackSpec) -> list[dict[str, Any]]:
+    configs = []
+    for n in bucket.notifications:
+        config: dict[str, Any] = {
+            "QueueArn": spec.queues[n.queue_logical_id].arn,
+            "Events": list(n.events),
+        }
+        rules = [
+            {"Name": name, "Value": value}
+            for name, value in (("prefix", n.prefix), ("suffix", n.suffix))
+            if value
+        ]
+        if rules:
+            config["Filter"] = {"Key": {"FilterRules": rules}}
+        configs.append(config)
+    return configs
+
+
+def _comparable(configs: list[dict[str, Any]]) -> list[str]:
+    def canonical(c: dict[str, Any]) -> str:
+        rules = (c.get("Filter") or {}).get("Key", {}).get("FilterRules", [])
+        return json.dumps(
+            [
+                c["QueueArn"],
+                sorted(c["Events"]),
+                sorted((r["Name"].lower(), r["Value"]) for r in rules),
+            ]
+        )
+
+    return sorted(canonical(c) for c in configs)

@@ -1,113 +1,49 @@
-"""Lambda's SQS event-source mapping, played locally.
+"""Lambda's SQS event-source mappings, played in this process.
 
-Each mapping polls its queue, hands the batch to the handler in this process with the
-event shape Lambda delivers, deletes what succeeded and leaves the rest to SQS: moto moves
-a message to the dead-letter queue once its receive count passes maxReceiveCount, exactly
-as SQS does.
+Each function gets ``workers_per_function`` threads. A worker receives a batch from the function's
+queue, invokes the handler with the event Lambda would deliver, deletes what succeeded and
+leaves the rest to SQS, which (moto included) moves a message to the dead-letter queue
+once it has been received maxReceiveCount times.
 
-One deliberate difference from Lambda: a message that failed becomes visible again after
-``retry_delay_seconds`` (default 1) instead of the queue's visibility timeout (12 minutes
-for ingest), so retries and redrive take seconds locally.
+The one deliberate difference from Lambda: a failed message becomes visible again after
+``retry_delay_seconds`` (default 1) instead of when the queue's VisibilityTimeout runs
+out (12 minutes for a queue sized for a 2-minute function), so retries and redrive take
+seconds locally.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
-from lumiere_dev.template import FunctionSpec, QueueSpec, SqsEventSpec, StackContext
+from lumiere_dev.lambda_runtime import (
+    Handler,
+    LocalLambdaContext,
+    failed_message_ids,
+    import_handler,
+    to_lambda_record,
+)
+from lumiere_dev.template import FunctionSpec, QueueSpec, SqsEventSpec, StackContext, StackSpec
+
+__all__ = [
+    "EventSourceMapping",
+    "FunctionRunner",
+    "LocalLambdaContext",
+    "import_handler",
+    "to_lambda_record",
+]
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any], Any], Any]
-
-
-def import_handler(dotted: str) -> Handler:
-    module, _, attr = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
-
-
-@dataclass
-class LocalLambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    region: str
-    account_id: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    _deadline: float = field(default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return f"local/{self.aws_request_id}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def to_lambda_record(message: dict[str, Any], queue: QueueSpec, region: str) -> dict[str, Any]:
-    attributes = message.get("Attributes", {})
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": {
-            k: attributes[k]
-            for k in (
-                "ApproximateReceiveCount",
-                "SentTimestamp",
-                "SenderId",
-                "ApproximateFirstReceiveTimestamp",
-            )
-            if k in attributes
-        },
-        "messageAttributes": {
-            name: {
-                "stringValue": a.get("StringValue"),
-                "binaryValue": a.get("BinaryValue"),
-                "stringListValues": [],
-                "binaryListValues": [],
-                "dataType": a["DataType"],
-            }
-            for name, a in (message.get("MessageAttributes") or {}).items()
-        },
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue.arn,
-        "awsRegion": region,
-    }
-
-
-def failed_ids(result: Any, report_failures: bool) -> set[str] | None:
-    """Message ids to keep. None: the whole batch failed."""
-    if not report_failures or not isinstance(result, dict):
-        return set()
-    return {f["itemIdentifier"] for f in result.get("batchItemFailures") or []}
-
 
 class EventSourceMapping:
+    """One SQS event of one function: receive a batch, invoke, settle each message."""
+
     def __init__(
         self,
         function: FunctionSpec,
@@ -115,86 +51,178 @@ class EventSourceMapping:
         queue: QueueSpec,
         ctx: StackContext,
         *,
-        workers: int = 2,
         retry_delay_seconds: int = 1,
+        handler: Handler | None = None,
     ) -> None:
         self.function, self.event, self.queue, self.ctx = function, event, queue, ctx
-        self.workers = workers
         self.retry_delay_seconds = retry_delay_seconds
-        self.handler = import_handler(function.handler)
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._busy = 0
-        self._lock = threading.Lock()
+        self.handler = handler or import_handler(function.handler)
 
-    @property
-    def busy(self) -> bool:
-        with self._lock:
-            return self._busy > 0
-
-    def start(self) -> None:
-        for i in range(self.workers):
-            t = threading.Thread(
-                target=self._loop, name=f"{self.function.logical_id}-{i}", daemon=True
-            )
-            t.start()
-            self._threads.append(t)
-
-    def stop(self) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=30)
-
-    def _loop(self) -> None:
-        sqs = boto3.session.Session().client(
-            "sqs", endpoint_url=self.ctx.endpoint_url, region_name=self.ctx.region
+    def receive(self, sqs: Any, wait_seconds: int = 1) -> list[dict[str, Any]]:
+        return list(
+            sqs.receive_message(
+                QueueUrl=self.queue.url,
+                MaxNumberOfMessages=min(self.event.batch_size, 10),
+                WaitTimeSeconds=wait_seconds,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
         )
-        while not self._stop.is_set():
-            try:
-                self.poll_once(sqs)
-            except Exception:
-                log.exception("poller for %s failed; retrying", self.function.logical_id)
-                self._stop.wait(1)
 
-    def poll_once(self, sqs: Any) -> int:
-        messages = sqs.receive_message(
-            QueueUrl=self.queue.url,
-            MaxNumberOfMessages=min(self.event.batch_size, 10),
-            WaitTimeSeconds=1,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+    def poll_once(self, sqs: Any, wait_seconds: int = 1) -> int:
+        """Receive one batch and run it; the number of messages handled."""
+        messages = self.receive(sqs, wait_seconds)
         if messages:
-            # Between receive and here the messages count as in flight in SQS itself.
-            with self._lock:
-                self._busy += 1
-            try:
-                self._invoke(sqs, messages)
-            finally:
-                with self._lock:
-                    self._busy -= 1
+            self.invoke(sqs, messages)
         return len(messages)
 
-    def _invoke(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+    def invoke(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [to_lambda_record(m, self.queue, self.ctx.region) for m in messages]}
         context = LocalLambdaContext(
-            function_name=self.function.logical_id,
+            function_name=self.function.name,
             memory_limit_in_mb=self.function.memory,
             timeout_seconds=self.function.timeout,
             region=self.ctx.region,
             account_id=self.ctx.account_id,
         )
+        ids = {m["MessageId"] for m in messages}
+        started = time.monotonic()
         try:
-            keep = failed_ids(self.handler(event, context), self.event.report_batch_item_failures)
+            result = self.handler(event, context)
+            failed = failed_message_ids(result, ids, self.event.report_batch_item_failures)
         except Exception:
-            log.exception("%s raised; the whole batch will be retried", self.function.logical_id)
-            keep = None
+            log.exception("%s raised; its whole batch will be retried", self.function.logical_id)
+            failed = ids
+        if time.monotonic() - started > self.function.timeout:
+            log.warning(
+                "%s ran past its Timeout; Lambda would have stopped it", self.function.logical_id
+            )
         for m in messages:
-            if keep is None or m["MessageId"] in keep:
+            self._settle(sqs, m, retry=m["MessageId"] in failed)
+
+    def _settle(self, sqs: Any, message: dict[str, Any], *, retry: bool) -> None:
+        try:
+            if retry:  # see the module docstring: Lambda would wait out VisibilityTimeout
                 sqs.change_message_visibility(
                     QueueUrl=self.queue.url,
-                    ReceiptHandle=m["ReceiptHandle"],
+                    ReceiptHandle=message["ReceiptHandle"],
                     VisibilityTimeout=self.retry_delay_seconds,
                 )
             else:
-                sqs.delete_message(QueueUrl=self.queue.url, ReceiptHandle=m["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=self.queue.url, ReceiptHandle=message["ReceiptHandle"])
+        except ClientError as e:
+            # The receipt handle outlived the visibility timeout: SQS redelivers, as it would.
+            log.warning("could not settle message %s: %s", message["MessageId"], e)
+
+
+class FunctionRunner:
+    """All event-source mappings of a stack, with ``workers_per_function`` concurrent
+    invocations per function at most (Lambda's reserved concurrency, in effect)."""
+
+    def __init__(
+        self,
+        spec: StackSpec,
+        *,
+        session: boto3.session.Session,
+        workers_per_function: int = 2,
+        retry_delay_seconds: int = 1,
+    ) -> None:
+        self.spec, self.session = spec, session
+        self.workers_per_function = workers_per_function
+        self.mappings: dict[str, list[EventSourceMapping]] = {
+            fn.logical_id: [
+                EventSourceMapping(
+                    fn,
+                    event,
+                    spec.queues[event.queue_logical_id],
+                    spec.context,
+                    retry_delay_seconds=retry_delay_seconds,
+                )
+                for event in fn.sqs_events
+            ]
+            for fn in spec.functions.values()
+            if fn.sqs_events
+        }
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def queue_urls(self) -> list[str]:
+        return sorted({m.queue.url for ms in self.mappings.values() for m in ms})
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._in_flight
+
+    def start(self) -> None:
+        self._stop.clear()
+        for function_id, mappings in self.mappings.items():
+            for i in range(self.workers_per_function):
+                # Made here: clients are thread-safe, but creating them from one session
+                # in several threads at once is not.
+                sqs = self._sqs()
+                t = threading.Thread(
+                    target=self._work, args=(mappings, sqs), name=f"{function_id}-{i}", daemon=True
+                )
+                t.start()
+                self._threads.append(t)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop polling and wait for running invocations (up to ``timeout`` in total)."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    def _sqs(self) -> Any:
+        return self.session.client("sqs", endpoint_url=self.spec.context.endpoint_url)
+
+    def _work(self, mappings: list[EventSourceMapping], sqs: Any) -> None:
+        while not self._stop.is_set():
+            for mapping in mappings:
+                try:
+                    self._poll(mapping, sqs)
+                except Exception:  # a poller that dies would silently stop a function
+                    log.exception("poller of %s failed; retrying", mapping.function.logical_id)
+                    self._stop.wait(1)
+
+    def _poll(self, mapping: EventSourceMapping, sqs: Any) -> None:
+        messages = mapping.receive(sqs)
+        if not messages:
+            return
+        # From receive until here the batch counts as NotVisible in the queue itself.
+        with self._lock:
+            self._in_flight += 1
+        try:
+            mapping.invoke(sqs, messages)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def wait_idle(self, timeout: float = 120.0) -> None:
+        """Block until every polled queue is empty (nothing visible, in flight or delayed)
+        and no handler runs; TimeoutError otherwise. Quiet must hold for a few checks in
+        a row, as a handler may be between sending its next message and returning."""
+        sqs = self._sqs()
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        deadline, quiet = time.monotonic() + timeout, 0
+        while quiet < 3:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"functions still busy after {timeout} s")
+            pending = sum(
+                int(v)
+                for url in self.queue_urls
+                for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)[
+                    "Attributes"
+                ].values()
+            )
+            quiet = quiet + 1 if pending == 0 and self.in_flight == 0 else 0
+            time.sleep(0.1)

@@ -4,9 +4,7 @@ the SQS event-source mappings, all in one process."""
 from __future__ import annotations
 
 import logging
-import os
 import socket
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,25 +14,36 @@ from moto.server import ThreadedMotoServer
 
 from lumiere_dev.api_server import ApiServer
 from lumiere_dev.cdn import MediaServer
+from lumiere_dev.environment import (
+    LOCAL_CREDENTIALS,
+    apply_environment,
+    handler_environment,
+    restore_environment,
+)
+from lumiere_dev.lambda_runtime import import_handler
 from lumiere_dev.resources import create_resources
-from lumiere_dev.runner import EventSourceMapping
-from lumiere_dev.spec import read_stack
-from lumiere_dev.template import StackContext, StackSpec
+from lumiere_dev.runner import FunctionRunner
+from lumiere_dev.template import BucketSpec, StackContext, StackSpec, read_stack
 
 log = logging.getLogger(__name__)
 
-# moto accepts any credentials; these keep boto3 from looking for real ones.
-LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
+# `lumiere dev` listens here, so a browser tab or a second terminal can find the stack.
+DEV_MOTO_PORT, DEV_API_PORT, DEV_CDN_PORT = 8600, 8601, 8602
 
 
 def free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def _check_free(host: str, port: int) -> None:
+    # moto's server thread dies silently on a taken port and start() would wait forever.
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise OSError(f"{host}:{port} is taken (is another local stack running?)") from e
 
 
 class LocalStack:
@@ -48,24 +57,37 @@ class LocalStack:
         cdn_port: int = 0,
         workers_per_function: int = 2,
         retry_delay_seconds: int = 1,
-        run_functions: bool = True,
         overrides: dict[str, str] | None = None,
+        parameters: dict[str, str] | None = None,
         stack_name: str = "lumiere-local",
+        run_functions: bool = True,
+        cold_start_hook: str | None = "lumiere.handlers.runtime.reset",
     ) -> None:
+        """Ports of 0 pick free ones. ``overrides`` are extra environment variables for
+        the handlers; ``parameters`` override the template's parameter Defaults.
+        ``cold_start_hook`` (dotted path, skipped if it does not import) is called once
+        the environment points at this stack, so handlers drop clients cached from an
+        earlier one. ``run_functions=False`` leaves the queues to the caller."""
         self.host = host
         self.moto_port = moto_port or free_port(host)
         self.api_port = api_port or free_port(host)
         self.cdn_port = cdn_port or free_port(host)
-        self.workers = workers_per_function
+        self.workers_per_function = workers_per_function
         self.retry_delay_seconds = retry_delay_seconds
         self.run_functions = run_functions
         self.overrides = dict(overrides or {})
-        ctx = StackContext(stack_name=stack_name, endpoint_url=f"http://{host}:{self.moto_port}")
+        self.cold_start_hook = cold_start_hook
+        ctx = StackContext(
+            stack_name=stack_name,
+            endpoint_url=f"http://{host}:{self.moto_port}",
+            parameters=dict(parameters or {}),
+        )
         self.spec: StackSpec = read_stack(template_path, ctx)
-        self._moto = ThreadedMotoServer(ip_address=host, port=self.moto_port, verbose=False)
+        self.runner: FunctionRunner | None = None
+        self._moto: ThreadedMotoServer | None = None
         self._api: ApiServer | None = None
         self._cdn: MediaServer | None = None
-        self.mappings: list[EventSourceMapping] = []
+        self._saved_env: dict[str, str | None] | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -79,6 +101,12 @@ class LocalStack:
     def media_url(self) -> str:
         return f"http://{self.host}:{self.cdn_port}"
 
+    @property
+    def media_bucket(self) -> BucketSpec | None:
+        """The bucket the CDN fronts: the one the functions publish to (MEDIA_BUCKET)."""
+        names = {fn.environment.get("MEDIA_BUCKET") for fn in self.spec.functions.values()}
+        return next((b for b in self.spec.buckets.values() if b.name in names), None)
+
     def boto3_session(self) -> boto3.session.Session:
         return boto3.session.Session(
             aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -90,90 +118,87 @@ class LocalStack:
         return self.boto3_session().client(service, endpoint_url=self.endpoint_url)
 
     def environment(self) -> dict[str, str]:
-        env = self.spec.function_environment()
-        env.update(LOCAL_CREDENTIALS)
-        env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = self.spec.context.region
-        env["AWS_ENDPOINT_URL"] = self.endpoint_url
-        env["MEDIA_BASE_URL"] = self.media_url
-        env.update(self.overrides)
-        return env
+        """What the handlers see in os.environ while the stack runs."""
+        overrides = dict(self.overrides)
+        if self.media_bucket is not None:
+            overrides.setdefault("MEDIA_BASE_URL", self.media_url)
+        return handler_environment(self.spec, overrides)
 
     def start(self) -> LocalStack:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's line per request
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        _check_free(self.host, self.moto_port)
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
         self._moto.start()
         create_resources(self.spec, self.boto3_session())
-        # The handlers run in this process and read their configuration from it.
-        os.environ.update(self.environment())
-        from lumiere.handlers import runtime
-
-        runtime.reset()  # a new cold start, pointed at this moto server
-        # The CDN fronts the bucket the functions know as MEDIA_BUCKET, if any.
-        media_bucket = self.spec.function_environment().get("MEDIA_BUCKET")
-        if media_bucket:
-            self._cdn = MediaServer(self.client("s3"), media_bucket, self.host, self.cdn_port)
+        # Handlers run in this process and read their configuration from its environment;
+        # it must be in place before a handler module is imported.
+        self._saved_env = apply_environment(self.environment())
+        self._cold_start()
+        bucket = self.media_bucket
+        if bucket is not None:
+            self._cdn = MediaServer(self.client("s3"), bucket.name, self.host, self.cdn_port)
             self._cdn.start()
-        api_fn = next((f for f in self.spec.functions.values() if f.api_events), None)
-        if api_fn is not None:
+        api_functions = [f for f in self.spec.functions.values() if f.api_events]
+        if len(api_functions) > 1:
+            raise ValueError("the local stack serves one API function (one Chalice app)")
+        for fn in api_functions:
             self._api = ApiServer(
-                api_fn.handler,
-                self.host,
-                self.api_port,
-                timeout=api_fn.timeout,
-                memory=api_fn.memory,
+                fn.handler, self.host, self.api_port, timeout=fn.timeout, memory=fn.memory
             )
             self._api.start()
         if self.run_functions:
             self.start_functions()
-        return self
 
     def start_functions(self) -> None:
-        for fn in self.spec.functions.values():
-            for event in fn.sqs_events:
-                mapping = EventSourceMapping(
-                    fn,
-                    event,
-                    self.spec.queues[event.queue_id],
-                    self.spec.context,
-                    workers=self.workers,
-                    retry_delay_seconds=self.retry_delay_seconds,
-                )
-                mapping.start()
-                self.mappings.append(mapping)
+        """Start the event-source mappings (done by start() unless run_functions=False)."""
+        if self.runner is None:
+            self.runner = FunctionRunner(
+                self.spec,
+                session=self.boto3_session(),
+                workers_per_function=self.workers_per_function,
+                retry_delay_seconds=self.retry_delay_seconds,
+            )
+            self.runner.start()
 
     def wait_idle(self, timeout: float = 120.0) -> None:
-        """Until every function queue is empty and no handler is running."""
-        sqs = self.client("sqs")
-        queues = {m.queue.url for m in self.mappings}
-        deadline = time.monotonic() + timeout
-        quiet = 0
-        while time.monotonic() < deadline:
-            pending = 0
-            for url in queues:
-                attrs = sqs.get_queue_attributes(
-                    QueueUrl=url,
-                    AttributeNames=[
-                        "ApproximateNumberOfMessages",
-                        "ApproximateNumberOfMessagesNotVisible",
-                    ],
-                )["Attributes"]
-                pending += sum(int(v) for v in attrs.values())
-            busy = any(m.busy for m in self.mappings)
-            quiet = quiet + 1 if pending == 0 and not busy else 0
-            if quiet >= 3:
-                return
-            time.sleep(0.2)
-        raise TimeoutError(f"local stack still busy after {timeout}s")
+        """Until every queue a function polls is empty and no handler runs."""
+        if self.runner is not None:
+            self.runner.wait_idle(timeout)
 
     def stop(self) -> None:
-        for mapping in self.mappings:
-            mapping._stop.set()
-        for mapping in self.mappings:
-            mapping.stop()
-        self.mappings.clear()
+        """Stop everything that started, in reverse; safe to call twice."""
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
         for server in (self._api, self._cdn):
             if server is not None:
                 server.stop()
-        self._moto.stop()
+        self._api = self._cdn = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        if self._saved_env is not None:
+            restore_environment(self._saved_env)
+            self._saved_env = None
+            self._cold_start()
+
+    def _cold_start(self) -> None:
+        if not self.cold_start_hook:
+            return
+        try:
+            hook = import_handler(self.cold_start_hook)
+        except (ImportError, AttributeError):
+            log.debug("no cold-start hook %s", self.cold_start_hook)
+            return
+        hook()
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -1,80 +1,58 @@
-"""Read template.yaml the way CloudFormation would, enough to build the stack locally.
+"""template.yaml as the local stack sees it: what to create and what to run.
 
-Names and wiring come from the template only: the local stack has no second list of
-resources to drift from the real one.
+Names and wiring come from the template only, so the local stack has no second list of
+resources to drift from the deployed one.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import yaml
+from lumiere_dev.cfn import CfnLoader, Resolver, StackContext, as_string, load_template
 
-
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader that understands CloudFormation's short-form intrinsics."""
-
-
-def _tag(name: str, split_dots: bool = False):
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-            if split_dots:
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        return {name: value}
-
-    return construct
-
-
-CfnLoader.add_constructor("!Ref", _tag("Ref"))
-CfnLoader.add_constructor("!GetAtt", _tag("Fn::GetAtt", split_dots=True))
-CfnLoader.add_constructor("!Sub", _tag("Fn::Sub"))
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    return dict(yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader))  # noqa: S506
-
-
-@dataclass(frozen=True)
-class StackContext:
-    stack_name: str = "lumiere-local"
-    account_id: str = "123456789012"
-    region: str = "us-east-1"
-    endpoint_url: str = "http://127.0.0.1:8600"
-
-    @property
-    def pseudo(self) -> dict[str, str]:
-        return {
-            "AWS::StackName": self.stack_name,
-            "AWS::AccountId": self.account_id,
-            "AWS::Region": self.region,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        }
+__all__ = [
+    "BucketSpec",
+    "CfnLoader",
+    "FunctionSpec",
+    "QueueNotification",
+    "QueueSpec",
+    "Redrive",
+    "Resolver",
+    "SqsEventSpec",
+    "StackContext",
+    "StackSpec",
+    "TableSpec",
+    "load_template",
+    "read_stack",
+]
 
 
 @dataclass(frozen=True)
 class QueueNotification:
-    queue_id: str
-    events: tuple[str, ...]
+    queue_logical_id: str
+    events: list[str]
     prefix: str = ""
     suffix: str = ""
+
+    @property
+    def queue_id(self) -> str:
+        return self.queue_logical_id
 
 
 @dataclass(frozen=True)
 class BucketSpec:
     logical_id: str
     name: str
-    notifications: tuple[QueueNotification, ...] = ()
-    cors_rules: tuple[dict[str, Any], ...] = ()
+    notifications: list[QueueNotification] = field(default_factory=list)
+    cors_rules: list[dict[str, Any]] = field(default_factory=list)  # CloudFormation spelling
     versioned: bool = False
+
+
+class Redrive(NamedTuple):
+    dlq_logical_id: str
+    max_receive_count: int
 
 
 @dataclass(frozen=True)
@@ -84,33 +62,52 @@ class QueueSpec:
     url: str
     arn: str
     visibility_timeout: int = 30
-    dlq_id: str | None = None
-    max_receive_count: int | None = None
+    redrive: Redrive | None = None
+    message_retention_period: int | None = None
+    fifo: bool = False
+
+    @property
+    def dlq_id(self) -> str | None:
+        return self.redrive.dlq_logical_id if self.redrive else None
+
+    @property
+    def max_receive_count(self) -> int | None:
+        return self.redrive.max_receive_count if self.redrive else None
 
 
 @dataclass(frozen=True)
 class TableSpec:
     logical_id: str
     name: str
-    properties: dict[str, Any] = field(default_factory=dict)
+    arn: str
+    key_schema: list[dict[str, str]]
+    attribute_definitions: list[dict[str, str]]
+    global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
+    billing_mode: str = "PAY_PER_REQUEST"
+    provisioned_throughput: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
 class SqsEventSpec:
-    queue_id: str
-    batch_size: int
-    report_batch_item_failures: bool
+    queue_logical_id: str
+    batch_size: int = 10
+    report_batch_item_failures: bool = False
+
+    @property
+    def queue_id(self) -> str:
+        return self.queue_logical_id
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
-    handler: str
+    name: str
+    handler: str  # dotted "module.attr", importable from the CodeUri
     timeout: int
     memory: int
-    environment: dict[str, str]
-    sqs_events: tuple[SqsEventSpec, ...] = ()
-    api_events: tuple[tuple[str, str], ...] = ()
+    environment: dict[str, str]  # Globals merged with the function's own, resolved
+    sqs_events: list[SqsEventSpec] = field(default_factory=list)
+    api_events: list[tuple[str, str]] = field(default_factory=list)  # (path, METHOD)
 
 
 @dataclass(frozen=True)
@@ -121,109 +118,114 @@ class StackSpec:
     tables: dict[str, TableSpec]
     functions: dict[str, FunctionSpec]
 
-    def function_environment(self) -> dict[str, str]:
-        """One process runs every handler, so they share one environment: a variable two
-        functions set differently would be silently wrong for one of them."""
-        merged: dict[str, str] = {}
-        for fn in self.functions.values():
-            for name, value in fn.environment.items():
-                if merged.get(name, value) != value:
-                    raise ValueError(
-                        f"{name} differs between functions ({merged[name]!r} vs {value!r}); "
-                        "the local runner shares one environment"
-                    )
-                merged[name] = value
-        return merged
+    def bucket_named(self, name: str) -> BucketSpec | None:
+        return next((b for b in self.buckets.values() if b.name == name), None)
 
 
-class Resolver:
-    """Evaluates Ref, Fn::GetAtt and Fn::Sub against the local stack."""
+def _key_filter(notification: dict[str, Any]) -> dict[str, str]:
+    rules = ((notification.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+    return {str(rule["Name"]).lower(): str(rule["Value"]) for rule in rules}
 
-    def __init__(self, template: dict[str, Any], ctx: StackContext) -> None:
-        self.resources: dict[str, Any] = template.get("Resources", {})
-        self.parameters: dict[str, Any] = template.get("Parameters", {})
-        self.ctx = ctx
 
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, dict) and len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key == "Fn::GetAtt":
-                return self.get_att(*(arg if isinstance(arg, list) else arg.split(".", 1)))
-            if key == "Fn::Sub":
-                return self.sub(arg)
-        if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        return value
+def _bucket(r: Resolver, logical_id: str, props: dict[str, Any]) -> BucketSpec:
+    configs = (props.get("NotificationConfiguration") or {}).get("QueueConfigurations") or []
+    notifications = [
+        QueueNotification(
+            queue_logical_id=r.target_id(c["Queue"]),
+            events=[c["Event"]],
+            prefix=_key_filter(c).get("prefix", ""),
+            suffix=_key_filter(c).get("suffix", ""),
+        )
+        for c in configs
+    ]
+    cors = (props.get("CorsConfiguration") or {}).get("CorsRules") or []
+    versioned = (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled"
+    return BucketSpec(
+        logical_id, r.physical_name(logical_id), notifications, r.resolve(cors), versioned
+    )
 
-    def _type(self, logical_id: str) -> str:
-        return str(self.resources[logical_id]["Type"])
 
-    def _props(self, logical_id: str) -> dict[str, Any]:
-        return dict(self.resources[logical_id].get("Properties") or {})
+def _queue(r: Resolver, logical_id: str, props: dict[str, Any]) -> QueueSpec:
+    redrive = props.get("RedrivePolicy")
+    retention = props.get("MessageRetentionPeriod")
+    return QueueSpec(
+        logical_id=logical_id,
+        name=r.physical_name(logical_id),
+        url=r.ref(logical_id),
+        arn=r.get_att(logical_id, "Arn"),
+        visibility_timeout=int(props.get("VisibilityTimeout", 30)),
+        redrive=Redrive(
+            r.target_id(redrive["deadLetterTargetArn"]), int(redrive["maxReceiveCount"])
+        )
+        if redrive
+        else None,
+        message_retention_period=int(retention) if retention is not None else None,
+        fifo=bool(props.get("FifoQueue", False)),
+    )
 
-    def physical_name(self, logical_id: str) -> str:
-        kind = self._type(logical_id)
-        props = self._props(logical_id)
-        if kind == "AWS::S3::Bucket":
-            given = props.get("BucketName")
-            return (
-                str(self.resolve(given)) if given else f"{self.ctx.stack_name}-{logical_id.lower()}"
+
+def _table(r: Resolver, logical_id: str, props: dict[str, Any]) -> TableSpec:
+    return TableSpec(
+        logical_id=logical_id,
+        name=r.physical_name(logical_id),
+        arn=r.get_att(logical_id, "Arn"),
+        key_schema=r.resolve(props["KeySchema"]),
+        attribute_definitions=r.resolve(props["AttributeDefinitions"]),
+        global_secondary_indexes=r.resolve(props.get("GlobalSecondaryIndexes") or []),
+        billing_mode=str(props.get("BillingMode", "PROVISIONED")),
+        provisioned_throughput=r.resolve(props.get("ProvisionedThroughput")),
+    )
+
+
+def _function(
+    r: Resolver, logical_id: str, props: dict[str, Any], globals_: dict[str, Any]
+) -> FunctionSpec:
+    env = {
+        **((globals_.get("Environment") or {}).get("Variables") or {}),
+        **((props.get("Environment") or {}).get("Variables") or {}),
+    }
+    sqs, api = [], []
+    for event in (props.get("Events") or {}).values():
+        p = event.get("Properties") or {}
+        if event["Type"] == "SQS":
+            sqs.append(
+                SqsEventSpec(
+                    queue_logical_id=r.target_id(p["Queue"]),
+                    batch_size=int(p.get("BatchSize", 10)),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (p.get("FunctionResponseTypes") or []),
+                )
             )
-        if kind == "AWS::DynamoDB::Table" and props.get("TableName"):
-            return str(self.resolve(props["TableName"]))
-        if kind == "AWS::SQS::Queue" and props.get("QueueName"):
-            return str(self.resolve(props["QueueName"]))
-        return f"{self.ctx.stack_name}-{logical_id}"
+        elif event["Type"] in ("Api", "HttpApi"):
+            api.append((str(p.get("Path", "/")), str(p.get("Method", "ANY")).upper()))
+    setting = {**globals_, **props}  # SAM: a function's own setting wins over Globals
+    return FunctionSpec(
+        logical_id=logical_id,
+        name=r.physical_name(logical_id),
+        handler=str(setting["Handler"]),
+        timeout=int(setting.get("Timeout", 3)),  # SAM's defaults
+        memory=int(setting.get("MemorySize", 128)),
+        environment={k: as_string(r.resolve(v)) for k, v in env.items()},
+        sqs_events=sqs,
+        api_events=api,
+    )
 
-    def ref(self, name: str) -> str:
-        if name in self.ctx.pseudo:
-            return self.ctx.pseudo[name]
-        if name in self.parameters:
-            return str(self.parameters[name].get("Default", ""))
-        if name not in self.resources:
-            raise KeyError(f"!Ref {name}: no such parameter or resource")
-        physical = self.physical_name(name)
-        if self._type(name) == "AWS::SQS::Queue":
-            return f"{self.ctx.endpoint_url}/{self.ctx.account_id}/{physical}"
-        return physical
 
-    def get_att(self, name: str, attribute: str) -> str:
-        kind, physical = self._type(name), self.physical_name(name)
-        service = {
-            "AWS::SQS::Queue": "sqs",
-            "AWS::S3::Bucket": "s3",
-            "AWS::DynamoDB::Table": "dynamodb",
-        }
-        if attribute == "Arn" and kind == "AWS::S3::Bucket":
-            return f"arn:aws:s3:::{physical}"
-        if attribute == "Arn" and kind == "AWS::DynamoDB::Table":
-            return f"arn:aws:dynamodb:{self.ctx.region}:{self.ctx.account_id}:table/{physical}"
-        if attribute == "Arn" and kind in service:
-            return f"arn:aws:{service[kind]}:{self.ctx.region}:{self.ctx.account_id}:{physical}"
-        if attribute in ("QueueName", "BucketName"):
-            return physical
-        raise KeyError(f"!GetAtt {name}.{attribute} is not supported locally")
-
-    def sub(self, arg: str | list[Any]) -> str:
-        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in variables:
-                return str(self.resolve(variables[name]))
-            if "." in name:
-                return self.get_att(*name.split(".", 1))
-            return self.ref(name)
-
-        return re.sub(r"\$\{([^}!]+)\}", replace, text)
-
-    def arn_to_id(self, arn_value: Any) -> str:
-        """The logical id a `!GetAtt X.Arn` / `!Ref X` points at."""
-        if isinstance(arn_value, dict):
-            inner = next(iter(arn_value.values()))
-            return str(inner[0] if isinstance(inner, list) else inner)
-        raise ValueError(f"cannot tell which resource {arn_value!r} names")
+def read_stack(template_path: Path, ctx: StackContext | None = None) -> StackSpec:
+    ctx = ctx or StackContext()
+    template = load_template(template_path)
+    r = Resolver(template, ctx)
+    globals_ = (template.get("Globals") or {}).get("Function") or {}
+    spec = StackSpec(ctx, buckets={}, queues={}, tables={}, functions={})
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties") or {}
+        kind = resource["Type"]
+        if kind == "AWS::S3::Bucket":
+            spec.buckets[logical_id] = _bucket(r, logical_id, props)
+        elif kind == "AWS::SQS::Queue":
+            spec.queues[logical_id] = _queue(r, logical_id, props)
+        elif kind == "AWS::DynamoDB::Table":
+            spec.tables[logical_id] = _table(r, logical_id, props)
+        elif kind == "AWS::Serverless::Function":
+            spec.functions[logical_id] = _function(r, logical_id, props, globals_)
+    return spec

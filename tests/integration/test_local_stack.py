@@ -1,68 +1,203 @@
-"""The local stack itself: template resolution, resources, the event-source runner and
-the CDN, against moto's real server."""
+"""The local stack itself, against moto's real server: template resolution, resources, the
+event-source runner, the API server and the CDN."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
+import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import unquote_plus
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit
 
 import pytest
 import requests
 from lumiere_dev.cdn import object_key
-from lumiere_dev.spec import read_stack
+from lumiere_dev.environment import handler_environment
+from lumiere_dev.lambda_runtime import failed_message_ids
+from lumiere_dev.resources import create_resources
 from lumiere_dev.stack import LocalStack
-from lumiere_dev.template import StackContext
+from lumiere_dev.template import StackContext, load_template, read_stack
 
 from tests.conftest import REPO
 from tests.integration.localstack_fixtures import handlers
 
 FIXTURE = Path(__file__).parent / "localstack_fixtures" / "template.yaml"
 
+SHORT_FORMS = """
+Parameters:
+  Stage: {Type: String, Default: dev}
+  Flag: {Type: String}
+Resources:
+  Q: {Type: AWS::SQS::Queue}
+  B: {Type: AWS::S3::Bucket}
+  T:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub "${AWS::StackName}-t-${Stage}"
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: m.h
+      Environment:
+        Variables:
+          LIST_GETATT: !GetAtt [Q, Arn]
+          NAME: !GetAtt Q.QueueName
+          SUB: !Sub ["${X}/${!Literal}/${AWS::Partition}.${AWS::URLSuffix}", {X: !Ref B}]
+          URL: !Ref Q
+          BUCKET_ARN: !GetAtt B.Arn
+          TABLE_ARN: !GetAtt T.Arn
+          STAGE: !Ref Stage
+          BOOL: true
+          JOINED: !Join ["-", [a, !Ref Flag]]
+  G:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: m.g, Environment: {Variables: {STAGE: other}}}
+"""
+
+
+def test_short_form_tags_load_as_long_form_and_resolve(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(SHORT_FORMS)
+    variables = load_template(path)["Resources"]["F"]["Properties"]["Environment"]["Variables"]
+    assert variables["LIST_GETATT"] == {"Fn::GetAtt": ["Q", "Arn"]}
+    assert variables["NAME"] == {"Fn::GetAtt": ["Q", "QueueName"]}
+    assert variables["URL"] == {"Ref": "Q"}
+    assert variables["SUB"]["Fn::Sub"][1] == {"X": {"Ref": "B"}}
+
+    ctx = StackContext(stack_name="s", endpoint_url="http://h:1", parameters={"Flag": "on"})
+    spec = read_stack(path, ctx)
+    assert spec.functions["F"].environment == {
+        "LIST_GETATT": "arn:aws:sqs:us-east-1:123456789012:s-Q",
+        "NAME": "s-Q",
+        "SUB": "s-b/${Literal}/aws.amazonaws.com",
+        "URL": "http://h:1/123456789012/s-Q",
+        "BUCKET_ARN": "arn:aws:s3:::s-b",
+        "TABLE_ARN": "arn:aws:dynamodb:us-east-1:123456789012:table/s-t-dev",
+        "STAGE": "dev",
+        "BOOL": "true",
+        "JOINED": "a-on",
+    }
+    assert (spec.functions["F"].timeout, spec.functions["F"].memory) == (3, 128)  # SAM's
+    # One process, one os.environ: functions disagreeing on a variable is an error...
+    with pytest.raises(ValueError, match="STAGE is 'dev' in F but 'other' in G"):
+        handler_environment(spec)
+    # ...unless an override settles it.
+    assert handler_environment(spec, {"STAGE": "x"})["STAGE"] == "x"
+
 
 def test_real_template_resolves_names_and_wiring() -> None:
     spec = read_stack(REPO / "template.yaml", StackContext(endpoint_url="http://h:1"))
-    assert spec.queues["IngestQueue"].dlq_id == "IngestDLQ"
-    assert spec.queues["IngestQueue"].max_receive_count == 3
+    ingest = spec.queues["IngestQueue"]
+    assert ingest.redrive == ("IngestDLQ", 3)
+    assert ingest.visibility_timeout == 720
     [notification] = spec.buckets["UploadsBucket"].notifications
-    assert (notification.queue_id, notification.prefix) == ("IngestQueue", "uploads/")
+    assert (notification.queue_logical_id, notification.prefix) == ("IngestQueue", "uploads/")
     assert spec.buckets["UploadsBucket"].name == "lumiere-local-uploads-123456789012-us-east-1"
+    assert spec.buckets["MediaBucket"].name == "lumiere-local-mediabucket"
+    assert spec.functions["ApiFunction"].environment["ASSETS_TABLE"] == "lumiere-local-AssetsTable"
     env = spec.functions["IngestFunction"].environment
-    assert env["ASSETS_TABLE"] == spec.tables["AssetsTable"].name
     assert env["TRANSCODE_QUEUE_URL"] == "http://h:1/123456789012/lumiere-local-TranscodeQueue"
-    assert env["MAX_UPLOAD_BYTES"] == "5368709120"  # the parameter's default
+    assert env["MAX_UPLOAD_BYTES"] == "5368709120"  # the parameter's Default
+    [event] = spec.functions["IngestFunction"].sqs_events
+    assert (event.queue_logical_id, event.batch_size, event.report_batch_item_failures) == (
+        "IngestQueue", 5, True,
+    )  # fmt: skip
     assert spec.functions["TranscodeFunction"].timeout == 900
-    assert spec.functions["ApiFunction"].timeout == 29
+    assert spec.functions["ApiFunction"].api_events == [
+        ("/uploads", "POST"),
+        ("/assets/{asset_id}", "GET"),
+    ]
 
 
-@pytest.fixture(scope="module")
-def mini() -> Iterator[LocalStack]:
-    with LocalStack(FIXTURE, stack_name="fixture", workers_per_function=1) as s:
-        yield s
-
-
-def wait_for(predicate, timeout: float = 20.0) -> None:
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
 
 
+# ---------------------------------------------------------------- the real template
+
+
+@pytest.fixture(scope="module")
+def real() -> Iterator[LocalStack]:
+    with LocalStack(REPO / "template.yaml", stack_name="lst-real", run_functions=False) as s:
+        yield s
+
+
+def queue_attributes(stack: LocalStack, queue_id: str) -> dict[str, str]:
+    url = stack.spec.queues[queue_id].url
+    return dict(
+        stack.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    )
+
+
+def test_resources_are_created_and_wired_idempotently(real: LocalStack) -> None:
+    create_resources(real.spec, real.boto3_session())  # a second time: nothing changes
+    ingest = queue_attributes(real, "IngestQueue")
+    assert ingest["VisibilityTimeout"] == "720"
+    assert json.loads(ingest["RedrivePolicy"]) == {
+        "deadLetterTargetArn": real.spec.queues["IngestDLQ"].arn,
+        "maxReceiveCount": 3,
+    }
+    assert ingest["ApproximateNumberOfMessages"] == "1"  # one s3:TestEvent, not two
+    assert queue_attributes(real, "IngestDLQ")["MessageRetentionPeriod"] == "1209600"
+    s3 = real.client("s3")
+    uploads = real.spec.buckets["UploadsBucket"].name
+    [config] = s3.get_bucket_notification_configuration(Bucket=uploads)["QueueConfigurations"]
+    assert config["QueueArn"] == real.spec.queues["IngestQueue"].arn
+    assert config["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "uploads/"}]
+    [cors] = s3.get_bucket_cors(Bucket=uploads)["CORSRules"]
+    assert (cors["ExposeHeaders"], cors["MaxAgeSeconds"]) == (["ETag"], 3000)
+    table = real.client("dynamodb").describe_table(TableName=real.spec.tables["AssetsTable"].name)
+    assert table["Table"]["KeySchema"] == [{"AttributeName": "asset_id", "KeyType": "HASH"}]
+
+
+def test_upload_puts_an_s3_event_in_the_ingest_queue(real: LocalStack) -> None:
+    s3, sqs = real.client("s3"), real.client("sqs")
+    s3.put_object(
+        Bucket=real.spec.buckets["UploadsBucket"].name, Key="uploads/x/y z.bin", Body=b"1"
+    )
+    s3.put_object(Bucket=real.spec.buckets["UploadsBucket"].name, Key="elsewhere/a", Body=b"1")
+    url = real.spec.queues["IngestQueue"].url
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    bodies = [json.loads(m["Body"]) for m in messages["Messages"]]
+    [record] = [r for b in bodies for r in b.get("Records", [])]  # not the key outside uploads/
+    assert record["eventName"] == "ObjectCreated:Put"
+    # S3 URL-encodes keys with "+" for spaces; moto encodes "/" as well, S3 does not.
+    assert record["s3"]["object"]["key"] in ("uploads/x/y+z.bin", "uploads%2Fx%2Fy+z.bin")
+    assert unquote_plus(record["s3"]["object"]["key"]) == "uploads/x/y z.bin"
+
+
+# ---------------------------------------------------------------- runner and API (fixture)
+
+
+@pytest.fixture(scope="module")
+def mini() -> Iterator[LocalStack]:
+    with LocalStack(FIXTURE, stack_name="lst-mini", workers_per_function=1) as s:
+        yield s
+
+
 def bodies() -> list[str]:
     return [r["body"] for r in handlers.SEEN]
 
 
-def object_events() -> list[dict]:
+def object_events() -> list[dict[str, Any]]:
     return [r for r in handlers.SEEN if "Records" in json.loads(r["body"])]
 
 
 def test_s3_upload_reaches_the_function_as_lambda_would_deliver_it(mini: LocalStack) -> None:
     # Like S3, moto announces a new notification configuration with an s3:TestEvent.
     wait_for(lambda: any("s3:TestEvent" in r["body"] for r in handlers.SEEN))
-    mini.client("s3").put_object(Bucket="fixture-inbox", Key="in/a b+c.bin", Body=b"123")
-    mini.client("s3").put_object(Bucket="fixture-inbox", Key="elsewhere/x.bin", Body=b"1")
+    mini.client("s3").put_object(Bucket="lst-mini-inbox", Key="in/a b+c.bin", Body=b"123")
+    mini.client("s3").put_object(Bucket="lst-mini-inbox", Key="elsewhere/x.bin", Body=b"1")
     wait_for(object_events)
     mini.wait_idle()
     [record] = object_events()  # the key outside the prefix filter is not announced
@@ -70,29 +205,74 @@ def test_s3_upload_reaches_the_function_as_lambda_would_deliver_it(mini: LocalSt
         "messageId", "receiptHandle", "body", "attributes", "messageAttributes",
         "md5OfBody", "eventSource", "eventSourceARN", "awsRegion",
     }  # fmt: skip
-    assert record["eventSource"] == "aws:sqs"
-    assert record["eventSourceARN"] == mini.spec.queues["Work"].arn
+    assert set(record["attributes"]) == {
+        "ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp",
+    }  # fmt: skip
     assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert (record["eventSource"], record["awsRegion"]) == ("aws:sqs", "us-east-1")
+    assert record["eventSourceARN"] == mini.spec.queues["Work"].arn
     s3_record = json.loads(record["body"])["Records"][0]
-    assert s3_record["eventName"].startswith("ObjectCreated:")
-    # S3 URL-encodes keys in notifications (moto even encodes "/")
     assert unquote_plus(s3_record["s3"]["object"]["key"]) == "in/a b+c.bin"
     context = handlers.CONTEXTS[-1]
-    assert context.function_name == "Worker"
+    assert context.function_name == "lst-mini-Worker"
+    assert context.invoked_function_arn.endswith(":function:lst-mini-Worker")
+    assert context.log_group_name == "/aws/lambda/lst-mini-Worker"
+    assert (context.memory_limit_in_mb, str(uuid.UUID(context.aws_request_id))) == (
+        128, context.aws_request_id,
+    )  # fmt: skip
     assert 0 < context.get_remaining_time_in_millis() <= 5000
 
 
 def test_only_reported_failures_are_retried(mini: LocalStack) -> None:
     handlers.SEEN.clear()
-    sqs = mini.client("sqs")
-    url = mini.spec.queues["Work"].url
-    sqs.send_message_batch(
-        QueueUrl=url,
-        Entries=[{"Id": "1", "MessageBody": "ok"}, {"Id": "2", "MessageBody": "fail-once"}],
+    attributes = {
+        "s": {"DataType": "String", "StringValue": "v"},
+        "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+    }
+    mini.client("sqs").send_message_batch(
+        QueueUrl=mini.spec.queues["Work"].url,
+        Entries=[
+            {"Id": "1", "MessageBody": "ok", "MessageAttributes": attributes},
+            {"Id": "2", "MessageBody": "fail-once"},
+        ],
     )
     wait_for(lambda: bodies().count("fail-once") == 2)
     mini.wait_idle()
     assert bodies().count("ok") == 1
+    [ok] = [r for r in handlers.SEEN if r["body"] == "ok"]
+    assert ok["messageAttributes"] == {
+        "s": {"stringValue": "v", "stringListValues": [], "binaryListValues": [],
+              "dataType": "String"},
+        "b": {"binaryValue": "AAE=", "stringListValues": [], "binaryListValues": [],
+              "dataType": "Binary"},
+    }  # fmt: skip
+
+
+def test_failures_are_not_reported_without_report_batch_item_failures(mini: LocalStack) -> None:
+    handlers.SEEN.clear()
+    mini.client("sqs").send_message(QueueUrl=mini.spec.queues["Plain"].url, MessageBody="fail-once")
+    wait_for(bodies)
+    mini.wait_idle()
+    assert bodies() == ["fail-once"]
+    assert handlers.CONTEXTS[-1].memory_limit_in_mb == 256
+
+
+@pytest.mark.parametrize(
+    ("result", "report", "failed"),
+    [
+        (None, True, set()),
+        ({"batchItemFailures": []}, True, set()),
+        ({"batchItemFailures": [{"itemIdentifier": "a"}]}, True, {"a"}),
+        ({"batchItemFailures": [{"itemIdentifier": ""}]}, True, {"a", "b"}),
+        ({"batchItemFailures": [{"itemIdentifier": "zz"}]}, True, {"a", "b"}),
+        ({"batchItemFailures": [{"id": "a"}]}, True, {"a", "b"}),
+        ({"batchItemFailures": [{"itemIdentifier": "a"}]}, False, set()),
+    ],
+)
+def test_batch_response_is_read_as_lambda_reads_it(
+    result: Any, report: bool, failed: set[str]
+) -> None:
+    assert failed_message_ids(result, {"a", "b"}, report) == failed
 
 
 def test_poison_message_lands_in_the_dlq_not_a_loop(mini: LocalStack) -> None:
@@ -100,24 +280,36 @@ def test_poison_message_lands_in_the_dlq_not_a_loop(mini: LocalStack) -> None:
     sqs = mini.client("sqs")
     sqs.send_message(QueueUrl=mini.spec.queues["Work"].url, MessageBody="raise")
     dlq = mini.spec.queues["Dead"].url
-
-    def in_dlq() -> bool:
-        names = ["ApproximateNumberOfMessages"]
-        attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=names)["Attributes"]
-        return attrs["ApproximateNumberOfMessages"] == "1"
-
-    wait_for(in_dlq)
+    dead: list[dict[str, Any]] = []
+    wait_for(lambda: dead.extend(sqs.receive_message(QueueUrl=dlq).get("Messages", [])) or dead)
     mini.wait_idle()
-    assert bodies() == ["raise", "raise"]  # maxReceiveCount: 2
-    [dead] = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1)["Messages"]
-    assert dead["Body"] == "raise"
+    assert bodies() == ["raise", "raise"]  # maxReceiveCount: 2, then moto moved it
+    assert dead[0]["Body"] == "raise"
 
 
-def test_environment_comes_from_the_template(mini: LocalStack) -> None:
-    env = mini.environment()
-    assert env["FIXTURE_BUCKET"] == "fixture-inbox"
-    assert env["AWS_ENDPOINT_URL"] == mini.endpoint_url
-    assert env["MEDIA_BASE_URL"] == mini.media_url
+def test_api_serves_the_chalice_app_with_the_stack_environment(mini: LocalStack) -> None:
+    r = requests.get(f"{mini.api_url}/hello/ada", timeout=10)
+    assert r.json() == {"hello": "ada", "bucket": "lst-mini-inbox"}
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert requests.get(f"{mini.api_url}/hello/nobody", timeout=10).status_code == 404
+    assert requests.get(f"{mini.api_url}/nowhere", timeout=10).status_code == 403  # as APIGW
+
+
+def test_environment_is_set_while_running_and_restored_after(mini: LocalStack) -> None:
+    assert os.environ["FIXTURE_BUCKET"] == "lst-mini-inbox"
+    assert os.environ["AWS_ENDPOINT_URL"] == mini.endpoint_url
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
+    before = set(threading.enumerate())
+    with LocalStack(FIXTURE, stack_name="lst-other", overrides={"EXTRA": "1"}):
+        assert (os.environ["FIXTURE_BUCKET"], os.environ["EXTRA"]) == ("lst-other-inbox", "1")
+        started = set(threading.enumerate()) - before
+    assert {t.name for t in started} >= {"Worker-0", "Worker-1", "PlainWorker-0"}
+    assert not [t for t in started if t.is_alive()]  # stop() joined them all
+    assert os.environ["FIXTURE_BUCKET"] == "lst-mini-inbox"
+    assert "EXTRA" not in os.environ
+
+
+# ---------------------------------------------------------------- CDN
 
 
 @pytest.mark.parametrize(
@@ -139,33 +331,50 @@ def test_cdn_serves_only_asset_keys(path: str, key: str | None) -> None:
 class TestCdn:
     @pytest.fixture(scope="class")
     @classmethod
-    def stack(cls) -> Iterator[LocalStack]:
-        with LocalStack(REPO / "template.yaml", run_functions=False, stack_name="cdn") as s:
-            bucket = s.spec.functions["TranscodeFunction"].environment["MEDIA_BUCKET"]
-            s.client("s3").put_object(
-                Bucket=bucket,
-                Key="assets/x/seg.m4s",
-                Body=bytes(range(256)) * 4,
-                ContentType="video/iso.segment",
-                CacheControl="public, max-age=31536000, immutable",
-            )
-            s.client("s3").put_object(Bucket=bucket, Key="private/x", Body=b"secret")
-            yield s
+    def media(cls, real: LocalStack) -> str:
+        assert real.media_bucket is not None
+        assert real.environment()["MEDIA_BASE_URL"] == real.media_url
+        s3 = real.client("s3")
+        bucket = real.media_bucket.name
+        s3.put_object(
+            Bucket=bucket,
+            Key="assets/x/seg.m4s",
+            Body=bytes(range(256)) * 4,
+            ContentType="video/iso.segment",
+            CacheControl="public, max-age=31536000, immutable",
+        )
+        s3.put_object(Bucket=bucket, Key="private/x", Body=b"secret")
+        return real.media_url
 
-    def test_full_and_ranged_reads(self, stack: LocalStack) -> None:
-        full = requests.get(f"{stack.media_url}/assets/x/seg.m4s", timeout=10)
+    def test_full_and_ranged_reads(self, media: str) -> None:
+        full = requests.get(f"{media}/assets/x/seg.m4s", timeout=10)
         assert full.status_code == 200
         assert full.headers["Content-Type"] == "video/iso.segment"
         assert full.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert full.headers["Access-Control-Allow-Origin"] == "*"
-        assert len(full.content) == 1024
+        assert full.content == bytes(range(256)) * 4
         part = requests.get(
-            f"{stack.media_url}/assets/x/seg.m4s", headers={"Range": "bytes=10-19"}, timeout=10
+            f"{media}/assets/x/seg.m4s", headers={"Range": "bytes=10-19"}, timeout=10
         )
         assert part.status_code == 206
         assert part.headers["Content-Range"] == "bytes 10-19/1024"
         assert part.content == bytes(range(10, 20))
+        head = requests.head(f"{media}/assets/x/seg.m4s", timeout=10)
+        assert (head.status_code, head.headers["Content-Length"]) == (200, "1024")
 
-    def test_missing_and_outside_are_404(self, stack: LocalStack) -> None:
-        for path in ("/assets/x/nope.m4s", "/private/x", "/assets/../private/x"):
-            assert requests.get(f"{stack.media_url}{path}", timeout=10).status_code == 404
+    def test_preflight(self, media: str) -> None:
+        r = requests.options(f"{media}/assets/x/seg.m4s", timeout=10)
+        assert r.status_code == 204
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Range" in r.headers["Access-Control-Allow-Headers"]
+
+    @pytest.mark.parametrize(
+        "path",
+        ["/assets/x/nope.m4s", "/private/x", "/assets/../private/x", "/assets/%2E%2E/private/x"],
+    )
+    def test_missing_and_outside_are_404(self, media: str, path: str) -> None:
+        # http.client sends the path as written; requests would resolve the ".." itself.
+        connection = http.client.HTTPConnection(urlsplit(media).netloc, timeout=10)
+        connection.request("GET", path)
+        assert connection.getresponse().status == 404
+        connection.close()
