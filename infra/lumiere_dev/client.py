@@ -56,12 +56,19 @@ class LumiereClient:
         return dict(self._json(r))
 
     def upload_file(
-        self, path: Path, *, content_type: str | None = None, filename: str | None = None
+        self,
+        path: Path,
+        *,
+        content_type: str | None = None,
+        filename: str | None = None,
+        declared_size: int | None = None,
     ) -> UploadResult:
+        """``declared_size`` lets tests play a client that lies about the size."""
         content_type = (
             content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         )
-        ticket = self.request_upload(filename or path.name, content_type, path.stat().st_size)
+        size = path.stat().st_size if declared_size is None else declared_size
+        ticket = self.request_upload(filename or path.name, content_type, size)
         form = ticket["upload"]
         with path.open("rb") as fh:
             r = self.http.post(

@@ -160,3 +160,11 @@ def test_ffprobe_args_whitelist_protocols_and_demuxers_before_the_input() -> Non
     for dangerous in ("hls", "concat", "image2", "sdp", "ffmetadata", "tty"):
         assert dangerous not in demuxers
     assert "mov" in demuxers
+
+
+def test_missing_moov_is_corrupt_only_for_real_mp4_bytes() -> None:
+    stderr = "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x1] moov atom not found"
+    damaged = explain_probe_failure(stderr, b"\x00\x00\x00\x20ftypisom")
+    assert isinstance(damaged, CorruptInputError)
+    assert "moov" in damaged.message
+    assert isinstance(explain_probe_failure(stderr, b"Meeting notes"), UnsupportedMediaError)

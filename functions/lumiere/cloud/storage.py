@@ -83,6 +83,17 @@ def head_object(bucket: str, key: str, version_id: str | None = None) -> dict[st
         raise TransientError(f"S3 HEAD s3://{bucket}/{key} failed") from e
 
 
+def read_head(bucket: str, key: str, length: int, version_id: str | None = None) -> bytes:
+    """The first ``length`` bytes of an object (a ranged GET: never the whole file)."""
+    try:
+        out = client("s3").get_object(
+            Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}", **_version(version_id)
+        )
+        return bytes(out["Body"].read())
+    except ClientError as e:
+        raise TransientError(f"S3 GET s3://{bucket}/{key} failed") from e
+
+
 def put_file(bucket: str, key: str, path: Path) -> None:
     content_type, cache_control = object_headers(key)
     client("s3").upload_file(

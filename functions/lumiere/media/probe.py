@@ -119,14 +119,26 @@ def build_ffprobe_args(ffprobe: str, source_url: str) -> list[str]:
     ]  # fmt: skip
 
 
-def explain_probe_failure(stderr: str) -> UnsupportedMediaError | CorruptInputError:
-    """Turn ffprobe's complaint into an error a person can act on."""
+# ISO-BMFF (MP4/MOV) files are a sequence of boxes; bytes 4-8 name the first one.
+_BMFF_BOXES = (b"ftyp", b"mdat", b"moov", b"free", b"wide", b"skip", b"pnot")
+
+
+def explain_probe_failure(
+    stderr: str, head: bytes = b""
+) -> UnsupportedMediaError | CorruptInputError:
+    """Turn ffprobe's complaint into an error a person can act on. ``head`` (the file's
+    first bytes) tells a damaged MP4 from any other file that ffprobe read as one."""
     lowered = stderr.lower()
     if "not on whitelist" in lowered:
         return UnsupportedMediaError(
             "This file's format is not accepted (playlists, scripts and image sequences are "
             "refused for safety). Upload a video, audio or image file such as MP4, MOV, "
             "MKV, WebM, MP3, WAV, JPEG or PNG."
+        )
+    if "moov atom not found" in lowered and head[4:8] in _BMFF_BOXES:
+        return CorruptInputError(
+            "This MP4/MOV file has no index (its 'moov' atom is missing): the recording or "
+            "the upload was probably interrupted. Copy or export the file again and re-upload."
         )
     if "invalid data found" in lowered or "moov atom not found" in lowered:
         return UnsupportedMediaError(

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from lumiere.cloud.catalogue import Catalogue
-from lumiere.cloud.storage import head_object, presign_get
+from lumiere.cloud.storage import head_object, presign_get, read_head
 from lumiere.cloud.tasks import send_transcode_task
 from lumiere.config import Settings
 from lumiere.errors import (
@@ -33,6 +33,7 @@ from lumiere.media.probe import (
     explain_probe_failure,
     parse_probe,
 )
+from lumiere.media.sniff import SNIFF_BYTES, check_image_pixels, refuse_non_media
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import parse_upload_key
@@ -145,6 +146,9 @@ def _probe_and_check(
             f"The file is {source.size:,} bytes; the limit is {settings.max_upload_bytes:,}.",
             reason=ReasonCode.TOO_LARGE,
         )
+    head = read_head(source.bucket, source.key, SNIFF_BYTES, source.version_id)
+    refuse_non_media(head)
+    check_image_pixels(head, settings.max_pixels)
     url = presign_get(
         source.bucket,
         source.key,
@@ -157,7 +161,7 @@ def _probe_and_check(
     except ToolError as e:
         if e.returncode is None:
             raise TransientError("ffprobe timed out") from e
-        raise explain_probe_failure(e.stderr_tail) from e
+        raise explain_probe_failure(e.stderr_tail, head) from e
     info = parse_probe(raw)
     kind = classify(info)
     check_limits(
