@@ -125,7 +125,7 @@ def build_corpus(d: Path, canary: Canary) -> list[Case]:
     # not media at all, whatever the name says
     # the API refuses size 0, so this client claims 1000 bytes and sends none
     add("empty.mp4", "video/mp4", b"", "FAILED", "empty_file", declared_size=1000)
-    noise = random.Random(7).randbytes(65536)  # noqa: S311 - reproducible junk, not a secret
+    noise = random.Random(7).randbytes(65536)
     add("random.mp4", "video/mp4", noise, "FAILED", "unsupported_format")
     add("notes.mov", "video/quicktime", b"Meeting notes\n" * 100, "FAILED", "unsupported_format")
     html = b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>"
