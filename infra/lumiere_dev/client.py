@@ -83,6 +83,16 @@ class LumiereClient:
             asset_id=ticket["asset_id"], key=ticket["key"], upload_status=r.status_code
         )
 
+    def list_assets(self, **params: str | int) -> dict[str, Any]:
+        r = self.http.get(f"{self.api_url}/assets", params=params, timeout=self.timeout)
+        return dict(self._json(r))
+
+    def delete_asset(self, asset_id: str) -> int:
+        r = self.http.delete(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
+        if r.status_code >= 400:
+            self._json(r)
+        return r.status_code
+
     def get_asset(self, asset_id: str) -> dict[str, Any]:
         r = self.http.get(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
         return dict(self._json(r))

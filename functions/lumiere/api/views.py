@@ -56,3 +56,14 @@ def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str,
         }
     view["outputs"] = shown
     return view
+
+
+def summary_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str, Any]:
+    """An asset as a list shows it: no probe, the poster and the master URL only."""
+    view = {k: item[k] for k in _PUBLIC_FIELDS if k in item}
+    outputs = item.get("outputs") or {}
+    if "poster" in outputs:
+        view["poster_url"] = url_for(outputs["poster"])
+    if outputs.get("hls"):
+        view["hls_url"] = url_for(outputs["hls"]["master"])
+    return view

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +43,13 @@ def _raise_for(e: ClientError, asset_id: str, target: str) -> None:
     if code in _RETRYABLE:
         raise TransientError(f"DynamoDB busy ({code})") from e
     raise e
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    # The key to start after, or None on the last page.
+    last_key: dict[str, Any] | None
 
 
 class Catalogue:
@@ -121,3 +129,75 @@ class Catalogue:
             code = e.response.get("Error", {}).get("Code", "")
             if code != "ConditionalCheckFailedException":
                 _raise_for(e, asset_id, "progress")
+
+    def list_by_owner(
+        self,
+        owner: str,
+        *,
+        limit: int,
+        start_after: dict[str, Any] | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+    ) -> Page:
+        """One owner's assets, newest first, optionally filtered. Filters apply after the
+        index read, so this keeps reading until the page is full or the index ends."""
+        filters, names, values = [], {"#owner": "owner"}, {":owner": owner}
+        for attr, value in (("status", status), ("kind", kind)):
+            if value:
+                names[f"#{attr}"] = attr
+                values[f":{attr}"] = value
+                filters.append(f"#{attr} = :{attr}")
+        if not status:  # tombstones are never listed
+            names["#status"] = "status"
+            values[":deleted"] = "DELETED"
+            filters.append("#status <> :deleted")
+        params: dict[str, Any] = {
+            "IndexName": "by_owner",
+            "KeyConditionExpression": "#owner = :owner",
+            "FilterExpression": " AND ".join(filters),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        items: list[dict[str, Any]] = []
+        last_key = start_after
+        while True:
+            if last_key:
+                params["ExclusiveStartKey"] = last_key
+            try:
+                out = self._table.query(**params)
+            except ClientError as e:
+                _raise_for(e, owner, "list")
+            for item in out.get("Items", []):
+                items.append(from_dynamo(item))
+                if len(items) == limit:
+                    return Page(items, _index_key(items[-1]))
+            last_key = out.get("LastEvaluatedKey")
+            if not last_key:
+                return Page(items, None)
+
+    def tombstone(self, asset_id: str, now: str, expires_at: int) -> None:
+        """DELETED, with the probe and outputs dropped; the record itself expires later."""
+        try:
+            self._table.update_item(
+                Key={"asset_id": asset_id},
+                UpdateExpression=(
+                    "SET #status = :deleted, #updated_at = :now, expires_at = :exp "
+                    "REMOVE probe, outputs, #source, #error, progress"
+                ),
+                ConditionExpression="attribute_exists(asset_id)",
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#updated_at": "updated_at",
+                    "#source": "source",
+                    "#error": "error",
+                },
+                ExpressionAttributeValues={":deleted": "DELETED", ":now": now, ":exp": expires_at},
+            )
+        except ClientError as e:
+            _raise_for(e, asset_id, "DELETED")
+
+
+def _index_key(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in ("asset_id", "owner", "created_at")}

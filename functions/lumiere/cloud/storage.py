@@ -94,6 +94,32 @@ def read_head(bucket: str, key: str, length: int, version_id: str | None = None)
         raise TransientError(f"S3 GET s3://{bucket}/{key} failed") from e
 
 
+def delete_prefix(bucket: str, prefix: str, *, all_versions: bool = False) -> int:
+    """Delete every object (and, on a versioned bucket, every version) under a prefix.
+    Returns how many were deleted; running it again deletes nothing more."""
+    s3 = client("s3")
+    deleted = 0
+    if all_versions:
+        pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+        batches = [
+            [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            for page in pages
+        ]
+    else:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        batches = [[{"Key": o["Key"]} for o in page.get("Contents", [])] for page in pages]
+    for batch in batches:
+        for i in range(0, len(batch), 1000):  # DeleteObjects takes 1000 at a time
+            chunk = batch[i : i + 1000]
+            if chunk:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+                deleted += len(chunk)
+    return deleted
+
+
 def put_file(bucket: str, key: str, path: Path) -> None:
     content_type, cache_control = object_headers(key)
     client("s3").upload_file(

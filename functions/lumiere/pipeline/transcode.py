@@ -43,6 +43,7 @@ from lumiere.media.probe import MediaInfo, MediaKind
 from lumiere.media.tools import find_binaries, run_tool, timeout_from_remaining
 from lumiere.pipeline import keys
 from lumiere.pipeline.clock import utc_now
+from lumiere.pipeline.deletion import delete_outputs
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.status import TERMINAL, AssetStatus
 
@@ -115,6 +116,10 @@ def transcode_asset(
         )
         return AssetStatus.READY
     except StaleTransitionError:
+        current = catalogue.get(task.asset_id)
+        if current is None or current.get("status") == AssetStatus.DELETED:
+            # Deleted while encoding: take back what this run published.
+            delete_outputs(task.asset_id, settings)
         return None
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -32,7 +32,9 @@ def new_asset_id() -> str:
     return uuid.uuid4().hex
 
 
-def create_upload(request: UploadRequest, catalogue: Catalogue, settings: Settings) -> UploadTicket:
+def create_upload(
+    request: UploadRequest, catalogue: Catalogue, settings: Settings, *, owner: str
+) -> UploadTicket:
     if not (
         request.content_type.startswith(ACCEPTED_TYPE_FAMILIES)
         or request.content_type in GENERIC_TYPES
@@ -50,6 +52,7 @@ def create_upload(request: UploadRequest, catalogue: Catalogue, settings: Settin
     catalogue.create(
         {
             "asset_id": upload.asset_id,
+            "owner": owner,
             "status": AssetStatus.CREATED.value,
             "filename": upload.filename,
             "content_type": request.content_type,
