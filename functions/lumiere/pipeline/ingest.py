@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.source_proxy import SourceProxy
 from lumiere.cloud.storage import head_object, presign_get, read_head
 from lumiere.cloud.tasks import send_transcode_task
 from lumiere.config import Settings
@@ -155,9 +156,11 @@ def _probe_and_check(
         ttl_seconds=settings.source_url_ttl_seconds,
         version_id=source.version_id,
     )
-    args = build_ffprobe_args(str(find_binaries().ffprobe), url)
     try:
-        raw = run_tool(args, timeout=timeout)
+        with SourceProxy(url) as local_url:
+            raw = run_tool(
+                build_ffprobe_args(str(find_binaries().ffprobe), local_url), timeout=timeout
+            )
     except ToolError as e:
         if e.returncode is None:
             raise TransientError("ffprobe timed out") from e

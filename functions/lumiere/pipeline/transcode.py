@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.source_proxy import SourceProxy
 from lumiere.cloud.storage import presign_get, publish_directory, put_file, put_text
 from lumiere.config import Settings
 from lumiere.errors import (
@@ -95,22 +96,24 @@ def transcode_asset(
     work = Path(settings.work_dir) / task.asset_id
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    job = _Job(
-        task=task,
-        info=MediaInfo.from_dict(asset["probe"]),
-        source_url=presign_get(
-            task.source.bucket,
-            task.source.key,
-            ttl_seconds=settings.source_url_ttl_seconds,
-            version_id=task.source.version_id,
-        ),
-        work=work,
-        settings=settings,
-        catalogue=catalogue,
-        remaining_ms=remaining_ms,
+    presigned = presign_get(
+        task.source.bucket,
+        task.source.key,
+        ttl_seconds=settings.source_url_ttl_seconds,
+        version_id=task.source.version_id,
     )
     try:
-        outputs = _produce(job)
+        with SourceProxy(presigned) as source_url:
+            job = _Job(
+                task=task,
+                info=MediaInfo.from_dict(asset["probe"]),
+                source_url=source_url,
+                work=work,
+                settings=settings,
+                catalogue=catalogue,
+                remaining_ms=remaining_ms,
+            )
+            outputs = _produce(job)
         catalogue.transition(
             task.asset_id, AssetStatus.READY, utc_now(), progress=100, outputs=outputs
         )
