@@ -110,10 +110,12 @@ def test_real_template_resolves_names_and_wiring() -> None:
         "IngestQueue", 5, True,
     )  # fmt: skip
     assert spec.functions["TranscodeFunction"].timeout == 900
-    assert spec.functions["ApiFunction"].api_events == [
+    assert set(spec.functions["ApiFunction"].api_events) == {
         ("/uploads", "POST"),
+        ("/assets", "GET"),
         ("/assets/{asset_id}", "GET"),
-    ]
+        ("/assets/{asset_id}", "DELETE"),
+    }
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> None:
