@@ -30,6 +30,10 @@ class Settings:
     transcode_queue_url: str = ""
     # Public base of MediaBucket (CloudFront, or the local CDN). Empty: presigned URLs.
     media_base_url: str = ""
+    event_bus_name: str = "default"
+    # Signed POST on READY/FAILED; empty URL means no webhook.
+    webhook_url: str = ""
+    webhook_secret: str = ""
     max_upload_bytes: int = 5 * 1024**3
     upload_url_ttl_seconds: int = 900
     # ffprobe/ffmpeg read the source through a presigned GET valid this long.
@@ -57,6 +61,9 @@ class Settings:
             media_bucket=env.get("MEDIA_BUCKET", d.media_bucket),
             transcode_queue_url=env.get("TRANSCODE_QUEUE_URL", d.transcode_queue_url),
             media_base_url=env.get("MEDIA_BASE_URL", d.media_base_url).rstrip("/"),
+            event_bus_name=env.get("EVENT_BUS_NAME", d.event_bus_name),
+            webhook_url=env.get("WEBHOOK_URL", d.webhook_url),
+            webhook_secret=env.get("WEBHOOK_SECRET", d.webhook_secret),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", d.max_upload_bytes),
             upload_url_ttl_seconds=_int(env, "UPLOAD_URL_TTL_SECONDS", d.upload_url_ttl_seconds),
             source_url_ttl_seconds=_int(env, "SOURCE_URL_TTL_SECONDS", d.source_url_ttl_seconds),

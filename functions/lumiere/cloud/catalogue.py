@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lumiere.cloud.clients import resource
-from lumiere.errors import ReasonCode, StaleTransitionError, TransientError
+from lumiere.errors import StaleTransitionError, TransientError
 from lumiere.pipeline.status import AssetStatus, allowed_from
 
 _RETRYABLE = {
@@ -102,14 +102,6 @@ class Catalogue:
         except ClientError as e:
             _raise_for(e, asset_id, target)
         return from_dynamo(out["Attributes"])
-
-    def fail(self, asset_id: str, now: str, reason: ReasonCode, message: str) -> None:
-        self.transition(
-            asset_id,
-            AssetStatus.FAILED,
-            now,
-            error={"reason": reason.value, "message": message},
-        )
 
     def set_progress(self, asset_id: str, now: str, progress: int) -> None:
         """Progress only moves forward, and only while PROCESSING."""

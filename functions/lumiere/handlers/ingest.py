@@ -13,9 +13,10 @@ from lumiere.handlers import runtime
 from lumiere.handlers.batch import logger, process_sqs_batch, record_and_raise
 from lumiere.handlers.idempotency import once
 from lumiere.media.tools import timeout_from_remaining
-from lumiere.pipeline.ingest import ingest_object, record_failure
+from lumiere.pipeline.ingest import ingest_object
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject
+from lumiere.pipeline.outcomes import record_failure
 
 
 def s3_objects(body: str) -> list[SourceObject]:
@@ -75,7 +76,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                     e,
                     upload.asset_id if upload else None,
                     settings.max_attempts,
-                    lambda a, r, m: record_failure(catalogue, a, r, m),
+                    lambda a, r, m: record_failure(catalogue, settings, a, r, m),
                 )
 
     return process_sqs_batch(event, context, record_handler)

@@ -11,8 +11,8 @@ from lumiere.errors import PermanentError
 from lumiere.handlers import runtime
 from lumiere.handlers.batch import logger, process_sqs_batch, record_and_raise
 from lumiere.handlers.idempotency import once
-from lumiere.pipeline.ingest import record_failure
 from lumiere.pipeline.models import TranscodeTask
+from lumiere.pipeline.outcomes import record_failure
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.transcode import transcode_asset
 
@@ -29,7 +29,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 task, catalogue, settings, remaining_ms=context.get_remaining_time_in_millis
             )
         except PermanentError as e:
-            record_failure(catalogue, task.asset_id, e.reason, e.message)
+            record_failure(catalogue, settings, task.asset_id, e.reason, e.message)
             return AssetStatus.FAILED.value
         return status.value if status else None
 
@@ -44,7 +44,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 e,
                 task.asset_id,
                 settings.max_attempts,
-                lambda a, r, m: record_failure(catalogue, a, r, m),
+                lambda a, r, m: record_failure(catalogue, settings, a, r, m),
             )
 
     return process_sqs_batch(event, context, record_handler)

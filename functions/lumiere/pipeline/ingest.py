@@ -39,6 +39,7 @@ from lumiere.media.tools import find_binaries, run_tool
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject, TranscodeTask
+from lumiere.pipeline.outcomes import record_failure
 from lumiere.pipeline.status import AssetStatus
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def ingest_object(
             if pinned is None:
                 record_failure(
                     catalogue,
+                    settings,
                     upload.asset_id,
                     ReasonCode.UPLOAD_MISSING,
                     "The uploaded file was deleted before Lumiere could read it. Upload it again.",
@@ -106,7 +108,7 @@ def ingest_object(
         return IngestOutcome.IGNORED
     except PermanentError as e:
         log.info("asset %s rejected: %s (%s)", upload.asset_id, e.reason, e.message)
-        record_failure(catalogue, upload.asset_id, e.reason, e.message)
+        record_failure(catalogue, settings, upload.asset_id, e.reason, e.message)
         return IngestOutcome.FAILED
     send_transcode_task(settings.transcode_queue_url, _task(asset))
     return IngestOutcome.QUEUED
@@ -127,13 +129,6 @@ def _pin_version(source: SourceObject) -> SourceObject | None:
         etag=str(head.get("ETag", "")).strip('"') or source.etag,
         version_id=head.get("VersionId") or source.version_id,
     )
-
-
-def record_failure(catalogue: Catalogue, asset_id: str, reason: ReasonCode, message: str) -> None:
-    try:
-        catalogue.fail(asset_id, utc_now(), reason, message)
-    except StaleTransitionError:
-        log.info("asset %s already final; failure not recorded", asset_id)
 
 
 def _probe_and_check(

@@ -46,6 +46,7 @@ from lumiere.pipeline import keys
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.deletion import delete_outputs
 from lumiere.pipeline.models import TranscodeTask
+from lumiere.pipeline.outcomes import record_ready
 from lumiere.pipeline.status import TERMINAL, AssetStatus
 
 log = logging.getLogger(__name__)
@@ -114,9 +115,7 @@ def transcode_asset(
                 remaining_ms=remaining_ms,
             )
             outputs = _produce(job)
-        catalogue.transition(
-            task.asset_id, AssetStatus.READY, utc_now(), progress=100, outputs=outputs
-        )
+        record_ready(catalogue, settings, task.asset_id, outputs)
         return AssetStatus.READY
     except StaleTransitionError:
         current = catalogue.get(task.asset_id)

@@ -1,0 +1,104 @@
+"""READY and FAILED are announced: an EventBridge event on the bus, and a signed webhook
+that is retried when the receiver fails."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from lumiere.pipeline.webhooks import SIGNATURE_HEADER, verify
+from lumiere_dev.client import LumiereClient
+from lumiere_dev.stack import LocalStack
+
+from tests.conftest import REPO, Media
+
+SECRET = "whsec-test"
+
+
+class Receiver:
+    """A webhook endpoint that fails its first request with a 503, then accepts."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        received = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((dict(self.headers), body))
+                self.send_response(503 if len(received) == 1 else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/lumiere"
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stack(receiver: Receiver) -> Iterator[LocalStack]:
+    overrides = {"WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": SECRET}
+    with LocalStack(REPO / "template.yaml", stack_name="notify", overrides=overrides) as s:
+        yield s
+
+
+def events_queue(stack: LocalStack) -> str:
+    """An SQS queue subscribed to Lumiere's events by an EventBridge rule."""
+    sqs, events = stack.client("sqs"), stack.client("events")
+    url = sqs.create_queue(QueueName="notify-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name="lumiere-assets", EventPattern=json.dumps({"source": ["lumiere"]}))
+    events.put_targets(Rule="lumiere-assets", Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def test_ready_and_failed_are_announced(
+    stack: LocalStack, receiver: Receiver, media: Media
+) -> None:
+    queue = events_queue(stack)
+    client = LumiereClient(stack.api_url)
+    good = client.upload_file(media.tone, content_type="audio/wav").asset_id
+    bad = client.upload_file(media.not_media, content_type="video/mp4").asset_id
+    for asset_id in (good, bad):
+        client.wait_until_final(asset_id, timeout=60, interval=0.2)
+    stack.wait_idle(timeout=30)
+
+    sqs = stack.client("sqs")
+    seen: dict[str, Any] = {}
+    deadline = time.monotonic() + 10
+    while len(seen) < 2 and time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", []):
+            event = json.loads(m["Body"])
+            seen[event["detail"]["asset_id"]] = event
+    assert seen[good]["detail-type"] == "Asset Ready"
+    assert seen[good]["source"] == "lumiere"
+    assert seen[good]["detail"]["outputs"]["hls"]["master"].endswith("master.m3u8")
+    assert seen[bad]["detail-type"] == "Asset Failed"
+    assert seen[bad]["detail"]["error"]["reason"] == "unsupported_format"
+
+    # one 503 (retried), then one delivery per asset; every request correctly signed
+    bodies = [json.loads(body) for _, body in receiver.requests]
+    assert sorted(b["data"]["asset_id"] for b in bodies[1:]) == sorted([good, bad])
+    assert bodies[0] in bodies[1:]  # the failed first attempt was retried
+    for headers, body in receiver.requests:
+        assert verify(SECRET, headers[SIGNATURE_HEADER], body, now=int(time.time()))
+    retried = [h["Lumiere-Event-Id"] for h, b in receiver.requests if json.loads(b) == bodies[0]]
+    assert len(retried) == 2
+    assert len(set(retried)) == 1  # a retry carries the same event id
