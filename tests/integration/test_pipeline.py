@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 import requests
 from lumiere.config import Settings
 from lumiere.handlers import runtime
+from lumiere.observability import logger
 from lumiere.pipeline.ingest import IngestOutcome, ingest_object
 from lumiere.pipeline.models import SourceObject
 from lumiere_dev.client import ApiError, LumiereClient
@@ -265,3 +267,33 @@ class TestApi:
     @pytest.mark.parametrize("asset_id", ["0" * 32, "not-an-id", "..%2f..%2fetc"])
     def test_unknown_assets_are_404(self, stack: LocalStack, asset_id: str) -> None:
         assert requests.get(f"{stack.api_url}/assets/{asset_id}", timeout=10).status_code == 404
+
+
+def test_logs_carry_the_asset_id_and_metrics_count_failures_by_reason(
+    stack: LocalStack, client: LumiereClient, media: Media, capfd: pytest.CaptureFixture[str]
+) -> None:
+    asset_id = upload(client, media.not_media)
+    # Powertools binds its stream when first imported; read its JSON through a handler.
+    records: list[str] = []
+    collector = logging.Handler()
+    collector.emit = lambda record: records.append(collector.format(record))  # type: ignore[method-assign]
+    collector.setFormatter(logger.registered_formatter)
+    logger.addHandler(collector)
+    capfd.readouterr()
+    try:
+        ingest(stack)
+    finally:
+        logger.removeHandler(collector)
+    logged = [json.loads(r) for r in records]
+    assert any(line["message"] == "ingested" for line in logged)
+    # library modules' lines (plain logging.getLogger) come out in the same JSON
+    assert any("rejected: unsupported_format" in line["message"] for line in logged)
+    assert all(line.get("asset_id") == asset_id for line in logged)
+    assert all(line["function_name"] == "IngestFunction" for line in logged)
+    out = capfd.readouterr().out.splitlines()
+    emf = [json.loads(line) for line in out if line.startswith("{") and '"_aws"' in line]
+    finished = [m for m in emf if m.get("AssetsFinished") == [1.0]]
+    assert finished
+    assert finished[0]["reason"] == "unsupported_format"
+    assert finished[0]["status"] == "FAILED"
+    assert any("IngestDuration" in m for m in emf)

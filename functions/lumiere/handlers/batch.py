@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -20,8 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lumiere.errors import MalformedEventError, ReasonCode
-
-logger = Logger(service="lumiere")
+from lumiere.observability import MetricUnit, logger, metrics
 
 # (asset_id, reason, message) -> None
 FailureRecorder = Callable[[str, ReasonCode, str], None]
@@ -55,6 +53,7 @@ def record_and_raise(
 ) -> None:
     """Called with the error of a failed record. Always re-raises, so SQS retries it and
     finally moves it to the DLQ; on the last attempt the asset is marked FAILED first."""
+    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
     if isinstance(error, MalformedEventError) or asset_id is None:
         raise error  # nothing to mark
     if not is_last_attempt(record, max_attempts):

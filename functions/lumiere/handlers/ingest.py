@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -10,9 +11,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lumiere.errors import MalformedEventError
 from lumiere.handlers import runtime
-from lumiere.handlers.batch import logger, process_sqs_batch, record_and_raise
+from lumiere.handlers.batch import process_sqs_batch, record_and_raise
 from lumiere.handlers.idempotency import once
 from lumiere.media.tools import timeout_from_remaining
+from lumiere.observability import logger, metrics, record_step, tracer
 from lumiere.pipeline.ingest import ingest_object
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject
@@ -52,6 +54,9 @@ def s3_objects(body: str) -> list[SourceObject]:
     return objects
 
 
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings, catalogue = runtime.settings(), runtime.catalogue()
 
@@ -67,8 +72,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> None:
         for source in s3_objects(record.body):
             upload = parse_upload_key(source.key, url_encoded=False)
+            # Every line logged while handling this object carries its asset id.
+            logger.thread_safe_append_keys(asset_id=upload.asset_id if upload else None)
+            started = time.monotonic()
             try:
                 outcome = ingest(item=asdict(source))
+                record_step("Ingest", time.monotonic() - started, source.size)
                 logger.info("ingested", key=source.key, outcome=outcome)
             except Exception as e:
                 record_and_raise(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -9,14 +10,18 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lumiere.errors import PermanentError
 from lumiere.handlers import runtime
-from lumiere.handlers.batch import logger, process_sqs_batch, record_and_raise
+from lumiere.handlers.batch import process_sqs_batch, record_and_raise
 from lumiere.handlers.idempotency import once
+from lumiere.observability import logger, metrics, record_step, tracer
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.outcomes import record_failure
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.transcode import transcode_asset
 
 
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings, catalogue = runtime.settings(), runtime.catalogue()
 
@@ -35,9 +40,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     def record_handler(record: SQSRecord) -> None:
         task = TranscodeTask.from_json(record.body)
+        logger.thread_safe_append_keys(asset_id=task.asset_id)
+        started = time.monotonic()
         try:
             status = transcode(item=asdict(task))
-            logger.info("transcoded", asset_id=task.asset_id, status=status)
+            record_step("Transcode", time.monotonic() - started, task.source.size)
+            logger.info("transcoded", status=status)
         except Exception as e:
             record_and_raise(
                 record,

@@ -8,6 +8,7 @@ from typing import Any
 from lumiere.cloud.catalogue import Catalogue
 from lumiere.config import Settings
 from lumiere.errors import ReasonCode, StaleTransitionError
+from lumiere.observability import count_outcome
 from lumiere.pipeline.announce import announce
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.status import AssetStatus
@@ -28,6 +29,7 @@ def record_failure(
     except StaleTransitionError:
         log.info("asset %s already final; failure not recorded", asset_id)
         return
+    count_outcome("FAILED", reason.value)
     announce(asset, settings)
 
 
@@ -37,4 +39,5 @@ def record_ready(
     asset = catalogue.transition(
         asset_id, AssetStatus.READY, utc_now(), progress=100, outputs=outputs
     )
+    count_outcome("READY")
     announce(asset, settings)
