@@ -168,6 +168,10 @@ def build_corpus(d: Path, canary: Canary) -> list[Case]:
            str(d / "many-streams.mkv"))  # fmt: skip
     add("many-streams.mkv", "video/x-matroska", None, "FAILED", "unsupported_format")
 
+    # real media in a codec outside the decoder allow-list
+    ffmpeg(*lavfi_v, "-c:v", "ffv1", str(d / "archive.mkv"))
+    add("archive.mkv", "video/x-matroska", None, "FAILED", "unsupported_format")
+
     # odd but legitimate media
     ffmpeg(*lavfi_a, "-c:a", "aac", str(d / "audio-only.m4a"))
     add("audio-only.m4a", "audio/mp4", None, "READY", kind="audio")

@@ -10,9 +10,11 @@ from lumiere.media.commands import (
 )
 from lumiere.media.ladder import load_preset, plan_ladder
 from lumiere.media.probe import AudioStream, MediaInfo, VideoStream
-from lumiere.media.safety import ALLOWED_DEMUXERS
+from lumiere.media.safety import ALLOWED_DECODERS, ALLOWED_DEMUXERS
 
 GUARD = [
+    "-codec_whitelist",
+    ",".join(ALLOWED_DECODERS),
     "-format_whitelist",
     ",".join(ALLOWED_DEMUXERS),
     "-protocol_whitelist",

@@ -34,3 +34,10 @@ def test_non_create_events_are_skipped() -> None:
 def test_malformed_bodies_raise(body: str) -> None:
     with pytest.raises(MalformedEventError):
         s3_objects(body)
+
+
+def test_multipart_completion_is_an_upload_too() -> None:
+    event = json.loads((EVENTS / "s3-object-created.json").read_text())
+    event["Records"][0]["eventName"] = "ObjectCreated:CompleteMultipartUpload"
+    [obj] = s3_objects(json.dumps(event))
+    assert obj.key.endswith("été (2026).mp4")

@@ -168,3 +168,16 @@ def test_missing_moov_is_corrupt_only_for_real_mp4_bytes() -> None:
     assert isinstance(damaged, CorruptInputError)
     assert "moov" in damaged.message
     assert isinstance(explain_probe_failure(stderr, b"Meeting notes"), UnsupportedMediaError)
+
+
+def test_decoder_outside_the_allow_list_is_named() -> None:
+    error = explain_probe_failure("[h264 @ 0x1] Codec (h264) not on whitelist 'aac'")
+    assert isinstance(error, UnsupportedMediaError)
+    assert "h264 codec" in error.message
+
+
+def test_ffprobe_args_carry_the_decoder_allow_list() -> None:
+    args = build_ffprobe_args("ffprobe", "http://127.0.0.1:1/x")
+    decoders = args[args.index("-codec_whitelist") + 1].split(",")
+    assert {"h264", "aac", "png"} <= set(decoders)
+    assert args.index("-codec_whitelist") < args.index("http://127.0.0.1:1/x")

@@ -8,6 +8,7 @@ trusts the file name or the client's Content-Type.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from fractions import Fraction
@@ -105,13 +106,12 @@ class Limits:
 
 
 def build_ffprobe_args(ffprobe: str, source_url: str) -> list[str]:
-    guard = input_guard_options()
+    guard = [arg for name, value in input_guard_options().items() for arg in (f"-{name}", value)]
     return [
         ffprobe,
         "-hide_banner",
         "-v", "error",
-        "-protocol_whitelist", guard["protocol_whitelist"],
-        "-format_whitelist", guard["format_whitelist"],
+        *guard,
         "-show_format",
         "-show_streams",
         "-of", "json",
@@ -129,6 +129,12 @@ def explain_probe_failure(
     """Turn ffprobe's complaint into an error a person can act on. ``head`` (the file's
     first bytes) tells a damaged MP4 from any other file that ffprobe read as one."""
     lowered = stderr.lower()
+    codec = re.search(r"codec \((\S+)\) not on whitelist", lowered)
+    if codec:
+        return UnsupportedMediaError(
+            f"This file uses the {codec.group(1)} codec, which Lumiere does not accept. "
+            "Export it as H.264, HEVC, VP9 or AV1 video with AAC or Opus audio."
+        )
     if "not on whitelist" in lowered:
         return UnsupportedMediaError(
             "This file's format is not accepted (playlists, scripts and image sequences are "

@@ -7,7 +7,9 @@ output (a thumbnail, a transcode) leaks the content. Two guards close it:
 * a protocol whitelist, so the only thing ffmpeg can open is the presigned HTTP(S) URL of
   the upload itself (no ``file:``, ``concat:``, ``subfile:``, ``data:`` ...), and
 * a demuxer allow-list, so playlist-like formats (hls, concat, image2 patterns, sdp, ...)
-  are refused before they read their first entry.
+  are refused before they read their first entry, and
+* a decoder allow-list of mainstream codecs, so an upload cannot steer ffmpeg into one of
+  its hundreds of rarely used (and rarely audited) decoders.
 """
 
 from __future__ import annotations
@@ -27,6 +29,22 @@ ALLOWED_DEMUXERS: tuple[str, ...] = (
     "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "gif_pipe",
 )  # fmt: skip
 
+# Decoder names as ffmpeg registers them (``ffmpeg -decoders``), not codec names.
+ALLOWED_DECODERS: tuple[str, ...] = (
+    # video
+    "h264", "hevc", "vp8", "vp9", "libvpx", "libvpx-vp9", "av1", "libdav1d", "libaom-av1",
+    "mpeg4", "mpeg2video", "mpeg1video", "mjpeg", "prores", "dnxhd", "h263", "theora",
+    "wmv1", "wmv2", "wmv3", "vc1",
+    # still images
+    "png", "apng", "gif", "webp", "bmp", "tiff",
+    # audio
+    "aac", "aac_latm", "mp3float", "mp3", "mp2float", "mp2", "ac3", "eac3", "opus",
+    "libopus", "vorbis", "flac", "alac", "wmav2", "pcm_s16le", "pcm_s16be", "pcm_s24le",
+    "pcm_s24be", "pcm_s32le", "pcm_f32le", "pcm_f64le", "pcm_u8", "pcm_mulaw", "pcm_alaw",
+    # subtitles
+    "subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "dvdsub", "dvbsub",
+)  # fmt: skip
+
 IMAGE_DEMUXERS: frozenset[str] = frozenset(
     {"png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif", "gif_pipe"}
 )
@@ -35,6 +53,7 @@ IMAGE_DEMUXERS: frozenset[str] = frozenset(
 def input_guard_options() -> dict[str, str]:
     """Input options every ffmpeg/ffprobe call on an upload must carry."""
     return {
-        "protocol_whitelist": ",".join(SOURCE_PROTOCOLS),
+        "codec_whitelist": ",".join(ALLOWED_DECODERS),
         "format_whitelist": ",".join(ALLOWED_DEMUXERS),
+        "protocol_whitelist": ",".join(SOURCE_PROTOCOLS),
     }
