@@ -33,6 +33,9 @@ def process_sqs_batch(
     # Report a wholly failed batch item by item too, rather than raising: SQS then
     # retries exactly the same records either way, and the response says which.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    metrics.add_metric(
+        name="RecordsReceived", unit=MetricUnit.Count, value=len(event.get("Records", []))
+    )
     return dict(
         process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
