@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import posixpath
-import sys
 import threading
 from contextlib import closing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import ClientError
+from lumiere.cloud.source_proxy import StreamingServer
 
 CHUNK = 64 * 1024
 # What a CloudFront distribution for MediaBucket would expose: the published assets, not
@@ -110,24 +110,13 @@ def make_handler(s3: Any, bucket: str, prefix: str) -> type[BaseHTTPRequestHandl
     return MediaHandler
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Players and ffprobe drop connections mid-response all the time (seeking,
-        # switching renditions); that is not an error of the server.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
 class MediaServer:
     """Serves ``bucket`` under ``prefix`` on host:port (0: any free port)."""
 
     def __init__(
         self, s3: Any, bucket: str, host: str, port: int, *, prefix: str = SERVED_PREFIX
     ) -> None:
-        self.server = _Server((host, port), make_handler(s3, bucket, prefix))
+        self.server = StreamingServer((host, port), make_handler(s3, bucket, prefix))
         self._thread = threading.Thread(
             target=self.server.serve_forever, name="media-cdn", daemon=True
         )

@@ -64,11 +64,13 @@ def _handler(upstream: str, path: str, http: urllib3.PoolManager) -> type[BaseHT
     return Handler
 
 
-class _Server(ThreadingHTTPServer):
+class StreamingServer(ThreadingHTTPServer):
+    """A threaded server for media readers: ffmpeg and players close connections
+    mid-body whenever they seek or switch renditions, which is not an error."""
+
     daemon_threads = True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # ffmpeg closes connections mid-body whenever it seeks; that is not an error.
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)
@@ -87,7 +89,9 @@ class SourceProxy:
             timeout=urllib3.Timeout(connect=5.0, read=60.0),
             retries=urllib3.Retry(total=3, backoff_factor=0.2, redirect=0),
         )
-        self._server = _Server(("127.0.0.1", 0), _handler(upstream_url, self.path, self._http))
+        self._server = StreamingServer(
+            ("127.0.0.1", 0), _handler(upstream_url, self.path, self._http)
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
