@@ -297,3 +297,17 @@ def test_logs_carry_the_asset_id_and_metrics_count_failures_by_reason(
     assert finished[0]["reason"] == "unsupported_format"
     assert finished[0]["status"] == "FAILED"
     assert any("IngestDuration" in m for m in emf)
+
+
+def test_event_for_an_object_deleted_since_fails_as_upload_missing(
+    stack: LocalStack, client: LumiereClient, media: Media
+) -> None:
+    ticket = client.upload_file(media.tone, content_type="audio/wav")
+    bucket = stack.spec.buckets["UploadsBucket"].name
+    stack.client("s3").delete_object(Bucket=bucket, Key=ticket.key)
+    _, response = ingest(stack)
+    assert response == {"batchItemFailures": []}
+    asset = client.get_asset(ticket.asset_id)
+    assert asset["status"] == "FAILED"
+    assert asset["error"]["reason"] == "upload_missing"
+    assert receive(stack, "TranscodeQueue", wait=0) == []
