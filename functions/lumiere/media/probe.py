@@ -11,7 +11,6 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from fractions import Fraction
 from typing import Any
 
 from lumiere.errors import (
@@ -20,6 +19,15 @@ from lumiere.errors import (
     NoStreamsError,
     ReasonCode,
     UnsupportedMediaError,
+)
+from lumiere.media.probe_fields import (
+    as_dict,
+    as_float,
+    as_int,
+    as_list,
+    as_rate,
+    as_signed_float,
+    as_str,
 )
 from lumiere.media.safety import IMAGE_DEMUXERS, input_guard_options
 
@@ -88,9 +96,9 @@ class MediaInfo:
     def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
         return cls(
             format_name=data["format_name"],
-            duration=_opt_float(data.get("duration")),
-            size=_opt_int(data.get("size")),
-            bit_rate=_opt_int(data.get("bit_rate")),
+            duration=as_float(data.get("duration")),
+            size=as_int(data.get("size")),
+            bit_rate=as_int(data.get("bit_rate")),
             video=tuple(VideoStream(**v) for v in data.get("video", ())),
             audio=tuple(AudioStream(**a) for a in data.get("audio", ())),
             stream_count=int(data.get("stream_count", 0)),
@@ -158,29 +166,39 @@ def explain_probe_failure(
 
 
 def parse_probe(raw_json: str) -> MediaInfo:
+    """Never raises anything but CorruptInputError, whatever the JSON holds."""
     try:
         data = json.loads(raw_json)
-    except json.JSONDecodeError as e:
+    except (ValueError, RecursionError) as e:
         raise CorruptInputError("ffprobe returned unreadable output for this file.") from e
-    fmt = data.get("format") or {}
-    streams = data.get("streams") or []
+    try:
+        return _media_info(as_dict(data))
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as e:
+        # A last guard: the readers below should make this unreachable.
+        raise CorruptInputError("ffprobe described this file in a way Lumiere cannot use.") from e
+
+
+def _media_info(data: dict[str, Any]) -> MediaInfo:
+    fmt = as_dict(data.get("format"))
+    streams = [s for s in as_list(data.get("streams")) if isinstance(s, dict)]
     video: list[VideoStream] = []
     audio: list[AudioStream] = []
     for s in streams:
         kind = s.get("codec_type")
-        if kind == "video" and not (s.get("disposition") or {}).get("attached_pic"):
-            if s.get("width") and s.get("height"):
-                video.append(_video_stream(s))
+        if kind == "video" and not as_dict(s.get("disposition")).get("attached_pic"):
+            stream = _video_stream(s)
+            if stream is not None:
+                video.append(stream)
         elif kind == "audio":
             audio.append(_audio_stream(s))
     return MediaInfo(
-        format_name=str(fmt.get("format_name", "")),
-        duration=_opt_float(fmt.get("duration")),
-        size=_opt_int(fmt.get("size")),
-        bit_rate=_opt_int(fmt.get("bit_rate")),
+        format_name=as_str(fmt.get("format_name")) or "",
+        duration=as_float(fmt.get("duration")),
+        size=as_int(fmt.get("size")),
+        bit_rate=as_int(fmt.get("bit_rate")),
         video=tuple(video),
         audio=tuple(audio),
-        stream_count=len(streams),
+        stream_count=len(as_list(data.get("streams"))),
     )
 
 
@@ -228,57 +246,40 @@ def check_limits(info: MediaInfo, kind: MediaKind, limits: Limits) -> None:
             )
 
 
-def _video_stream(s: dict[str, Any]) -> VideoStream:
+def _video_stream(s: dict[str, Any]) -> VideoStream | None:
+    """None for a stream without a usable picture size (it cannot be transcoded)."""
+    width, height = as_int(s.get("width")), as_int(s.get("height"))
+    if not width or not height:
+        return None
     return VideoStream(
-        index=int(s.get("index", 0)),
-        codec=str(s.get("codec_name", "unknown")),
-        width=int(s["width"]),
-        height=int(s["height"]),
-        profile=s.get("profile"),
-        pix_fmt=s.get("pix_fmt"),
-        frame_rate=_rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate")),
+        index=as_int(s.get("index")) or 0,
+        codec=as_str(s.get("codec_name")) or "unknown",
+        width=width,
+        height=height,
+        profile=as_str(s.get("profile")),
+        pix_fmt=as_str(s.get("pix_fmt")),
+        frame_rate=as_rate(s.get("avg_frame_rate")) or as_rate(s.get("r_frame_rate")),
         rotation=_rotation(s),
     )
 
 
 def _audio_stream(s: dict[str, Any]) -> AudioStream:
-    tags = s.get("tags") or {}
     return AudioStream(
-        index=int(s.get("index", 0)),
-        codec=str(s.get("codec_name", "unknown")),
-        channels=int(s.get("channels", 0)),
-        sample_rate=int(s.get("sample_rate", 0) or 0),
-        channel_layout=s.get("channel_layout"),
-        language=tags.get("language"),
+        index=as_int(s.get("index")) or 0,
+        codec=as_str(s.get("codec_name")) or "unknown",
+        channels=as_int(s.get("channels")) or 0,
+        sample_rate=as_int(s.get("sample_rate")) or 0,
+        channel_layout=as_str(s.get("channel_layout")),
+        language=as_str(as_dict(s.get("tags")).get("language")),
     )
 
 
 def _rotation(s: dict[str, Any]) -> int:
-    """Clockwise display rotation. ffprobe reports the display matrix counter-clockwise."""
-    for side in s.get("side_data_list") or []:
-        if "rotation" in side:
-            return int(-float(side["rotation"])) % 360
-    rotate = (s.get("tags") or {}).get("rotate")
-    return int(rotate) % 360 if rotate else 0
-
-
-def _rate(value: str | None) -> float | None:
-    if not value or value in ("0/0", "0"):
-        return None
-    try:
-        rate = Fraction(value)
-    except (ValueError, ZeroDivisionError):
-        return None
-    return round(float(rate), 3) if rate > 0 else None
-
-
-def _opt_float(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "", "N/A") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _opt_int(value: Any) -> int | None:
-    f = _opt_float(value)
-    return int(f) if f is not None else None
+    """Clockwise display rotation, a multiple of 90. ffprobe reports the display matrix
+    counter-clockwise; anything else is rounded to the nearest quarter turn."""
+    for side in as_list(s.get("side_data_list")):
+        degrees = as_signed_float(as_dict(side).get("rotation"))
+        if degrees is not None:
+            return round(-degrees / 90.0) * 90 % 360
+    tag = as_signed_float(as_dict(s.get("tags")).get("rotate"))
+    return round(tag / 90.0) * 90 % 360 if tag is not None else 0
