@@ -186,8 +186,8 @@ def build_corpus(d: Path, canary: Canary) -> list[Case]:
     add("short.mp4", "video/mp4", None, "READY", kind="video")
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=2",
            "-vf", "setpts='if(lt(N,30),N/30,1+(N-30)/10)/TB'", "-fps_mode", "vfr", *x264,
-           str(d / "vfr.mkv"))  # fmt: skip
-    add("vfr.mkv", "video/x-matroska", None, "READY", kind="video")
+           str(d / "vfr.mp4"))  # fmt: skip
+    add("vfr.mp4", "video/mp4", None, "READY", kind="video")
     ffmpeg(*lavfi_v, "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "high10",
            "-pix_fmt", "yuv420p10le", str(d / "ten-bit.mp4"))  # fmt: skip
     add("ten-bit.mp4", "video/mp4", None, "READY", kind="video")

@@ -116,3 +116,18 @@ def test_canary_detects_a_reader(tmp_path: Path) -> None:
         assert c.opened
     finally:
         c.close()
+
+
+def test_probe_facts_reach_the_api(
+    outcomes: tuple[list[Case], dict[str, dict], LocalStack],
+) -> None:
+    _, assets, _ = outcomes
+    ten_bit = assets["ten-bit.mp4"]["probe"]["video"]
+    assert (ten_bit["bit_depth"], ten_bit["pix_fmt"], ten_bit["hdr"]) == (10, "yuv420p10le", None)
+    assert assets["vfr.mp4"]["probe"]["video"]["vfr"] is True
+    assert assets["video-only.mp4"]["probe"]["video"]["vfr"] is False
+    assert assets["rotated.mp4"]["probe"]["video"]["rotation"] in (90, 270)
+    assert "audio" not in assets["video-only.mp4"]["probe"]
+    photo = assets["holiday.jpg"]["probe"]["image"]
+    assert (photo["format"], photo["width"], photo["height"]) == ("JPEG", 640, 480)
+    assert assets["anim.gif"]["probe"]["image"]["frame_count"] == 5

@@ -181,3 +181,66 @@ def test_ffprobe_args_carry_the_decoder_allow_list() -> None:
     decoders = args[args.index("-codec_whitelist") + 1].split(",")
     assert {"h264", "aac", "png"} <= set(decoders)
     assert args.index("-codec_whitelist") < args.index("http://127.0.0.1:1/x")
+
+
+HDR_10BIT = {
+    **PHONE_VIDEO,
+    "codec_name": "hevc",
+    "level": 153,
+    "pix_fmt": "yuv420p10le",
+    "color_primaries": "bt2020",
+    "color_transfer": "smpte2084",
+    "color_space": "bt2020nc",
+    "field_order": "progressive",
+    "sample_aspect_ratio": "1:1",
+    "display_aspect_ratio": "16:9",
+    "avg_frame_rate": "25/1",
+    "r_frame_rate": "25/1",
+}
+
+
+def test_hdr_bit_depth_level_and_aspect() -> None:
+    v = parse_probe(probe_json([HDR_10BIT])).primary_video
+    assert v is not None
+    assert (v.bit_depth, v.level, v.hdr_format, v.is_hdr) == (10, 153, "PQ", True)
+    assert (v.sample_aspect_ratio, v.display_aspect_ratio) == ("1:1", "16:9")
+    assert not v.is_interlaced
+    assert not v.is_vfr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check"),
+    [
+        ({"color_transfer": "arib-std-b67"}, lambda v: v.hdr_format == "HLG"),
+        ({"color_transfer": "bt709"}, lambda v: not v.is_hdr),
+        ({"field_order": "tt"}, lambda v: v.is_interlaced),
+        ({"avg_frame_rate": "2997/125", "r_frame_rate": "30/1"}, lambda v: v.is_vfr),
+        ({"pix_fmt": "yuv420p", "bits_per_raw_sample": "12"}, lambda v: v.bit_depth == 12),
+        ({"pix_fmt": "yuv420p"}, lambda v: v.bit_depth == 8),
+    ],
+)
+def test_video_flags(overrides: dict, check) -> None:
+    v = parse_probe(probe_json([{**HDR_10BIT, **overrides}])).primary_video
+    assert v is not None
+    assert check(v)
+
+
+def test_subtitles_and_audio_bit_rate() -> None:
+    sub = {"index": 2, "codec_type": "subtitle", "codec_name": "subrip",
+           "tags": {"language": "fra", "title": "Français"}}  # fmt: skip
+    info = parse_probe(probe_json([PHONE_VIDEO, {**STEREO, "bit_rate": "128000"}, sub]))
+    [s] = info.subtitles
+    assert (s.codec, s.language, s.title) == ("subrip", "fra", "Français")
+    assert info.primary_audio is not None
+    assert info.primary_audio.bit_rate == 128000
+    assert MediaInfo.from_dict(json.loads(json.dumps(info.to_dict()))) == info
+
+
+def test_records_written_by_the_spine_still_load() -> None:
+    old = {"format_name": "mov", "duration": 1.0, "size": 1, "bit_rate": 1, "stream_count": 1,
+           "video": [{"index": 0, "codec": "h264", "width": 2, "height": 2, "profile": None,
+                      "pix_fmt": None, "frame_rate": 25, "rotation": 0}], "audio": []}  # fmt: skip
+    info = MediaInfo.from_dict(old)
+    assert info.primary_video is not None
+    assert info.primary_video.bit_depth is None
+    assert info.subtitles == ()

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
+
+from lumiere.media.streams import VideoStream
+
+_VIDEO_FIELDS = (
+    "codec", "profile", "level", "width", "height", "pix_fmt", "bit_depth", "frame_rate",
+    "rotation", "sample_aspect_ratio", "display_aspect_ratio", "color_primaries",
+    "color_transfer", "field_order",
+)  # fmt: skip
+_VIDEO_ALL = {f.name for f in fields(VideoStream)}
 
 _PUBLIC_FIELDS = (
     "asset_id",
@@ -30,13 +40,22 @@ def probe_summary(probe: dict[str, Any] | None) -> dict[str, Any] | None:
         "bit_rate": probe.get("bit_rate"),
     }
     if video:
-        summary["video"] = {
-            k: video.get(k) for k in ("codec", "width", "height", "frame_rate", "rotation")
-        }
+        summary["video"] = {k: video.get(k) for k in _VIDEO_FIELDS}
+        stream = VideoStream(**{k: v for k, v in video.items() if k in _VIDEO_ALL})
+        summary["video"].update(
+            vfr=stream.is_vfr, hdr=stream.hdr_format, interlaced=stream.is_interlaced
+        )
     if audio:
         summary["audio"] = {
-            k: audio.get(k) for k in ("codec", "channels", "sample_rate", "language")
-        }
+            k: audio.get(k) for k in ("codec", "channels", "channel_layout", "sample_rate",
+                                      "language", "bit_rate")
+        }  # fmt: skip
+    if probe.get("subtitles"):
+        summary["subtitles"] = [
+            {"codec": s.get("codec"), "language": s.get("language")} for s in probe["subtitles"]
+        ]
+    if probe.get("image"):
+        summary["image"] = probe["image"]
     return summary
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
 from lumiere.errors import (
@@ -30,79 +29,30 @@ from lumiere.media.probe_fields import (
     as_str,
 )
 from lumiere.media.safety import IMAGE_DEMUXERS, input_guard_options
+from lumiere.media.streams import (
+    AudioStream,
+    ImageInfo,
+    MediaInfo,
+    MediaKind,
+    SubtitleStream,
+    VideoStream,
+    bit_depth_of,
+)
 
-
-class MediaKind(StrEnum):
-    VIDEO = "video"
-    AUDIO = "audio"
-    IMAGE = "image"
-
-
-@dataclass(frozen=True)
-class VideoStream:
-    index: int
-    codec: str
-    width: int
-    height: int
-    profile: str | None = None
-    pix_fmt: str | None = None
-    frame_rate: float | None = None
-    rotation: int = 0  # degrees clockwise a player turns the picture
-
-    @property
-    def display_size(self) -> tuple[int, int]:
-        """Width and height as shown, after the display rotation."""
-        if self.rotation % 180:
-            return self.height, self.width
-        return self.width, self.height
-
-
-@dataclass(frozen=True)
-class AudioStream:
-    index: int
-    codec: str
-    channels: int
-    sample_rate: int
-    channel_layout: str | None = None
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    format_name: str
-    duration: float | None
-    size: int | None
-    bit_rate: int | None
-    video: tuple[VideoStream, ...] = field(default_factory=tuple)
-    audio: tuple[AudioStream, ...] = field(default_factory=tuple)
-    stream_count: int = 0
-
-    @property
-    def primary_video(self) -> VideoStream | None:
-        return self.video[0] if self.video else None
-
-    @property
-    def primary_audio(self) -> AudioStream | None:
-        return self.audio[0] if self.audio else None
-
-    @property
-    def demuxer(self) -> str:
-        return self.format_name.split(",", 1)[0]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
-        return cls(
-            format_name=data["format_name"],
-            duration=as_float(data.get("duration")),
-            size=as_int(data.get("size")),
-            bit_rate=as_int(data.get("bit_rate")),
-            video=tuple(VideoStream(**v) for v in data.get("video", ())),
-            audio=tuple(AudioStream(**a) for a in data.get("audio", ())),
-            stream_count=int(data.get("stream_count", 0)),
-        )
+__all__ = [
+    "AudioStream",
+    "ImageInfo",
+    "Limits",
+    "MediaInfo",
+    "MediaKind",
+    "SubtitleStream",
+    "VideoStream",
+    "build_ffprobe_args",
+    "check_limits",
+    "classify",
+    "explain_probe_failure",
+    "parse_probe",
+]
 
 
 @dataclass(frozen=True)
@@ -183,6 +133,7 @@ def _media_info(data: dict[str, Any]) -> MediaInfo:
     streams = [s for s in as_list(data.get("streams")) if isinstance(s, dict)]
     video: list[VideoStream] = []
     audio: list[AudioStream] = []
+    subtitles: list[SubtitleStream] = []
     for s in streams:
         kind = s.get("codec_type")
         if kind == "video" and not as_dict(s.get("disposition")).get("attached_pic"):
@@ -191,6 +142,16 @@ def _media_info(data: dict[str, Any]) -> MediaInfo:
                 video.append(stream)
         elif kind == "audio":
             audio.append(_audio_stream(s))
+        elif kind == "subtitle":
+            tags = as_dict(s.get("tags"))
+            subtitles.append(
+                SubtitleStream(
+                    index=as_int(s.get("index")) or 0,
+                    codec=as_str(s.get("codec_name")) or "unknown",
+                    language=as_str(tags.get("language")),
+                    title=as_str(tags.get("title")),
+                )
+            )
     return MediaInfo(
         format_name=as_str(fmt.get("format_name")) or "",
         duration=as_float(fmt.get("duration")),
@@ -199,6 +160,8 @@ def _media_info(data: dict[str, Any]) -> MediaInfo:
         video=tuple(video),
         audio=tuple(audio),
         stream_count=len(as_list(data.get("streams"))),
+        subtitles=tuple(subtitles),
+        format_long_name=as_str(fmt.get("format_long_name")),
     )
 
 
@@ -251,15 +214,27 @@ def _video_stream(s: dict[str, Any]) -> VideoStream | None:
     width, height = as_int(s.get("width")), as_int(s.get("height"))
     if not width or not height:
         return None
+    avg, real = as_rate(s.get("avg_frame_rate")), as_rate(s.get("r_frame_rate"))
+    pix_fmt = as_str(s.get("pix_fmt"))
     return VideoStream(
         index=as_int(s.get("index")) or 0,
         codec=as_str(s.get("codec_name")) or "unknown",
         width=width,
         height=height,
         profile=as_str(s.get("profile")),
-        pix_fmt=as_str(s.get("pix_fmt")),
-        frame_rate=as_rate(s.get("avg_frame_rate")) or as_rate(s.get("r_frame_rate")),
+        pix_fmt=pix_fmt,
+        frame_rate=avg or real,
         rotation=_rotation(s),
+        level=as_int(s.get("level")),
+        bit_depth=bit_depth_of(pix_fmt, as_int(s.get("bits_per_raw_sample"))),
+        sample_aspect_ratio=as_str(s.get("sample_aspect_ratio")),
+        display_aspect_ratio=as_str(s.get("display_aspect_ratio")),
+        avg_frame_rate=avg,
+        real_frame_rate=real,
+        color_primaries=as_str(s.get("color_primaries")),
+        color_transfer=as_str(s.get("color_transfer")),
+        color_space=as_str(s.get("color_space")),
+        field_order=as_str(s.get("field_order")),
     )
 
 
@@ -271,6 +246,7 @@ def _audio_stream(s: dict[str, Any]) -> AudioStream:
         sample_rate=as_int(s.get("sample_rate")) or 0,
         channel_layout=as_str(s.get("channel_layout")),
         language=as_str(as_dict(s.get("tags")).get("language")),
+        bit_rate=as_int(s.get("bit_rate")),
     )
 
 

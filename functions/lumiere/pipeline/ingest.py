@@ -24,6 +24,7 @@ from lumiere.errors import (
     ToolError,
     TransientError,
 )
+from lumiere.media.image_probe import image_info
 from lumiere.media.probe import (
     Limits,
     MediaInfo,
@@ -162,6 +163,8 @@ def _probe_and_check(
         raise explain_probe_failure(e.stderr_tail, head) from e
     info = parse_probe(raw)
     kind = classify(info)
+    if kind is MediaKind.IMAGE:
+        info = replace(info, image=image_info(head))
     check_limits(
         info,
         kind,
