@@ -25,15 +25,8 @@ def as_str(value: Any) -> str | None:
 
 def as_float(value: Any) -> float | None:
     """A finite, non-negative number from a JSON number or numeric string."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if not math.isfinite(number) or number < 0 or number > _MAX_INT:
-        return None
-    return number
+    number = as_signed_float(value)
+    return number if number is not None and number >= 0 else None
 
 
 def as_int(value: Any) -> int | None:
@@ -42,7 +35,7 @@ def as_int(value: Any) -> int | None:
 
 
 def as_signed_float(value: Any) -> float | None:
-    """Like as_float but negative values are kept (rotations are signed)."""
+    """A finite number (negative allowed: rotations are signed)."""
     if isinstance(value, bool) or value is None:
         return None
     try:
