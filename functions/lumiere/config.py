@@ -43,6 +43,10 @@ class Settings:
     max_streams: int = 32
     segment_seconds: float = 4.0
     ladder_preset: str = "default"
+    # Video rungs are split into this many parallel transcode tasks (see pipeline/plan.py).
+    video_tasks: int = 1
+    # At most one progress write per part this often.
+    progress_interval_seconds: float = 2.0
     # Must equal the queues' maxReceiveCount: on the last attempt a failing asset is
     # marked FAILED instead of being left half-done in the dead-letter queue.
     max_attempts: int = 3
@@ -72,6 +76,10 @@ class Settings:
             max_streams=_int(env, "MAX_STREAMS", d.max_streams),
             segment_seconds=_float(env, "SEGMENT_SECONDS", d.segment_seconds),
             ladder_preset=env.get("LADDER_PRESET", d.ladder_preset),
+            video_tasks=max(1, _int(env, "VIDEO_TASKS", d.video_tasks)),
+            progress_interval_seconds=_float(
+                env, "PROGRESS_INTERVAL_SECONDS", d.progress_interval_seconds
+            ),
             max_attempts=_int(env, "MAX_ATTEMPTS", d.max_attempts),
             work_dir=env.get("LUMIERE_WORK_DIR", d.work_dir),
             tool_timeout_margin_seconds=_float(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
+from lumiere.media.conformance import check_dash, check_hls
+from lumiere.media.tools import find_binaries
 from lumiere_dev.runner import LocalLambdaContext, import_handler, to_lambda_record
 from lumiere_dev.stack import LocalStack
 
@@ -45,3 +49,46 @@ def drain(stack: LocalStack, queue_id: str) -> None:
     while messages := receive(stack, queue_id, wait=0):
         for m in messages:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def transcode_all(stack: LocalStack) -> list[dict[str, Any]]:
+    """Deliver every queued transcode part, one per invocation (BatchSize 1), until the
+    queue is empty; returns the messages delivered."""
+    delivered: list[dict[str, Any]] = []
+    while messages := receive(stack, "TranscodeQueue", wait=1):
+        for message in messages:
+            assert deliver(stack, "TranscodeFunction", [message]) == {"batchItemFailures": []}
+            delivered.append(message)
+    return delivered
+
+
+def fetch_package(stack: LocalStack, asset_id: str, dest: Path) -> Path:
+    """Download an asset's published stream package (HLS + DASH) into ``dest``."""
+    s3 = stack.client("s3")
+    bucket = stack.spec.buckets["MediaBucket"].name
+    prefix = f"assets/{asset_id}/hls/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            path = dest / obj["Key"][len(prefix) :]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, obj["Key"], str(path))
+    return dest
+
+
+def assert_package_valid(root: Path) -> None:
+    """The conformance checks pass and ffmpeg decodes every rendition to the end."""
+    problems = check_hls(root) + check_dash(root)
+    assert problems == [], "\n".join(f"{p.where}: {p.rule}: {p.message}" for p in problems)
+    playlists = sorted(root.glob("*/index.m3u8"))
+    assert playlists
+    ffmpeg = str(find_binaries().ffmpeg)
+    for playlist in playlists:
+        done = subprocess.run(
+            [ffmpeg, "-v", "error", "-xerror", "-i", str(playlist), "-f", "null", "-"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"{playlist.parent.name}: {done.stderr[-500:]}"
+        assert done.stderr == "", f"{playlist.parent.name}: {done.stderr[-500:]}"

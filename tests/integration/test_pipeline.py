@@ -21,7 +21,14 @@ from lumiere_dev.client import ApiError, LumiereClient
 from lumiere_dev.stack import LocalStack
 
 from tests.conftest import Media
-from tests.integration.helpers import deliver, drain, receive
+from tests.integration.helpers import (
+    assert_package_valid,
+    deliver,
+    drain,
+    fetch_package,
+    receive,
+    transcode_all,
+)
 
 
 @pytest.fixture
@@ -42,7 +49,7 @@ def ingest(stack: LocalStack) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 
 def test_video_goes_from_upload_to_ready(
-    stack: LocalStack, client: LumiereClient, media: Media
+    stack: LocalStack, client: LumiereClient, media: Media, tmp_path: Path
 ) -> None:
     asset_id = upload(client, media.clip)
     assert client.get_asset(asset_id)["status"] == "CREATED"
@@ -55,24 +62,40 @@ def test_video_goes_from_upload_to_ready(
     assert probed["probe"]["video"]["width"] == 320
     assert probed["probe"]["duration"] == pytest.approx(3.0, abs=0.1)
 
+    # Fan-out: the ladder (one rung for a 180p source), the audio and the poster are
+    # three tasks; the master appears only when the last of them is done.
     tasks = receive(stack, "TranscodeQueue")
-    assert len(tasks) == 1
-    assert json.loads(tasks[0]["Body"])["asset_id"] == asset_id
-    assert deliver(stack, "TranscodeFunction", tasks) == {"batchItemFailures": []}
+    while len(tasks) < 3:
+        tasks += receive(stack, "TranscodeQueue")
+    bodies = [json.loads(t["Body"]) for t in tasks]
+    assert {b["asset_id"] for b in bodies} == {asset_id}
+    assert sorted(b["part"] for b in bodies) == ["audio", "poster", "video-180p"]
+    master_url = f"{stack.media_url}/assets/{asset_id}/hls/master.m3u8"
+    for task in sorted(tasks, key=lambda t: json.loads(t["Body"])["part"] == "audio"):
+        assert client.get_asset(asset_id)["status"] in ("PROBED", "PROCESSING")
+        assert requests.get(master_url, timeout=10).status_code in (403, 404)
+        assert deliver(stack, "TranscodeFunction", [task]) == {"batchItemFailures": []}
 
     ready = client.get_asset(asset_id)
     assert ready["status"] == "READY"
     assert ready["progress"] == 100
     hls = ready["outputs"]["hls"]
-    assert hls["url"] == f"{stack.media_url}/assets/{asset_id}/hls/master.m3u8"
+    assert hls["url"] == master_url
     assert [(r["width"], r["height"]) for r in hls["renditions"]] == [(320, 180)]
+    [track] = hls["audio"]
+    assert track["default"] is True
+    assert track["loudness"]["integrated_lufs"] < -16  # measured before normalising
     master = requests.get(hls["url"], timeout=10)
     assert master.headers["Content-Type"] == "application/vnd.apple.mpegurl"
     assert "max-age=60" in master.headers["Cache-Control"]
     playlist = m3u8.loads(master.text, uri=hls["url"])
     [variant] = playlist.playlists
-    assert variant.stream_info.codecs == "avc1.640029,mp4a.40.2"
-    assert variant.stream_info.bandwidth == hls["renditions"][0]["bandwidth"]
+    # High profile, level 3.0, as read from the encoded stream
+    assert variant.stream_info.codecs == "avc1.64001e,mp4a.40.2"
+    assert variant.stream_info.bandwidth >= hls["renditions"][0]["bandwidth"]
+    dash = requests.get(ready["outputs"]["dash"]["url"], timeout=10)
+    assert dash.headers["Content-Type"] == "application/dash+xml"
+    assert_package_valid(fetch_package(stack, asset_id, tmp_path))
     media_playlist = m3u8.load(variant.absolute_uri)
     for seg in media_playlist.segments:
         r = requests.head(seg.absolute_uri, timeout=10)
@@ -111,14 +134,12 @@ def test_audio_and_image_uploads(stack: LocalStack, client: LumiereClient, media
         messages = receive(stack, "IngestQueue")
         if messages:
             deliver(stack, "IngestFunction", messages)
-    tasks = receive(stack, "TranscodeQueue")
-    while len(tasks) < 2:
-        tasks += receive(stack, "TranscodeQueue")
-    for task in tasks:
-        assert deliver(stack, "TranscodeFunction", [task]) == {"batchItemFailures": []}
+    parts = sorted(json.loads(m["Body"])["part"] for m in transcode_all(stack))
+    assert parts == ["audio", "poster"]  # the tone's audio, the image's poster
     audio = client.get_asset(tone)
     assert (audio["status"], audio["kind"]) == ("READY", "audio")
-    assert audio["outputs"]["hls"]["renditions"][0]["codecs"] == "mp4a.40.2"
+    assert audio["outputs"]["hls"]["renditions"] == []
+    assert audio["outputs"]["hls"]["audio"][0]["codecs"] == "mp4a.40.2"
     assert "poster" not in audio["outputs"]
     still = client.get_asset(image)
     assert (still["status"], still["kind"]) == ("READY", "image")
@@ -136,15 +157,16 @@ def test_duplicate_notification_does_no_work_twice(
     assert deliver(stack, "IngestFunction", messages) == {"batchItemFailures": []}
     # THEN nothing is probed again and no second task is sent
     assert client.get_asset(asset_id) == probed
-    [task] = receive(stack, "TranscodeQueue")
-    assert receive(stack, "TranscodeQueue", wait=1) == []
-    assert json.loads(task["Body"])["task_id"] == f"{asset_id}:transcode"
-    deliver(stack, "TranscodeFunction", [task])
+    tasks = transcode_all(stack)
+    assert sorted(json.loads(t["Body"])["task_id"] for t in tasks) == [
+        f"{asset_id}:poster",
+        f"{asset_id}:video-180p",
+    ]  # a silent clip has no audio part
     ready = client.get_asset(asset_id)
     assert ready["status"] == "READY"
-    # a late duplicate of the task finds it done and changes nothing
+    # a late duplicate of a task finds it done and changes nothing
     sqs = stack.client("sqs")
-    sqs.send_message(QueueUrl=stack.spec.queues["TranscodeQueue"].url, MessageBody=task["Body"])
+    sqs.send_message(QueueUrl=stack.spec.queues["TranscodeQueue"].url, MessageBody=tasks[0]["Body"])
     assert deliver(stack, "TranscodeFunction", receive(stack, "TranscodeQueue")) == {
         "batchItemFailures": []
     }

@@ -1,10 +1,15 @@
+import json
 from pathlib import Path
 
+from lumiere.media.audio import AudioTrack, Loudness, parse_loudnorm
 from lumiere.media.commands import (
     HlsOptions,
-    build_audio_rendition_args,
+    build_audio_track_args,
+    build_download_args,
+    build_loudness_scan_args,
     build_poster_args,
-    build_video_rendition_args,
+    build_single_command_args,
+    build_video_group_args,
     keyframe_interval,
     poster_seek_seconds,
 )
@@ -22,65 +27,183 @@ GUARD = [
 ]
 PRESET = load_preset("default")
 URL = "http://127.0.0.1:1/up/x.mp4?X-Amz-Signature=a&b=c"
+HEAD = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+PROGRESS = ["-progress", "pipe:1", "-nostats"]
 
 
-def test_video_rendition_exact_arguments() -> None:
-    info = MediaInfo(
-        "mov",
-        8.0,
-        1,
-        1,
-        video=(VideoStream(0, "h264", 1280, 720, frame_rate=30.0),),
-        audio=(AudioStream(1, "aac", 6, 48000),),
-    )
-    rendition = plan_ladder(info, PRESET)[1]
-    args = build_video_rendition_args(
-        "/opt/bin/ffmpeg", URL, rendition, Path("/tmp/w/540p"), HlsOptions(segment_seconds=4.0)
-    )
-    assert args == [
-        "/opt/bin/ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+def _video(**kw: object) -> VideoStream:
+    defaults: dict[str, object] = {"frame_rate": 30.0}
+    defaults.update(kw)
+    return VideoStream(3, "h264", 1920, 1080, **defaults)  # type: ignore[arg-type]
+
+
+def _info(video: VideoStream) -> MediaInfo:
+    return MediaInfo("mov", 8.0, 1, 1, video=(video,), audio=(AudioStream(1, "aac", 6, 48000),))
+
+
+def _options(args: list[str], output: str) -> dict[str, str]:
+    """The option/value pairs that precede one output path."""
+    end = args.index(output)
+    start = max(i for i in range(end) if args[i] == "-map")
+    chunk = args[start:end]
+    return dict(zip(chunk[::2], chunk[1::2], strict=True))
+
+
+def test_video_group_decodes_once_and_splits_into_every_rung() -> None:
+    video = _video()
+    rungs = plan_ladder(_info(video), PRESET)[:3]
+    args = build_video_group_args("ffmpeg", URL, video, rungs, Path("/w"), HlsOptions(4.0))
+    assert args[: len(HEAD) + len(PROGRESS) + len(GUARD) + 2] == [
+        *HEAD,
+        *PROGRESS,
         *GUARD,
-        "-i", URL,
-        "-filter_complex", "[0:v:0]fps=30.0[s0];[s0]scale=960:540[s1];[s1]setsar=1[s2]",
-        "-map", "[s2]", "-map", "0:a:0",
-        "-f", "hls",
-        "-ac", "2", "-ar", "48000", "-b:a", "128k", "-bufsize", "4000k", "-c:a", "aac",
-        "-c:v", "libx264", "-crf", "23",
-        "-force_key_frames", "expr:gte(t,n_forced*4)",
-        "-g", "240",
-        "-hls_flags", "independent_segments",
-        "-hls_fmp4_init_filename", "init.mp4",
-        "-hls_playlist_type", "vod",
-        "-hls_segment_filename", "/tmp/w/540p/seg_%05d.m4s",
-        "-hls_segment_type", "fmp4",
-        "-hls_time", "4.0",
-        "-level:v", "4.1", "-maxrate", "2000k", "-pix_fmt", "yuv420p", "-preset", "veryfast",
-        "-profile:v", "high", "-sc_threshold", "0",
-        "/tmp/w/540p/index.m3u8",
-    ]  # fmt: skip
+        "-i",
+        URL,
+    ]
+    assert args.count("-i") == 1
+    graph = args[args.index("-filter_complex") + 1]
+    # The source stream is named by its absolute index, split three ways, each branch
+    # resampled then scaled to square pixels.
+    assert graph.startswith("[0:3]split=3[s0][s1][s2];[s0]fps=30.0[s3];[s3]scale=1920:1080")
+    assert "scale=1280:720" in graph
+    assert "scale=960:540" in graph
+    assert graph.count("setsar=1") == 3
+    assert [a for a in args if a.endswith("index.m3u8")] == [
+        "/w/v_1080p/index.m3u8",
+        "/w/v_720p/index.m3u8",
+        "/w/v_540p/index.m3u8",
+    ]
+    top = _options(args, "/w/v_1080p/index.m3u8")
+    assert top == {
+        "-map": "[s5]",
+        "-f": "hls",
+        "-bufsize": "12000k",
+        "-c:v": "libx264",
+        "-crf": "23",
+        "-force_key_frames": "expr:gte(t,n_forced*4)",
+        "-g": "240",
+        "-hls_flags": "independent_segments",
+        "-hls_fmp4_init_filename": "init.mp4",
+        "-hls_playlist_type": "vod",
+        "-hls_segment_filename": "/w/v_1080p/seg_%05d.m4s",
+        "-hls_segment_type": "fmp4",
+        "-hls_time": "4.0",
+        "-level:v": "4.0",
+        "-maxrate": "6000k",
+        "-pix_fmt": "yuv420p",
+        "-preset": "veryfast",
+        "-profile:v": "high",
+        "-sc_threshold": "0",
+    }
+    assert "-c:a" not in args  # audio is its own rendition group
 
 
-def test_video_without_audio_maps_no_audio() -> None:
-    info = MediaInfo("mov", 8.0, 1, 1, video=(VideoStream(0, "h264", 640, 360),))
-    args = build_video_rendition_args(
-        "ffmpeg", URL, plan_ladder(info, PRESET)[0], Path("/w/360p"), HlsOptions(4.0)
+def test_single_rung_needs_no_split() -> None:
+    video = _video()
+    rung = plan_ladder(_info(video), PRESET)[-1]
+    args = build_video_group_args("ffmpeg", URL, video, [rung], Path("/w"), HlsOptions(4.0))
+    graph = args[args.index("-filter_complex") + 1]
+    assert "split" not in graph
+    assert graph.startswith("[0:3]fps=30.0[s0];[s0]scale=426:240")
+
+
+def test_interlaced_hdr_source_is_deinterlaced_then_tone_mapped_before_scaling() -> None:
+    video = _video(field_order="tt", color_transfer="smpte2084", color_primaries="bt2020")
+    rung = plan_ladder(_info(video), PRESET)[0]
+    args = build_video_group_args("ffmpeg", URL, video, [rung], Path("/w"), HlsOptions(4.0))
+    graph = args[args.index("-filter_complex") + 1]
+    order = ["bwdif", "zscale=npl=100:t=linear", "tonemap=desat=0:tonemap=hable", "fps=", "]scale="]
+    positions = [graph.index(step) for step in order]
+    assert positions == sorted(positions)
+
+
+def test_vp9_preset_uses_constrained_quality() -> None:
+    video = _video()
+    rung = plan_ladder(_info(video), load_preset("vp9"))[0]
+    args = build_video_group_args("ffmpeg", URL, video, [rung], Path("/w"), HlsOptions(4.0))
+    opts = _options(args, "/w/v_1080p/index.m3u8")
+    assert opts["-c:v"] == "libvpx-vp9"
+    assert opts["-crf"] == "33"
+    assert opts["-b:v"] == opts["-maxrate"] == f"{rung.max_kbps}k"
+    assert opts["-row-mt"] == "1"
+    assert "-profile:v" not in opts
+    assert "-level:v" not in opts
+
+
+TRACK = AudioTrack(stream_index=1, language="fr", name="French", channels=6, default=False)
+
+
+def test_loudness_scan_downmixes_first_and_prints_json_at_info_level() -> None:
+    args = build_loudness_scan_args("ffmpeg", URL, TRACK, PRESET.audio)
+    assert args[args.index("-loglevel") + 1] == "info"
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph == (
+        "[0:1]aformat=channel_layouts=stereo[s0];"
+        "[s0]loudnorm=I=-16.0:LRA=11.0:TP=-1.0:print_format=json[s1]"
     )
-    assert "0:a:0" not in args
-    assert "-c:a" not in args
-    # an unknown frame rate adds no fps filter, and the GOP cap assumes 30 fps
-    assert args[args.index("-filter_complex") + 1] == "[0:v:0]scale=640:360[s0];[s0]setsar=1[s1]"
-    assert args[args.index("-g") + 1] == "240"
+    assert args[-4:] == ["[s1]", "-f", "null", "-"]  # measured, nothing written
 
 
-def test_audio_rendition_exact_arguments() -> None:
-    args = build_audio_rendition_args("ffmpeg", URL, PRESET.audio, Path("/w/audio"), HlsOptions(6))
-    assert args[: 6 + len(GUARD) + 2] == [
-        "ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *GUARD, "-i", URL,
+def test_audio_track_second_pass_is_linear_with_the_measured_values() -> None:
+    measured = Loudness(integrated=-23.5, true_peak=-4.2, lra=6.1, threshold=-33.9, offset=0.3)
+    args = build_audio_track_args(
+        "ffmpeg", URL, TRACK, PRESET.audio, measured, Path("/w/a_1_fr"), HlsOptions(4.0)
+    )
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph == (
+        "[0:1]aformat=channel_layouts=stereo[s0];[s0]loudnorm=I=-16.0:LRA=11.0:TP=-1.0"
+        ":linear=true:measured_I=-23.5:measured_LRA=6.1:measured_TP=-4.2"
+        ":measured_thresh=-33.9:offset=0.3:print_format=none[s1]"
+    )
+    opts = _options(args, "/w/a_1_fr/index.m3u8")
+    assert (opts["-c:a"], opts["-b:a"], opts["-ac"], opts["-ar"]) == ("aac", "128k", "2", "48000")
+
+
+def test_silent_track_is_not_normalised_and_denoise_comes_first() -> None:
+    silent = Loudness(float("-inf"), float("-inf"), 0.0, -70.0, 0.0)
+    args = build_audio_track_args(
+        "ffmpeg", URL, TRACK, PRESET.audio, silent, Path("/w/a"), HlsOptions(4.0)
+    )
+    assert "loudnorm" not in args[args.index("-filter_complex") + 1]
+    voice = load_preset("voice").audio
+    args = build_loudness_scan_args("ffmpeg", URL, TRACK, voice)
+    assert args[args.index("-filter_complex") + 1].startswith("[0:1]afftdn=nf=-25[s0];")
+
+
+def test_parse_loudnorm_reads_the_last_report() -> None:
+    report = {
+        "input_i": "-27.61", "input_tp": "-4.47", "input_lra": "18.06",
+        "input_thresh": "-39.20", "output_i": "-16.58", "output_tp": "-1.50",
+        "output_lra": "14.78", "output_thresh": "-27.71", "normalization_type": "dynamic",
+        "target_offset": "0.58",
+    }  # fmt: skip
+    stderr = "Stream mapping: ...\n[Parsed_loudnorm_1 @ 0x1]\n" + json.dumps(report, indent=1)
+    assert parse_loudnorm(stderr) == Loudness(-27.61, -4.47, 18.06, -39.2, 0.58)
+    assert parse_loudnorm("no report here") is None
+    silent = parse_loudnorm(json.dumps({**report, "input_i": "-inf", "input_tp": "-inf"}))
+    assert silent is not None
+    assert silent.is_silent
+    assert silent.to_dict()["integrated_lufs"] is None
+
+
+def test_single_command_reads_once_for_video_and_audio() -> None:
+    video = _video()
+    rungs = plan_ladder(_info(video), PRESET)
+    args = build_single_command_args(
+        "ffmpeg", URL, video, rungs, [(TRACK, None)], PRESET.audio, Path("/w"), HlsOptions(4.0)
+    )
+    assert args.count("-i") == 1
+    assert len([a for a in args if a.endswith("index.m3u8")]) == len(rungs) + 1
+    assert "-progress" not in args
+
+
+def test_download_is_a_faststart_remux() -> None:
+    args = build_download_args("ffmpeg", Path("/t/v.mp4"), Path("/t/a.mp4"), Path("/t/d.mp4"))
+    assert args[len(HEAD) :] == [
+        "-i", "/t/v.mp4", "-i", "/t/a.mp4", "-map", "0:v:0", "-map", "1:a:0",
+        "-f", "mp4", "-c", "copy", "-movflags", "+faststart", "/t/d.mp4",
     ]  # fmt: skip
-    assert args[args.index("-map") + 1] == "0:a:0"
-    assert args[args.index("-hls_time") + 1] == "6"
-    assert args[-1] == "/w/audio/index.m3u8"
-    assert "-c:v" not in args
+    assert "-protocol_whitelist" not in args  # our own local files, not an upload
 
 
 def test_poster_seeks_before_input_and_never_upscales() -> None:

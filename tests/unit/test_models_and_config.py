@@ -36,7 +36,8 @@ def test_transcode_task_round_trips_and_matches_the_sample_event() -> None:
     sample = json.loads((EVENTS / "sqs-transcode-task.json").read_text())["Records"][0]["body"]
     task = TranscodeTask.from_json(sample)
     assert task.kind is MediaKind.VIDEO
-    assert task.task_id == f"{task.asset_id}:transcode"
+    assert task.part == "video-1080p-720p-540p-360p-240p"
+    assert task.task_id == f"{task.asset_id}:{task.part}"
     assert task.source.key.endswith("été (2026).mp4")
     assert TranscodeTask.from_json(task.to_json()) == task
     assert task.to_json() == sample
@@ -45,9 +46,12 @@ def test_transcode_task_round_trips_and_matches_the_sample_event() -> None:
 def test_task_id_is_deterministic() -> None:
     src = SourceObject("b", "k", 1)
     assert (
-        TranscodeTask("a", MediaKind.AUDIO, src).task_id
-        == TranscodeTask("a", MediaKind.AUDIO, src).task_id
+        TranscodeTask("a", MediaKind.AUDIO, src, part="audio").task_id
+        == TranscodeTask("a", MediaKind.AUDIO, src, part="audio").task_id
+        == "a:audio"
     )
+    # Each part of an asset is its own unit of work.
+    assert TranscodeTask("a", MediaKind.VIDEO, src, part="poster").task_id == "a:poster"
 
 
 @pytest.mark.parametrize("body", ["not json", "{}", '{"asset_id": "a", "kind": "hologram"}'])

@@ -7,6 +7,7 @@ from dataclasses import fields
 from typing import Any
 
 from lumiere.media.streams import VideoStream
+from lumiere.pipeline.plan import overall_progress
 
 _VIDEO_FIELDS = (
     "codec", "profile", "level", "width", "height", "pix_fmt", "bit_depth", "frame_rate",
@@ -61,6 +62,13 @@ def probe_summary(probe: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str, Any]:
     view = {k: item[k] for k in _PUBLIC_FIELDS if k in item}
+    if item.get("status") == "PROCESSING":
+        parts = (item.get("plan") or {}).get("parts")
+        computed = overall_progress(parts, item.get("part_progress"))
+        if computed is not None:
+            view["progress"] = computed
+    if item.get("preset"):
+        view["preset"] = item["preset"]
     view["probe"] = probe_summary(item.get("probe"))
     outputs = item.get("outputs") or {}
     shown: dict[str, Any] = {}
@@ -72,7 +80,13 @@ def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str,
             "master": hls["master"],
             "url": url_for(hls["master"]),
             "renditions": hls.get("renditions", []),
+            "audio": hls.get("audio", []),
         }
+    dash = outputs.get("dash")
+    if dash:
+        shown["dash"] = {"manifest": dash["manifest"], "url": url_for(dash["manifest"])}
+    if "download" in outputs:
+        shown["download"] = {"key": outputs["download"], "url": url_for(outputs["download"])}
     view["outputs"] = shown
     return view
 

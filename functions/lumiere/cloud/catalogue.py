@@ -33,6 +33,8 @@ def from_dynamo(value: Any) -> Any:
         return {k: from_dynamo(v) for k, v in value.items()}
     if isinstance(value, list):
         return [from_dynamo(v) for v in value]
+    if isinstance(value, set):  # string sets (parts_done) travel as sorted lists
+        return sorted(value)
     return value
 
 
@@ -103,16 +105,23 @@ class Catalogue:
             _raise_for(e, asset_id, target)
         return from_dynamo(out["Attributes"])
 
-    def set_progress(self, asset_id: str, now: str, progress: int) -> None:
-        """Progress only moves forward, and only while PROCESSING."""
+    def set_part_progress(self, asset_id: str, part: str, now: str, percent: int) -> None:
+        """One part's progress; it only moves forward, and only while PROCESSING."""
         try:
             self._table.update_item(
                 Key={"asset_id": asset_id},
-                UpdateExpression="SET progress = :p, #updated_at = :now",
-                ConditionExpression="#status = :processing AND progress < :p",
-                ExpressionAttributeNames={"#status": "status", "#updated_at": "updated_at"},
+                UpdateExpression="SET part_progress.#part = :p, #updated_at = :now",
+                ConditionExpression=(
+                    "#status = :processing AND (attribute_not_exists(part_progress.#part) "
+                    "OR part_progress.#part < :p)"
+                ),
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#updated_at": "updated_at",
+                    "#part": part,
+                },
                 ExpressionAttributeValues={
-                    ":p": progress,
+                    ":p": percent,
                     ":now": now,
                     ":processing": AssetStatus.PROCESSING.value,
                 },
@@ -121,6 +130,38 @@ class Catalogue:
             code = e.response.get("Error", {}).get("Code", "")
             if code != "ConditionalCheckFailedException":
                 _raise_for(e, asset_id, "progress")
+
+    def complete_part(
+        self, asset_id: str, part: str, now: str, output: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record a finished part (fan-in). One atomic write stores its output and adds it
+        to ``parts_done``; the returned item tells the caller whether it finished the set.
+        StaleTransition if the asset is no longer PROCESSING (failed or deleted)."""
+        try:
+            out = self._table.update_item(
+                Key={"asset_id": asset_id},
+                UpdateExpression=(
+                    "SET part_outputs.#part = :out, part_progress.#part = :done, "
+                    "#updated_at = :now ADD parts_done :parts"
+                ),
+                ConditionExpression="#status = :processing",
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#updated_at": "updated_at",
+                    "#part": part,
+                },
+                ExpressionAttributeValues={
+                    ":out": to_dynamo(output),
+                    ":done": 100,
+                    ":now": now,
+                    ":parts": {part},
+                    ":processing": AssetStatus.PROCESSING.value,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as e:
+            _raise_for(e, asset_id, f"part {part} done")
+        return from_dynamo(out["Attributes"])
 
     def list_by_owner(
         self,
@@ -176,7 +217,8 @@ class Catalogue:
                 Key={"asset_id": asset_id},
                 UpdateExpression=(
                     "SET #status = :deleted, #updated_at = :now, expires_at = :exp "
-                    "REMOVE probe, outputs, #source, #error, progress"
+                    "REMOVE probe, outputs, #source, #error, progress, part_outputs, "
+                    "part_progress, parts_done, #plan"
                 ),
                 ConditionExpression="attribute_exists(asset_id)",
                 ExpressionAttributeNames={
@@ -184,6 +226,7 @@ class Catalogue:
                     "#updated_at": "updated_at",
                     "#source": "source",
                     "#error": "error",
+                    "#plan": "plan",
                 },
                 ExpressionAttributeValues={":deleted": "DELETED", ":now": now, ":exp": expires_at},
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ IMAGE_CACHE = "public, max-age=86400"
 
 _TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
+    ".mpd": "application/dash+xml",
     ".m4s": "video/iso.segment",
     ".mp4": "video/mp4",
     ".jpg": "image/jpeg",
@@ -33,7 +35,7 @@ def object_headers(key: str) -> tuple[str, str]:
     """
     suffix = Path(key).suffix.lower()
     content_type = _TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "binary/octet-stream"
-    if suffix == ".m3u8":
+    if suffix in (".m3u8", ".mpd"):
         return content_type, PLAYLIST_CACHE
     if suffix in (".m4s", ".mp4"):
         return content_type, ONE_YEAR_IMMUTABLE
@@ -141,14 +143,37 @@ def put_text(bucket: str, key: str, text: str) -> None:
     )
 
 
+PUBLISH_THREADS = 8
+
+
 def publish_directory(bucket: str, prefix: str, directory: Path) -> list[str]:
-    """Upload a rendition directory: media first, its playlist last, so a playlist never
-    names a segment that is not there yet."""
+    """Upload a rendition directory: media first (in parallel: a long video has thousands
+    of segments), its playlists last, so a playlist never names a segment not there yet."""
     files = sorted(p for p in directory.rglob("*") if p.is_file())
-    files.sort(key=lambda p: p.suffix == ".m3u8")
-    keys: list[str] = []
-    for path in files:
+    media = [p for p in files if p.suffix != ".m3u8"]
+    playlists = [p for p in files if p.suffix == ".m3u8"]
+
+    def put(path: Path) -> str:
         key = prefix + path.relative_to(directory).as_posix()
         put_file(bucket, key, path)
-        keys.append(key)
-    return keys
+        return key
+
+    with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
+        keys = list(pool.map(put, media))
+    return keys + [put(p) for p in playlists]
+
+
+def download_prefix(bucket: str, prefix: str, directory: Path) -> list[Path]:
+    """Fetch every object under a prefix into a directory (our own outputs only)."""
+    s3 = client("s3")
+    paths: list[Path] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            relative = obj["Key"][len(prefix) :]
+            if not relative or ".." in relative.split("/"):
+                continue
+            path = directory / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, obj["Key"], str(path))
+            paths.append(path)
+    return paths

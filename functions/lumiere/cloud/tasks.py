@@ -9,12 +9,26 @@ from lumiere.errors import TransientError
 from lumiere.pipeline.models import TranscodeTask
 
 
-def send_transcode_task(queue_url: str, task: TranscodeTask) -> None:
-    try:
-        client("sqs").send_message(
-            QueueUrl=queue_url,
-            MessageBody=task.to_json(),
-            MessageAttributes={"task_id": {"DataType": "String", "StringValue": task.task_id}},
-        )
-    except ClientError as e:
-        raise TransientError("could not queue the transcode task") from e
+def send_transcode_tasks(queue_url: str, tasks: list[TranscodeTask]) -> None:
+    """Fan out: one message per part, ten per request (SQS's batch limit)."""
+    sqs = client("sqs")
+    for start in range(0, len(tasks), 10):
+        batch = tasks[start : start + 10]
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": task.to_json(),
+                "MessageAttributes": {
+                    "task_id": {"DataType": "String", "StringValue": task.task_id}
+                },
+            }
+            for i, task in enumerate(batch)
+        ]
+        try:
+            out = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        except ClientError as e:
+            raise TransientError("could not queue the transcode tasks") from e
+        if out.get("Failed"):
+            # Ingest is retried as a whole; duplicates of the parts that did go are
+            # harmless (each part is idempotent).
+            raise TransientError(f"SQS refused {len(out['Failed'])} transcode task(s)")

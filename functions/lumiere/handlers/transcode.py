@@ -1,4 +1,5 @@
-"""TranscodeFunction: one transcode task -> HLS renditions, poster, master, READY."""
+"""TranscodeFunction: one part of an asset (rungs, audio or poster); the last part done
+publishes the manifests and marks the asset READY."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from lumiere.handlers import runtime
 from lumiere.handlers.batch import process_sqs_batch, record_and_raise
 from lumiere.handlers.idempotency import once
 from lumiere.observability import logger, metrics, record_step, tracer
+from lumiere.pipeline.deletion import delete_outputs
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.outcomes import record_failure
 from lumiere.pipeline.status import AssetStatus
-from lumiere.pipeline.transcode import transcode_asset
+from lumiere.pipeline.transcode import transcode_part
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -25,16 +27,20 @@ from lumiere.pipeline.transcode import transcode_asset
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings, catalogue = runtime.settings(), runtime.catalogue()
 
-    # A task (deterministic id per asset) is encoded once, however often it is delivered.
+    # A task (deterministic id per asset and part) is encoded once, however often it is
+    # delivered.
     @once("transcode", "task_id", context)
     def transcode(*, item: dict[str, Any]) -> str | None:
         task = TranscodeTask.from_dict(item)
         try:
-            status = transcode_asset(
+            status = transcode_part(
                 task, catalogue, settings, remaining_ms=context.get_remaining_time_in_millis
             )
         except PermanentError as e:
             record_failure(catalogue, settings, task.asset_id, e.reason, e.message)
+            # Nothing of a failed asset is served; parts still running take back their
+            # own files when their completion write is refused.
+            delete_outputs(task.asset_id, settings)
             return AssetStatus.FAILED.value
         return status.value if status else None
 

@@ -8,13 +8,17 @@ guarded input options of ``safety``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
+from lumiere.media.audio import AudioTrack, Loudness
 from lumiere.media.ladder import AudioCodecSettings, Rendition
 from lumiere.media.safety import input_guard_options
+from lumiere.media.streams import VideoStream
 
 INIT_SEGMENT = "init.mp4"
 SEGMENT_PATTERN = "seg_%05d.m4s"
@@ -23,6 +27,22 @@ VARIANT_PLAYLIST = "index.m3u8"
 # Written before the command so the output is quiet unless something goes wrong, and so a
 # stray prompt can never block a worker.
 _GLOBAL = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+# Machine-readable progress (key=value lines) on stdout; see media/progress.py.
+_PROGRESS = ["-progress", "pipe:1", "-nostats"]
+
+# HDR (PQ/HLG) to SDR BT.709 for 8-bit H.264: linearise, tone-map, re-encode the curve.
+# Without it an HDR source plays washed out on every SDR screen.
+_TONEMAP = [
+    ("zscale", {"t": "linear", "npl": 100}),
+    ("format", {"pix_fmts": "gbrpf32le"}),
+    ("zscale", {"p": "bt709"}),
+    ("tonemap", {"tonemap": "hable", "desat": 0}),
+    ("zscale", {"t": "bt709", "m": "bt709", "r": "tv"}),
+]
+
+
+def video_dirname(rendition_name: str) -> str:
+    return f"v_{rendition_name}"
 
 
 @dataclass(frozen=True)
@@ -41,17 +61,12 @@ class HlsOptions:
         }
 
 
-def _source(source_url: str) -> ffmpeg.nodes.InputNode:
-    return ffmpeg.input(source_url, **input_guard_options())
+def _source(source_url: str, **options: Any) -> ffmpeg.nodes.InputNode:
+    return ffmpeg.input(source_url, **options, **input_guard_options())
 
 
-def _audio_options(audio: AudioCodecSettings) -> dict[str, str | int]:
-    return {
-        "c:a": "aac" if audio.codec == "aac" else audio.codec,
-        "b:a": f"{audio.bitrate_kbps}k",
-        "ac": audio.channels,
-        "ar": audio.sample_rate,
-    }
+def _head(progress: bool) -> list[str]:
+    return [*_GLOBAL, *(_PROGRESS if progress else [])]
 
 
 def keyframe_interval(frame_rate: float | None, segment_seconds: float) -> int:
@@ -59,48 +74,211 @@ def keyframe_interval(frame_rate: float | None, segment_seconds: float) -> int:
     return 2 * math.ceil((frame_rate or 30.0) * segment_seconds)
 
 
-def build_video_rendition_args(
-    ffmpeg_bin: str, source_url: str, rendition: Rendition, out_dir: Path, hls: HlsOptions
-) -> list[str]:
-    """One H.264 rendition (with the first audio track muxed in) as fMP4 HLS.
+def _video_chain(stream: Any, source: VideoStream, rendition: Rendition) -> Any:
+    """Deinterlace, tone-map, resample the rate, then scale: cheapest order first."""
+    if source.is_interlaced:
+        stream = stream.filter("bwdif", mode="send_frame")
+    if source.is_hdr:
+        for name, kwargs in _TONEMAP:
+            stream = stream.filter(name, **kwargs)
+    if rendition.frame_rate is not None:
+        stream = stream.filter("fps", rendition.frame_rate)
+    return stream.filter("scale", rendition.width, rendition.height).filter("setsar", 1)
+
+
+def video_codec_options(rendition: Rendition, hls: HlsOptions) -> dict[str, str | int | float]:
+    """Capped CRF: quality-targeted, so easy pictures spend fewer bits, but never above
+    the rung's cap (maxrate over a two-second VBV buffer).
 
     Keyframes are forced on segment boundaries by time, not frame count, so every
     rendition cuts at the same instants whatever its frame rate: players switch cleanly.
     """
-    src = _source(source_url)
-    video = src["v:0"]
-    if rendition.frame_rate is not None:
-        video = video.filter("fps", rendition.frame_rate)
-    video = video.filter("scale", rendition.width, rendition.height).filter("setsar", 1)
-    streams = [video]
-    options: dict[str, str | int | float] = {
+    shared: dict[str, str | int | float] = {
+        "pix_fmt": "yuv420p",
+        "g": keyframe_interval(rendition.frame_rate, hls.segment_seconds),
+        "force_key_frames": f"expr:gte(t,n_forced*{hls.segment_seconds:g})",
+    }
+    if rendition.video.codec == "vp9":
+        return {
+            "c:v": "libvpx-vp9",
+            "crf": rendition.video.crf,
+            "b:v": f"{rendition.max_kbps}k",
+            "maxrate": f"{rendition.max_kbps}k",
+            "bufsize": f"{rendition.bufsize_kbps}k",
+            "deadline": "good",
+            "cpu-used": rendition.video.preset,
+            "row-mt": 1,
+            **shared,
+        }
+    return {
         "c:v": "libx264",
         "preset": rendition.video.preset,
-        "profile:v": rendition.video.profile,
-        "level:v": rendition.video.level,
-        "pix_fmt": "yuv420p",
+        "profile:v": rendition.video.profile or "high",
+        "level:v": rendition.level,
         "crf": rendition.video.crf,
         "maxrate": f"{rendition.max_kbps}k",
         "bufsize": f"{rendition.bufsize_kbps}k",
-        "g": keyframe_interval(rendition.frame_rate, hls.segment_seconds),
         "sc_threshold": 0,
-        "force_key_frames": f"expr:gte(t,n_forced*{hls.segment_seconds:g})",
+        **shared,
     }
-    if rendition.audio is not None:
-        streams.append(src["a:0"])
-        options.update(_audio_options(rendition.audio))
-    options.update(hls.muxer_options(out_dir))
-    out = ffmpeg.output(*streams, str(out_dir / VARIANT_PLAYLIST), **options)
-    return [ffmpeg_bin, *_GLOBAL, *out.get_args()]
 
 
-def build_audio_rendition_args(
-    ffmpeg_bin: str, source_url: str, audio: AudioCodecSettings, out_dir: Path, hls: HlsOptions
+def _video_outputs(
+    src: Any,
+    source: VideoStream,
+    renditions: Sequence[Rendition],
+    out_root: Path,
+    hls: HlsOptions,
+) -> list[Any]:
+    video = src[str(source.index)]
+    branches = [video] if len(renditions) == 1 else list(_split(video, len(renditions)))
+    outputs = []
+    for branch, rendition in zip(branches, renditions, strict=True):
+        out_dir = out_root / video_dirname(rendition.name)
+        options = {**video_codec_options(rendition, hls), **hls.muxer_options(out_dir)}
+        chain = _video_chain(branch, source, rendition)
+        outputs.append(ffmpeg.output(chain, str(out_dir / VARIANT_PLAYLIST), **options))
+    return outputs
+
+
+def _split(stream: Any, count: int) -> list[Any]:
+    node = stream.split()
+    return [node[i] for i in range(count)]
+
+
+def build_video_group_args(
+    ffmpeg_bin: str,
+    source_url: str,
+    source: VideoStream,
+    renditions: Sequence[Rendition],
+    out_root: Path,
+    hls: HlsOptions,
+    *,
+    progress: bool = True,
 ) -> list[str]:
-    """Audio-only uploads: one AAC rendition as fMP4 HLS."""
-    options: dict[str, str | int | float] = {**_audio_options(audio), **hls.muxer_options(out_dir)}
-    out = ffmpeg.output(_source(source_url)["a:0"], str(out_dir / VARIANT_PLAYLIST), **options)
-    return [ffmpeg_bin, *_GLOBAL, *out.get_args()]
+    """Several rungs from one decode: the source is read and decoded once and split.
+
+    Each rung is an fMP4 HLS rendition without audio (audio is its own rendition group).
+    """
+    src = _source(source_url)
+    outputs = _video_outputs(src, source, renditions, out_root, hls)
+    return [ffmpeg_bin, *_head(progress), *ffmpeg.merge_outputs(*outputs).get_args()]
+
+
+def _audio_filters(stream: Any, settings: AudioCodecSettings) -> Any:
+    if settings.denoise:
+        stream = stream.filter("afftdn", nf=-25)
+    # Downmix first so loudness is measured on what listeners hear: swresample's matrix
+    # folds centre and surrounds in at -3 dB.
+    layout = "stereo" if settings.channels == 2 else "mono"
+    return stream.filter("aformat", channel_layouts=layout)
+
+
+def _loudnorm_options(settings: AudioCodecSettings) -> dict[str, float]:
+    target = settings.loudness
+    assert target is not None
+    return {"I": target.integrated, "TP": target.true_peak, "LRA": target.lra}
+
+
+def build_loudness_scan_args(
+    ffmpeg_bin: str, source_url: str, track: AudioTrack, settings: AudioCodecSettings
+) -> list[str]:
+    """First loudnorm pass: decode the track, print its measured loudness as JSON.
+
+    loudnorm reports at the info log level, so this command is not quiet.
+    """
+    stream = _audio_filters(_source(source_url)[str(track.stream_index)], settings)
+    stream = stream.filter("loudnorm", print_format="json", **_loudnorm_options(settings))
+    out = ffmpeg.output(stream, "-", f="null")
+    return [
+        ffmpeg_bin,
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "info",
+        *out.get_args(),
+    ]
+
+
+def _audio_output(
+    src: Any,
+    track: AudioTrack,
+    settings: AudioCodecSettings,
+    measured: Loudness | None,
+    out_dir: Path,
+    hls: HlsOptions,
+) -> Any:
+    stream = _audio_filters(src[str(track.stream_index)], settings)
+    if settings.loudness is not None and measured is not None and not measured.is_silent:
+        # Linear (a constant gain) when the target is reachable without clipping the
+        # true peak; loudnorm falls back to its dynamic mode otherwise.
+        stream = stream.filter(
+            "loudnorm",
+            measured_I=measured.integrated,
+            measured_TP=measured.true_peak,
+            measured_LRA=measured.lra,
+            measured_thresh=measured.threshold,
+            offset=measured.offset,
+            linear="true",
+            print_format="none",
+            **_loudnorm_options(settings),
+        )
+    options: dict[str, str | int | float] = {
+        "c:a": settings.codec,
+        "b:a": f"{settings.bitrate_kbps}k",
+        "ac": settings.channels,
+        # loudnorm works at 192 kHz; -ar brings it back down.
+        "ar": settings.sample_rate,
+        **hls.muxer_options(out_dir),
+    }
+    return ffmpeg.output(stream, str(out_dir / VARIANT_PLAYLIST), **options)
+
+
+def build_audio_track_args(
+    ffmpeg_bin: str,
+    source_url: str,
+    track: AudioTrack,
+    settings: AudioCodecSettings,
+    measured: Loudness | None,
+    out_dir: Path,
+    hls: HlsOptions,
+    *,
+    progress: bool = True,
+) -> list[str]:
+    """One audio rendition (fMP4 HLS), loudness-normalised with the first pass's figures."""
+    out = _audio_output(_source(source_url), track, settings, measured, out_dir, hls)
+    return [ffmpeg_bin, *_head(progress), *out.get_args()]
+
+
+def build_single_command_args(
+    ffmpeg_bin: str,
+    source_url: str,
+    source: VideoStream,
+    renditions: Sequence[Rendition],
+    tracks: Sequence[tuple[AudioTrack, Loudness | None]],
+    settings: AudioCodecSettings,
+    out_root: Path,
+    hls: HlsOptions,
+) -> list[str]:
+    """Every video rung and audio rendition from one process: the practical limit the
+    benchmark compares the pipeline against (one demux, one decode, no hand-offs)."""
+    src = _source(source_url)
+    outputs = _video_outputs(src, source, renditions, out_root, hls)
+    for track, measured in tracks:
+        outputs.append(_audio_output(src, track, settings, measured, out_root / track.dirname, hls))
+    return [ffmpeg_bin, *_GLOBAL, *ffmpeg.merge_outputs(*outputs).get_args()]
+
+
+def build_download_args(ffmpeg_bin: str, video: Path, audio: Path | None, out: Path) -> list[str]:
+    """A progressive MP4 from already-encoded CMAF tracks: a remux, no re-encode, with
+    the index moved to the front (faststart) so browsers play it while downloading."""
+    inputs = [ffmpeg.input(str(video))]
+    if audio is not None:
+        inputs.append(ffmpeg.input(str(audio)))
+    streams = [inputs[0]["v:0"]] + ([inputs[1]["a:0"]] if audio is not None else [])
+    output = ffmpeg.output(*streams, str(out), c="copy", movflags="+faststart", f="mp4")
+    return [ffmpeg_bin, *_GLOBAL, *output.get_args()]
 
 
 def build_poster_args(
@@ -117,7 +295,7 @@ def build_poster_args(
 
     The input seek is fast (keyframe based); the window of 30 frames is decoded.
     """
-    src = ffmpeg.input(source_url, ss=f"{seek_seconds:.3f}", **input_guard_options())
+    src = _source(source_url, ss=f"{seek_seconds:.3f}")
     frame = (
         src["v:0"]
         .filter("thumbnail", 30)

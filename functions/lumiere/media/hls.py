@@ -1,91 +1,76 @@
-"""HLS manifests: measure what was encoded and write the multivariant (master) playlist.
+"""The HLS multivariant (master) playlist, from measured tracks.
 
 The master is the last object published for an asset, so it only ever points at
-renditions that are already complete.
+renditions that are already complete. Values follow RFC 8216 and Apple's HLS authoring
+specification: BANDWIDTH is the peak segment bit rate of the video plus the largest
+audio rendition it can be played with; CODECS are read from the init segments.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 
-import m3u8
+from lumiere.media.packaging import PackagedTrack
 
-# ISO/IEC 14496-15 profile_idc + constraint flags, as HLS CODECS wants them.
-_AVC_PROFILES = {"baseline": "42E0", "main": "4D40", "high": "6400"}
-AAC_LC = "mp4a.40.2"
+AUDIO_GROUP = "aud"
 
 
-def avc1_codec(profile: str, level: str) -> str:
-    """``avc1.640029`` for High@4.1: RFC 6381 names the stream by its SPS fields."""
-    prefix = _AVC_PROFILES[profile.lower()]
-    return f"avc1.{prefix}{round(float(level) * 10):02X}"
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', "'") + '"'
 
 
-@dataclass(frozen=True)
-class VariantStats:
-    segment_count: int
-    duration: float
-    peak_bps: int
-    average_bps: int
-    total_bytes: int
+def _media_line(track: PackagedTrack) -> str:
+    attrs = [
+        "TYPE=AUDIO",
+        f"GROUP-ID={_quoted(AUDIO_GROUP)}",
+        f"NAME={_quoted(track.name or track.dirname)}",
+    ]
+    # "und" (undetermined) is itself a valid tag, and players sort and label by it.
+    attrs.append(f"LANGUAGE={_quoted(track.language or 'und')}")
+    attrs.append(f"DEFAULT={'YES' if track.default else 'NO'}")
+    attrs.append("AUTOSELECT=YES")
+    if track.channels:
+        attrs.append(f"CHANNELS={_quoted(str(track.channels))}")
+    attrs.append(f"URI={_quoted(track.playlist_uri)}")
+    return "#EXT-X-MEDIA:" + ",".join(attrs)
 
 
-@dataclass(frozen=True)
-class VariantEntry:
-    """A rendition as the master playlist lists it."""
-
-    uri: str
-    stats: VariantStats
-    codecs: tuple[str, ...]
-    resolution: tuple[int, int] | None = None
-    frame_rate: float | None = None
-
-
-def measure_variant(playlist_path: Path) -> VariantStats:
-    """Peak and average bit rate from the segments actually written.
-
-    BANDWIDTH must be the peak segment bit rate (RFC 8216 4.3.4.2); a nominal encoder
-    setting understates it and players then stall.
-    """
-    playlist = m3u8.load(str(playlist_path))
-    base = playlist_path.parent
-    init_bytes = 0
-    if playlist.segment_map:
-        init_bytes = (base / playlist.segment_map[0].uri).stat().st_size
-    peak = 0.0
-    total_bytes = init_bytes
-    total_duration = 0.0
-    for seg in playlist.segments:
-        size = (base / seg.uri).stat().st_size
-        total_bytes += size
-        total_duration += seg.duration
-        if seg.duration > 0:
-            peak = max(peak, size * 8 / seg.duration)
-    average = total_bytes * 8 / total_duration if total_duration else 0.0
-    return VariantStats(
-        segment_count=len(playlist.segments),
-        duration=round(total_duration, 3),
-        peak_bps=math.ceil(peak),
-        average_bps=math.ceil(average),
-        total_bytes=total_bytes,
-    )
-
-
-def build_master_playlist(variants: list[VariantEntry]) -> str:
-    """The multivariant playlist, highest bandwidth first."""
+def build_master_playlist(video: Sequence[PackagedTrack], audio: Sequence[PackagedTrack]) -> str:
+    """Video variants highest first, each referring to the audio group; an audio-only
+    asset gets one variant (the default track) with the others as alternatives."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
-    for v in sorted(variants, key=lambda v: v.stats.peak_bps, reverse=True):
+    audio = sorted(audio, key=lambda t: not t.default)
+    lines += [_media_line(t) for t in audio]
+    audio_peak = max((t.peak_bps for t in audio), default=0)
+    audio_avg = max((t.average_bps for t in audio), default=0)
+    audio_codecs = sorted({t.codec for t in audio})
+    group = f",AUDIO={_quoted(AUDIO_GROUP)}" if audio else ""
+    for v in sorted(video, key=lambda t: t.peak_bps, reverse=True):
         attrs = [
-            f"BANDWIDTH={v.stats.peak_bps}",
-            f"AVERAGE-BANDWIDTH={v.stats.average_bps}",
-            f'CODECS="{",".join(v.codecs)}"',
+            f"BANDWIDTH={v.peak_bps + audio_peak}",
+            f"AVERAGE-BANDWIDTH={v.average_bps + audio_avg}",
+            f"CODECS={_quoted(','.join([v.codec, *audio_codecs]))}",
+            f"RESOLUTION={v.width}x{v.height}",
         ]
-        if v.resolution:
-            attrs.append(f"RESOLUTION={v.resolution[0]}x{v.resolution[1]}")
         if v.frame_rate:
             attrs.append(f"FRAME-RATE={v.frame_rate:.3f}")
-        lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
-        lines.append(v.uri)
+        lines += ["#EXT-X-STREAM-INF:" + ",".join(attrs) + group, v.playlist_uri]
+    if not video and audio:
+        default = audio[0]
+        attrs = [
+            f"BANDWIDTH={audio_peak}",
+            f"AVERAGE-BANDWIDTH={audio_avg}",
+            f"CODECS={_quoted(','.join(audio_codecs))}",
+        ]
+        lines += ["#EXT-X-STREAM-INF:" + ",".join(attrs) + group, default.playlist_uri]
+    for v in sorted(video, key=lambda t: t.peak_bps, reverse=True):
+        if v.iframe_peak_bps:
+            attrs = [
+                f"BANDWIDTH={v.iframe_peak_bps}",
+                f"AVERAGE-BANDWIDTH={v.iframe_average_bps or v.iframe_peak_bps}",
+                f"CODECS={_quoted(v.codec)}",
+                f"RESOLUTION={v.width}x{v.height}",
+                f"URI={_quoted(v.iframe_uri)}",
+            ]
+            lines.append("#EXT-X-I-FRAME-STREAM-INF:" + ",".join(attrs))
     return "\n".join(lines) + "\n"

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -82,6 +85,60 @@ def run_tool(argv: list[str], *, timeout: float | None) -> str:
         tail = done.stderr.decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
         raise ToolError(argv, done.returncode, tail)
     return done.stdout.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    stdout: str
+    stderr: str
+
+
+def run_tool_streaming(
+    argv: list[str],
+    *,
+    timeout: float | None,
+    on_line: Callable[[str], None] | None = None,
+) -> ToolOutput:
+    """Run a tool, handing each stdout line to ``on_line`` as it arrives (ffmpeg's
+    ``-progress pipe:1``). Same errors as ``run_tool``.
+
+    stderr goes to a temporary file rather than a pipe: a chatty ffmpeg must never
+    block on a pipe nobody is reading while we read stdout.
+    """
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        fired = threading.Event()
+
+        def kill() -> None:
+            fired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer:
+            timer.daemon = True
+            timer.start()
+        lines: list[str] = []
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.decode("utf-8", errors="replace").rstrip("\n")
+                lines.append(line)
+                if on_line is not None:
+                    on_line(line)
+            returncode = proc.wait()
+        finally:
+            if timer:
+                timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")
+    if fired.is_set():
+        raise ToolError(argv, None, stderr[-STDERR_TAIL_CHARS:])
+    if returncode != 0:
+        raise ToolError(argv, returncode, stderr[-STDERR_TAIL_CHARS:])
+    return ToolOutput(stdout="\n".join(lines), stderr=stderr)
 
 
 def timeout_from_remaining(remaining_ms: int | None, margin_seconds: float) -> float | None:

@@ -14,7 +14,7 @@ from typing import Any
 from lumiere.cloud.catalogue import Catalogue
 from lumiere.cloud.source_proxy import SourceProxy
 from lumiere.cloud.storage import head_object, presign_get, read_head
-from lumiere.cloud.tasks import send_transcode_task
+from lumiere.cloud.tasks import send_transcode_tasks
 from lumiere.config import Settings
 from lumiere.errors import (
     LimitExceededError,
@@ -25,6 +25,7 @@ from lumiere.errors import (
     TransientError,
 )
 from lumiere.media.image_probe import image_info
+from lumiere.media.ladder import load_preset
 from lumiere.media.probe import (
     Limits,
     MediaInfo,
@@ -41,6 +42,7 @@ from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject, TranscodeTask
 from lumiere.pipeline.outcomes import record_failure
+from lumiere.pipeline.plan import plan_parts
 from lumiere.pipeline.status import AssetStatus
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ def ingest_object(
         return IngestOutcome.IGNORED
     status = AssetStatus(asset["status"])
     if status is AssetStatus.PROBED:
-        send_transcode_task(settings.transcode_queue_url, _task(asset))
+        send_transcode_tasks(settings.transcode_queue_url, _tasks(asset))
         return IngestOutcome.REQUEUED
     if status not in (AssetStatus.CREATED, AssetStatus.UPLOADED):
         # Includes a second write to the same key (a re-upload): one ticket, one object.
@@ -97,12 +99,19 @@ def ingest_object(
             )
         source = SourceObject(**asset["source"])
         info, kind = _probe_and_check(source, settings, probe_timeout)
+        preset = load_preset(asset.get("preset") or settings.ladder_preset)
+        parts = plan_parts(info, kind, preset, settings.video_tasks)
         asset = catalogue.transition(
             upload.asset_id,
             AssetStatus.PROBED,
             utc_now(),
             kind=kind.value,
             probe=info.to_dict(),
+            # The plan is fixed here, so every part (and any retry) agrees on the split
+            # even if the deployment's settings change meanwhile.
+            plan={"preset": preset.name, "parts": {p.name: p.to_dict() for p in parts}},
+            part_outputs={},
+            part_progress={},
         )
     except StaleTransitionError:
         log.info("asset %s moved on while ingesting; leaving it", upload.asset_id)
@@ -111,7 +120,7 @@ def ingest_object(
         log.info("asset %s rejected: %s (%s)", upload.asset_id, e.reason, e.message)
         record_failure(catalogue, settings, upload.asset_id, e.reason, e.message)
         return IngestOutcome.FAILED
-    send_transcode_task(settings.transcode_queue_url, _task(asset))
+    send_transcode_tasks(settings.transcode_queue_url, _tasks(asset))
     return IngestOutcome.QUEUED
 
 
@@ -178,9 +187,13 @@ def _probe_and_check(
     return info, kind
 
 
-def _task(asset: dict[str, Any]) -> TranscodeTask:
-    return TranscodeTask(
-        asset_id=asset["asset_id"],
-        kind=MediaKind(asset["kind"]),
-        source=SourceObject(**asset["source"]),
-    )
+def _tasks(asset: dict[str, Any]) -> list[TranscodeTask]:
+    return [
+        TranscodeTask(
+            asset_id=asset["asset_id"],
+            kind=MediaKind(asset["kind"]),
+            source=SourceObject(**asset["source"]),
+            part=name,
+        )
+        for name in asset["plan"]["parts"]
+    ]

@@ -70,3 +70,15 @@ def master_playlist_key(asset_id: str) -> str:
 
 def poster_key(asset_id: str) -> str:
     return f"{asset_prefix(asset_id)}poster.jpg"
+
+
+def rendition_prefix(asset_id: str, dirname: str) -> str:
+    return f"{hls_prefix(asset_id)}{dirname}/"
+
+
+def dash_manifest_key(asset_id: str) -> str:
+    return f"{hls_prefix(asset_id)}manifest.mpd"
+
+
+def download_key(asset_id: str) -> str:
+    return f"{asset_prefix(asset_id)}download.mp4"

@@ -15,6 +15,8 @@ class UploadRequest:
     filename: str
     content_type: str
     size: int
+    # A ladder preset (media/presets/ladder_<name>.json); None: the deployment's default.
+    preset: str | None = None
 
     @classmethod
     def from_json(cls, body: Any) -> UploadRequest:
@@ -31,7 +33,15 @@ class UploadRequest:
             raise InvalidRequestError("content_type is required, e.g. 'video/mp4'.")
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             raise InvalidRequestError("size is required: the file's size in bytes (> 0).")
-        return cls(filename=filename, content_type=content_type.strip().lower(), size=size)
+        preset = body.get("preset")
+        if preset is not None and not isinstance(preset, str):
+            raise InvalidRequestError("preset must be a string naming a ladder preset.")
+        return cls(
+            filename=filename,
+            content_type=content_type.strip().lower(),
+            size=size,
+            preset=preset or None,
+        )
 
 
 @dataclass(frozen=True)
@@ -47,17 +57,18 @@ class SourceObject:
 
 @dataclass(frozen=True)
 class TranscodeTask:
-    """One unit of transcode work. ``task_id`` is deterministic so a duplicate message
-    names the same work (and the same output keys)."""
+    """One part of an asset's transcode (see pipeline/plan.py). ``task_id`` is
+    deterministic so a duplicate message names the same work (and the same output keys)."""
 
     asset_id: str
     kind: MediaKind
     source: SourceObject
+    part: str = "poster"
     task_id: str = field(default="")
 
     def __post_init__(self) -> None:
         if not self.task_id:
-            object.__setattr__(self, "task_id", f"{self.asset_id}:transcode")
+            object.__setattr__(self, "task_id", f"{self.asset_id}:{self.part}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -77,6 +88,7 @@ class TranscodeTask:
                 asset_id=data["asset_id"],
                 kind=MediaKind(data["kind"]),
                 source=SourceObject(**data["source"]),
+                part=str(data["part"]),
                 task_id=data["task_id"],
             )
         except (ValueError, KeyError, TypeError) as e:

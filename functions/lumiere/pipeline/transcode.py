@@ -1,13 +1,18 @@
-"""Transcode one asset: renditions, poster, then the master playlist, then READY.
+"""Transcode one part of an asset (fan-out), and publish the manifests when the last part
+is done (fan-in).
 
-Outputs have deterministic keys, so a redelivered task overwrites its own earlier
-attempt. The master playlist is written after every rendition it names is complete.
+A part is a group of video rungs, the audio renditions, or the poster (pipeline/plan.py).
+Each publishes its own files under deterministic keys, so a redelivered part overwrites
+its earlier attempt. Its completion is one conditional DynamoDB write that adds it to
+``parts_done``; whichever part completes the set writes the DASH manifest and then the
+HLS master, last, so no manifest ever names a file that is not there yet.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,38 +20,54 @@ from typing import Any
 
 from lumiere.cloud.catalogue import Catalogue
 from lumiere.cloud.source_proxy import SourceProxy
-from lumiere.cloud.storage import presign_get, publish_directory, put_file, put_text
+from lumiere.cloud.storage import (
+    delete_prefix,
+    download_prefix,
+    presign_get,
+    publish_directory,
+    put_file,
+    put_text,
+)
 from lumiere.config import Settings
 from lumiere.errors import (
+    MalformedEventError,
     PermanentError,
     ReasonCode,
     StaleTransitionError,
     ToolError,
     TransientError,
 )
+from lumiere.media.audio import Loudness, parse_loudnorm, plan_audio_tracks
 from lumiere.media.commands import (
-    VARIANT_PLAYLIST,
+    INIT_SEGMENT,
     HlsOptions,
-    build_audio_rendition_args,
+    build_audio_track_args,
+    build_download_args,
+    build_loudness_scan_args,
     build_poster_args,
-    build_video_rendition_args,
+    build_video_group_args,
     poster_seek_seconds,
+    video_dirname,
 )
-from lumiere.media.hls import (
-    AAC_LC,
-    VariantEntry,
-    avc1_codec,
-    build_master_playlist,
-    measure_variant,
+from lumiere.media.dash import build_mpd
+from lumiere.media.hls import build_master_playlist
+from lumiere.media.ladder import LadderPreset, load_preset, plan_ladder
+from lumiere.media.packaging import PackagedTrack, package_track
+from lumiere.media.progress import ProgressMeter
+from lumiere.media.streams import MediaInfo, MediaKind
+from lumiere.media.tools import (
+    ToolOutput,
+    find_binaries,
+    run_tool,
+    run_tool_streaming,
+    timeout_from_remaining,
 )
-from lumiere.media.ladder import load_preset, plan_ladder
-from lumiere.media.probe import MediaInfo, MediaKind
-from lumiere.media.tools import find_binaries, run_tool, timeout_from_remaining
 from lumiere.pipeline import keys
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.deletion import delete_outputs
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.outcomes import record_ready
+from lumiere.pipeline.plan import AUDIO, POSTER, VIDEO, Part
 from lumiere.pipeline.status import TERMINAL, AssetStatus
 
 log = logging.getLogger(__name__)
@@ -57,19 +78,39 @@ POSTER_MAX = (1280, 720)
 @dataclass
 class _Job:
     task: TranscodeTask
+    part: Part
     info: MediaInfo
+    preset: LadderPreset
     source_url: str
     work: Path
     settings: Settings
     catalogue: Catalogue
     remaining_ms: Callable[[], int | None]
 
-    def run(self, argv: list[str]) -> None:
+    @property
+    def hls(self) -> HlsOptions:
+        return HlsOptions(segment_seconds=self.settings.segment_seconds)
+
+    def meter(self, start: int = 0, end: int = 100) -> ProgressMeter:
+        def report(percent: int) -> None:
+            self.catalogue.set_part_progress(self.task.asset_id, self.part.name, utc_now(), percent)
+
+        return ProgressMeter(
+            self.info.duration,
+            report,
+            min_interval=self.settings.progress_interval_seconds,
+            start=start,
+            end=min(end, 99),  # 100 is written with the part's completion
+        )
+
+    def run(self, argv: list[str], meter: ProgressMeter | None = None) -> ToolOutput:
         timeout = timeout_from_remaining(
             self.remaining_ms(), self.settings.tool_timeout_margin_seconds
         )
         try:
-            run_tool(argv, timeout=timeout)
+            return run_tool_streaming(
+                argv, timeout=timeout, on_line=meter.feed if meter is not None else None
+            )
         except ToolError as e:
             if e.returncode is None:
                 raise TransientError(f"ffmpeg ran out of time: {e}") from e
@@ -80,21 +121,29 @@ class _Job:
             ) from e
 
 
-def transcode_asset(
+def transcode_part(
     task: TranscodeTask,
     catalogue: Catalogue,
     settings: Settings,
     remaining_ms: Callable[[], int | None] = lambda: None,
 ) -> AssetStatus | None:
-    """Returns the asset's final status, or None when the task was a stale duplicate."""
+    """Returns the asset's final status if this part finished it, else None."""
     asset = catalogue.get(task.asset_id)
     if asset is None or AssetStatus(asset["status"]) in TERMINAL:
         return None
+    parts = (asset.get("plan") or {}).get("parts") or {}
+    if task.part not in parts:
+        raise MalformedEventError(f"asset {task.asset_id} has no part {task.part!r}")
+    part = Part.from_dict(parts[task.part])
+    if task.part in (asset.get("parts_done") or []):
+        # A redelivery of a finished part: only the fan-in may still be owed (the worker
+        # that completed the set may have died before publishing the manifests).
+        return _finish_if_complete(asset, catalogue, settings)
     try:
-        catalogue.transition(task.asset_id, AssetStatus.PROCESSING, utc_now(), progress=0)
+        catalogue.transition(task.asset_id, AssetStatus.PROCESSING, utc_now())
     except StaleTransitionError:
         return None
-    work = Path(settings.work_dir) / task.asset_id
+    work = Path(settings.work_dir) / task.asset_id / task.part
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     presigned = presign_get(
@@ -103,116 +152,95 @@ def transcode_asset(
         ttl_seconds=settings.source_url_ttl_seconds,
         version_id=task.source.version_id,
     )
+    published: list[str] = []
     try:
         with SourceProxy(presigned) as source_url:
             job = _Job(
                 task=task,
+                part=part,
                 info=MediaInfo.from_dict(asset["probe"]),
+                preset=load_preset((asset.get("plan") or {}).get("preset") or "default"),
                 source_url=source_url,
                 work=work,
                 settings=settings,
                 catalogue=catalogue,
                 remaining_ms=remaining_ms,
             )
-            outputs = _produce(job)
-        record_ready(catalogue, settings, task.asset_id, outputs)
-        return AssetStatus.READY
-    except StaleTransitionError:
-        current = catalogue.get(task.asset_id)
-        if current is None or current.get("status") == AssetStatus.DELETED:
-            # Deleted while encoding: take back what this run published.
-            delete_outputs(task.asset_id, settings)
-        return None
+            output = _PRODUCERS[part.kind](job, published)
+        try:
+            asset = catalogue.complete_part(task.asset_id, task.part, utc_now(), output)
+        except StaleTransitionError:
+            # Failed or deleted meanwhile: take back what this part published.
+            for prefix in published:
+                delete_prefix(settings.media_bucket, prefix)
+            return None
+        return _finish_if_complete(asset, catalogue, settings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _produce(job: _Job) -> dict[str, Any]:
-    outputs: dict[str, Any] = {}
-    if job.task.kind is MediaKind.IMAGE:
-        outputs["poster"] = _poster(job)
-        return outputs
-    variants = _renditions(job)
-    if job.task.kind is MediaKind.VIDEO:
-        outputs["poster"] = _poster(job)
-    master_key = keys.master_playlist_key(job.task.asset_id)
-    put_text(job.settings.media_bucket, master_key, build_master_playlist(variants))
-    outputs["hls"] = {
-        "master": master_key,
-        "renditions": [
-            {
-                "uri": v.uri,
-                "bandwidth": v.stats.peak_bps,
-                "average_bandwidth": v.stats.average_bps,
-                "codecs": ",".join(v.codecs),
-                "width": v.resolution[0] if v.resolution else None,
-                "height": v.resolution[1] if v.resolution else None,
-                "segments": v.stats.segment_count,
-            }
-            for v in variants
-        ],
-    }
-    return outputs
-
-
-@dataclass(frozen=True)
-class _RenditionPlan:
-    name: str
-    argv: list[str]
-    codecs: tuple[str, ...]
-    resolution: tuple[int, int] | None = None
-    frame_rate: float | None = None
-
-
-def _plan(job: _Job) -> list[_RenditionPlan]:
+def _video_part(job: _Job, published: list[str]) -> dict[str, Any]:
+    video = job.info.primary_video
+    if video is None:
+        raise PermanentError("The file has no video stream.", reason=ReasonCode.NO_STREAMS)
+    renditions = [r for r in plan_ladder(job.info, job.preset) if r.name in job.part.rungs]
+    for r in renditions:
+        (job.work / video_dirname(r.name)).mkdir()
     ffmpeg_bin = str(find_binaries().ffmpeg)
-    hls = HlsOptions(segment_seconds=job.settings.segment_seconds)
-    preset = load_preset(job.settings.ladder_preset)
-    if job.task.kind is MediaKind.AUDIO:
-        out = job.work / "audio"
-        args = build_audio_rendition_args(ffmpeg_bin, job.source_url, preset.audio, out, hls)
-        return [_RenditionPlan(name="audio", argv=args, codecs=(AAC_LC,))]
-    plans = []
-    for r in plan_ladder(job.info, preset):
-        args = build_video_rendition_args(ffmpeg_bin, job.source_url, r, job.work / r.name, hls)
-        video_codec = avc1_codec(r.video.profile, r.video.level)
-        plans.append(
-            _RenditionPlan(
-                name=r.name,
-                argv=args,
-                codecs=(video_codec, AAC_LC) if r.audio else (video_codec,),
-                resolution=(r.width, r.height),
-                frame_rate=r.frame_rate,
-            )
+    job.run(
+        build_video_group_args(ffmpeg_bin, job.source_url, video, renditions, job.work, job.hls),
+        job.meter(),
+    )
+    tracks = []
+    for r in renditions:
+        track_dir = job.work / video_dirname(r.name)
+        track = package_track(track_dir, kind=VIDEO, frame_rate=r.frame_rate)
+        tracks.append({**track.to_dict(), "name": r.name})
+        _publish(job, track_dir, published)
+    return {"tracks": tracks}
+
+
+def _audio_part(job: _Job, published: list[str]) -> dict[str, Any]:
+    ffmpeg_bin = str(find_binaries().ffmpeg)
+    settings = job.preset.audio
+    tracks_out = []
+    tracks = plan_audio_tracks(job.info)
+    share = 100 // max(1, len(tracks))
+    for n, track in enumerate(tracks):
+        base = n * share
+        measured: Loudness | None = None
+        if settings.loudness is not None:
+            scan = job.run(build_loudness_scan_args(ffmpeg_bin, job.source_url, track, settings))
+            measured = parse_loudnorm(scan.stderr)
+        track_dir = job.work / track.dirname
+        track_dir.mkdir()
+        job.run(
+            build_audio_track_args(
+                ffmpeg_bin, job.source_url, track, settings, measured, track_dir, job.hls
+            ),
+            job.meter(base + share // 3, base + share),
         )
-    return plans
-
-
-def _renditions(job: _Job) -> list[VariantEntry]:
-    plans = _plan(job)
-    variants: list[VariantEntry] = []
-    for done, plan in enumerate(plans, start=1):
-        out = job.work / plan.name
-        out.mkdir()
-        job.run(plan.argv)
-        stats = measure_variant(out / VARIANT_PLAYLIST)
-        prefix = f"{keys.hls_prefix(job.task.asset_id)}{plan.name}/"
-        publish_directory(job.settings.media_bucket, prefix, out)
-        variants.append(
-            VariantEntry(
-                uri=f"{plan.name}/{VARIANT_PLAYLIST}",
-                stats=stats,
-                codecs=plan.codecs,
-                resolution=plan.resolution,
-                frame_rate=plan.frame_rate,
-            )
+        packaged = package_track(
+            track_dir,
+            kind=AUDIO,
+            language=track.language,
+            name=track.name,
+            default=track.default,
+            channels=settings.channels,
+            sample_rate=settings.sample_rate,
         )
-        # Encoding is ~90% of the work; the poster and the master take the rest.
-        job.catalogue.set_progress(job.task.asset_id, utc_now(), 90 * done // len(plans))
-    return variants
+        tracks_out.append(
+            {
+                **packaged.to_dict(),
+                "source_channels": track.channels,
+                "loudness": measured.to_dict() if measured else None,
+            }
+        )
+        _publish(job, track_dir, published)
+    return {"tracks": tracks_out}
 
 
-def _poster(job: _Job) -> str:
+def _poster_part(job: _Job, published: list[str]) -> dict[str, Any]:
     path = job.work / "poster.jpg"
     job.run(
         build_poster_args(
@@ -235,4 +263,139 @@ def _poster(job: _Job) -> str:
         )
     key = keys.poster_key(job.task.asset_id)
     put_file(job.settings.media_bucket, key, path)
+    published.append(key)
+    return {"poster": key}
+
+
+_PRODUCERS: dict[str, Callable[[_Job, list[str]], dict[str, Any]]] = {
+    VIDEO: _video_part,
+    AUDIO: _audio_part,
+    POSTER: _poster_part,
+}
+
+
+def _publish(job: _Job, directory: Path, published: list[str]) -> None:
+    prefix = keys.rendition_prefix(job.task.asset_id, directory.name)
+    published.append(prefix)
+    publish_directory(job.settings.media_bucket, prefix, directory)
+
+
+def _finish_if_complete(
+    asset: dict[str, Any], catalogue: Catalogue, settings: Settings
+) -> AssetStatus | None:
+    """Fan-in: when every planned part is done, publish the manifests, then READY."""
+    planned = set((asset.get("plan") or {}).get("parts") or {})
+    if not planned or not planned <= set(asset.get("parts_done") or []):
+        return None
+    asset_id = asset["asset_id"]
+    outputs = publish_manifests(asset, settings)
+    try:
+        record_ready(catalogue, settings, asset_id, outputs)
+    except StaleTransitionError:
+        current = catalogue.get(asset_id)
+        if current is None or current.get("status") == AssetStatus.DELETED:
+            delete_outputs(asset_id, settings)  # deleted while we published
+        return None
+    return AssetStatus.READY
+
+
+def _tracks(asset: dict[str, Any], kind: str) -> list[tuple[PackagedTrack, dict[str, Any]]]:
+    found = []
+    for out in (asset.get("part_outputs") or {}).values():
+        for raw in out.get("tracks", []):
+            if raw.get("kind") == kind:
+                found.append((PackagedTrack.from_dict(raw), raw))
+    return found
+
+
+def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Write the DASH manifest, then the HLS master (the entry point most players use)
+    last; returns the asset's ``outputs`` record."""
+    asset_id = asset["asset_id"]
+    video = _tracks(asset, VIDEO)
+    audio = _tracks(asset, AUDIO)
+    outputs: dict[str, Any] = {}
+    for out in (asset.get("part_outputs") or {}).values():
+        if "poster" in out:
+            outputs["poster"] = out["poster"]
+    if not video and not audio:
+        return outputs
+    v_tracks, a_tracks = [t for t, _ in video], [t for t, _ in audio]
+    preset = load_preset((asset.get("plan") or {}).get("preset") or "default")
+    if preset.download and v_tracks:
+        outputs["download"] = _publish_download(asset_id, v_tracks, a_tracks, settings)
+    mpd_key = keys.dash_manifest_key(asset_id)
+    put_text(
+        settings.media_bucket, mpd_key, build_mpd(v_tracks, a_tracks, settings.segment_seconds)
+    )
+    master_key = keys.master_playlist_key(asset_id)
+    put_text(settings.media_bucket, master_key, build_master_playlist(v_tracks, a_tracks))
+    outputs["dash"] = {"manifest": mpd_key}
+    outputs["hls"] = {
+        "master": master_key,
+        "renditions": [
+            {
+                "name": raw.get("name"),
+                "uri": t.playlist_uri,
+                "width": t.width,
+                "height": t.height,
+                "frame_rate": t.frame_rate,
+                "bandwidth": t.peak_bps,
+                "average_bandwidth": t.average_bps,
+                "codecs": t.codec,
+                "segments": t.segment_count,
+            }
+            for t, raw in sorted(video, key=lambda x: -x[0].peak_bps)
+        ],
+        "audio": [
+            {
+                "uri": t.playlist_uri,
+                "language": t.language,
+                "name": t.name,
+                "default": t.default,
+                "codecs": t.codec,
+                "bandwidth": t.peak_bps,
+                "source_channels": raw.get("source_channels"),
+                "loudness": raw.get("loudness"),
+            }
+            for t, raw in sorted(audio, key=lambda x: not x[0].default)
+        ],
+    }
+    return outputs
+
+
+def _publish_download(
+    asset_id: str, video: list[PackagedTrack], audio: list[PackagedTrack], settings: Settings
+) -> str:
+    """A progressive MP4 of the top rung and the default audio: the published CMAF tracks
+    (init + segments concatenate to a fragmented MP4) remuxed with faststart."""
+    top = max(video, key=lambda t: t.peak_bps)
+    default_audio = next((t for t in audio if t.default), audio[0] if audio else None)
+    with tempfile.TemporaryDirectory(
+        dir=settings.work_dir if Path(settings.work_dir).is_dir() else None
+    ) as tmp:
+        root = Path(tmp)
+        video_mp4 = _fetch_track(asset_id, top, root, settings)
+        audio_mp4 = _fetch_track(asset_id, default_audio, root, settings) if default_audio else None
+        out = root / "download.mp4"
+        try:
+            run_tool(
+                build_download_args(str(find_binaries().ffmpeg), video_mp4, audio_mp4, out),
+                timeout=None,
+            )
+        except ToolError as e:
+            raise TransientError(f"could not remux the download: {e}") from e
+        key = keys.download_key(asset_id)
+        put_file(settings.media_bucket, key, out)
     return key
+
+
+def _fetch_track(asset_id: str, track: PackagedTrack, root: Path, settings: Settings) -> Path:
+    folder = root / track.dirname
+    download_prefix(settings.media_bucket, keys.rendition_prefix(asset_id, track.dirname), folder)
+    whole = root / f"{track.dirname}.mp4"
+    with whole.open("wb") as out:
+        out.write((folder / INIT_SEGMENT).read_bytes())
+        for segment in sorted(folder.glob("seg_*.m4s")):
+            out.write(segment.read_bytes())
+    return whole

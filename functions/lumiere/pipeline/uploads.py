@@ -9,6 +9,7 @@ from lumiere.cloud.catalogue import Catalogue
 from lumiere.cloud.storage import PresignedPost, presign_upload
 from lumiere.config import Settings
 from lumiere.errors import InvalidRequestError, LimitExceededError, ReasonCode
+from lumiere.media.ladder import load_preset
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import UploadKey, clean_filename
 from lumiere.pipeline.models import UploadRequest
@@ -47,6 +48,8 @@ def create_upload(
             f"The file is {request.size:,} bytes; the limit is {settings.max_upload_bytes:,}.",
             reason=ReasonCode.TOO_LARGE,
         )
+    # Refused now (400, with the choices) rather than failing the upload later.
+    preset = load_preset(request.preset or settings.ladder_preset).name
     upload = UploadKey(asset_id=new_asset_id(), filename=clean_filename(request.filename))
     now = utc_now()
     catalogue.create(
@@ -58,6 +61,7 @@ def create_upload(
             "content_type": request.content_type,
             "declared_size": request.size,
             "upload_key": upload.key,
+            "preset": preset,
             "created_at": now,
             "updated_at": now,
         }

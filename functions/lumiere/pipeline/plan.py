@@ -1,0 +1,91 @@
+"""Split an asset's work into parts that run as separate transcode tasks (fan-out).
+
+Video rungs are grouped so each group is decoded once (one ffmpeg, split filter) and the
+groups' costs are balanced; audio (every track) and the poster are parts of their own.
+How many video groups is a setting: one group costs the least CPU (one decode), more
+groups finish sooner when each gets its own Lambda. The benchmark measures both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lumiere.media.audio import plan_audio_tracks
+from lumiere.media.ladder import LadderPreset, Rendition, plan_ladder
+from lumiere.media.streams import MediaInfo, MediaKind
+
+VIDEO, AUDIO, POSTER = "video", "audio", "poster"
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    kind: str  # VIDEO | AUDIO | POSTER
+    rungs: tuple[str, ...] = ()
+    weight: float = 1.0  # share of the asset's work, for the progress figure
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "rungs": list(self.rungs)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Part:
+        return cls(
+            name=data["name"],
+            kind=data["kind"],
+            rungs=tuple(data.get("rungs", ())),
+            weight=float(data.get("weight", 1.0)),
+        )
+
+
+def group_rungs(renditions: list[Rendition], groups: int) -> list[list[Rendition]]:
+    """Longest-processing-time-first: each rung (highest first) joins the lightest group.
+    Cost is pixels x frames per second, what x264's time is roughly proportional to."""
+    groups = max(1, min(groups, len(renditions)))
+    buckets: list[list[Rendition]] = [[] for _ in range(groups)]
+    loads = [0.0] * groups
+    for r in sorted(renditions, key=lambda r: -r.pixel_rate):
+        i = loads.index(min(loads))
+        buckets[i].append(r)
+        loads[i] += r.pixel_rate
+    return [sorted(b, key=lambda r: -r.pixel_rate) for b in buckets if b]
+
+
+def plan_parts(
+    info: MediaInfo, kind: MediaKind, preset: LadderPreset, video_tasks: int
+) -> list[Part]:
+    if kind is MediaKind.IMAGE:
+        return [Part(name=POSTER, kind=POSTER)]
+    parts: list[Part] = []
+    video_cost = 0.0
+    if kind is MediaKind.VIDEO:
+        for group in group_rungs(plan_ladder(info, preset), video_tasks):
+            cost = sum(r.pixel_rate for r in group) / 1e6
+            video_cost += cost
+            parts.append(
+                Part(
+                    name="video-" + "-".join(r.name for r in group),
+                    kind=VIDEO,
+                    rungs=tuple(r.name for r in group),
+                    weight=round(cost, 3),
+                )
+            )
+    if plan_audio_tracks(info):
+        # An AAC encode plus a loudness scan is a few percent of a video ladder.
+        weight = 0.05 * video_cost if video_cost else 1.0
+        parts.append(Part(name=AUDIO, kind=AUDIO, weight=round(weight, 3)))
+    if kind is MediaKind.VIDEO:
+        parts.append(Part(name=POSTER, kind=POSTER, weight=round(0.01 * video_cost, 3)))
+    return parts
+
+
+def overall_progress(
+    parts: dict[str, dict[str, Any]] | None, progress: dict[str, Any] | None
+) -> int | None:
+    """The asset's percentage: each part's, weighted by its share of the work."""
+    if not parts:
+        return None
+    progress = progress or {}
+    total = sum(float(p.get("weight", 1.0)) for p in parts.values()) or 1.0
+    done = sum(float(p.get("weight", 1.0)) * float(progress.get(n, 0)) for n, p in parts.items())
+    return int(done / total)
