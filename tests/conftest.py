@@ -24,6 +24,7 @@ class Media:
     clip: Path  # 320x180 H.264/AAC, 3 s
     silent_clip: Path  # 320x180 H.264, no audio, 2 s
     tone: Path  # stereo WAV, 2 s
+    surround: Path  # 160x90 with a quiet 5.1 AAC track, 4 s
     image: Path  # 400x300 PNG
     not_media: Path  # a text file named .mp4
     hls_trap: Path  # an "mp4" that is an HLS playlist naming file:///etc/passwd
@@ -44,6 +45,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
         clip=make_clip(d / "clip.mp4", seconds=3, width=320, height=180),
         silent_clip=make_clip(d / "silent.mp4", seconds=2, width=320, height=180, audio=False),
         tone=make_tone(d / "tone.wav", seconds=2),
+        surround=make_clip(
+            d / "surround.mp4", seconds=4, width=160, height=90, channels=6, gain_db=-18
+        ),
         image=make_image(d / "image.png", width=400, height=300),
         not_media=d / "notes.mp4",
         hls_trap=d / "trap.mp4",

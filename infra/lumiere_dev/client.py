@@ -47,12 +47,13 @@ class LumiereClient:
             raise ApiError(response.status_code, body)
         return body
 
-    def request_upload(self, filename: str, content_type: str, size: int) -> dict[str, Any]:
-        r = self.http.post(
-            f"{self.api_url}/uploads",
-            json={"filename": filename, "content_type": content_type, "size": size},
-            timeout=self.timeout,
-        )
+    def request_upload(
+        self, filename: str, content_type: str, size: int, *, preset: str | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"filename": filename, "content_type": content_type, "size": size}
+        if preset:
+            body["preset"] = preset
+        r = self.http.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
         return dict(self._json(r))
 
     def upload_file(
@@ -62,13 +63,14 @@ class LumiereClient:
         content_type: str | None = None,
         filename: str | None = None,
         declared_size: int | None = None,
+        preset: str | None = None,
     ) -> UploadResult:
         """``declared_size`` lets tests play a client that lies about the size."""
         content_type = (
             content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         )
         size = path.stat().st_size if declared_size is None else declared_size
-        ticket = self.request_upload(filename or path.name, content_type, size)
+        ticket = self.request_upload(filename or path.name, content_type, size, preset=preset)
         form = ticket["upload"]
         with path.open("rb") as fh:
             r = self.http.post(

@@ -8,14 +8,18 @@ from pathlib import Path
 import m3u8
 import pytest
 from lumiere.errors import ToolError, UnsupportedMediaError
+from lumiere.media.audio import AudioTrack, parse_loudnorm
 from lumiere.media.commands import (
     HlsOptions,
-    build_audio_rendition_args,
+    build_audio_track_args,
+    build_loudness_scan_args,
     build_poster_args,
-    build_video_rendition_args,
+    build_video_group_args,
+    video_dirname,
 )
-from lumiere.media.hls import measure_variant
+from lumiere.media.isobmff import read_fragment_file, read_init_file
 from lumiere.media.ladder import load_preset, plan_ladder
+from lumiere.media.packaging import package_track
 from lumiere.media.probe import (
     MediaKind,
     build_ffprobe_args,
@@ -23,7 +27,8 @@ from lumiere.media.probe import (
     explain_probe_failure,
     parse_probe,
 )
-from lumiere.media.tools import find_binaries, run_tool
+from lumiere.media.progress import ProgressMeter
+from lumiere.media.tools import find_binaries, run_tool, run_tool_streaming
 
 from tests.conftest import Media
 
@@ -88,24 +93,37 @@ def test_unguarded_ffprobe_would_follow_the_trap(media_http: str) -> None:
     assert "file:///etc/passwd" in e.value.stderr_tail
 
 
-def test_video_rendition_is_valid_fmp4_hls(media_http: str, tmp_path: Path) -> None:
+def test_video_rendition_is_valid_fmp4_hls_and_reports_progress(
+    media_http: str, tmp_path: Path
+) -> None:
     info = probe(f"{media_http}/clip.mp4")
     rendition = plan_ladder(info, load_preset("default"))[0]
-    out = tmp_path / rendition.name
+    out = tmp_path / video_dirname(rendition.name)
     out.mkdir()
-    run_tool(
-        build_video_rendition_args(
-            FFMPEG, f"{media_http}/clip.mp4", rendition, out, HlsOptions(1.0)
+    reports: list[int] = []
+    run_tool_streaming(
+        build_video_group_args(
+            FFMPEG, f"{media_http}/clip.mp4", info.video[0], [rendition], tmp_path, HlsOptions(1.0)
         ),
         timeout=120,
+        on_line=ProgressMeter(info.duration, reports.append, min_interval=0.0).feed,
     )
+    assert reports
+    assert reports[-1] == 100
+    assert reports == sorted(reports)
     playlist = m3u8.load(str(out / "index.m3u8"))
     assert playlist.is_endlist
     assert playlist.segment_map[0].uri == "init.mp4"
     assert len(playlist.segments) == 3  # 3 s cut every 1 s: keyframes forced on the grid
     assert all(s.duration == pytest.approx(1.0, abs=0.05) for s in playlist.segments)
-    stats = measure_variant(out / "index.m3u8")
-    assert stats.peak_bps >= stats.average_bps > 0
+    init = read_init_file(out / "init.mp4")
+    assert (init.codec, init.width, init.height) == ("avc1.64001e", 320, 180)
+    fragments = [read_fragment_file(out / s.uri) for s in playlist.segments]
+    assert all(f.starts_with_sync for f in fragments)
+    assert [f.base_decode_time for f in fragments] == [0, init.timescale, 2 * init.timescale]
+    track = package_track(out, kind="video", frame_rate=rendition.frame_rate)
+    assert track.peak_bps >= track.average_bps > 0
+    assert (out / "iframes.m3u8").is_file()
     streams = json.loads(
         run_tool(
             [FFPROBE, "-v", "error", "-show_streams", "-of", "json", str(out / "index.m3u8")],
@@ -119,17 +137,74 @@ def test_video_rendition_is_valid_fmp4_hls(media_http: str, tmp_path: Path) -> N
         320,
         180,
     )
-    assert any(s["codec_type"] == "audio" and s["codec_name"] == "aac" for s in streams)
+    assert not any(s["codec_type"] == "audio" for s in streams)  # audio is its own group
 
 
-def test_audio_rendition(media_http: str, tmp_path: Path) -> None:
-    run_tool(
-        build_audio_rendition_args(
-            FFMPEG, f"{media_http}/tone.wav", load_preset("default").audio, tmp_path, HlsOptions(4)
+def _loudness(url: str, track: AudioTrack) -> float:
+    scan = run_tool_streaming(
+        build_loudness_scan_args(FFMPEG, url, track, load_preset("default").audio), timeout=60
+    )
+    measured = parse_loudnorm(scan.stderr)
+    assert measured is not None
+    return measured.integrated
+
+
+def test_audio_is_normalised_to_minus_16_lufs_and_downmixed(
+    media_http: str, tmp_path: Path
+) -> None:
+    """A quiet 5.1 track comes out stereo at -16 LUFS (EBU R128, two-pass loudnorm)."""
+    source = f"{media_http}/surround.mp4"
+    info = probe(source)
+    [stream] = info.audio
+    assert stream.channels == 6
+    track = AudioTrack(stream.index, "en", "English", stream.channels, True)
+    settings = load_preset("default").audio
+    before = _loudness(source, track)
+    assert before < -25
+    scan = run_tool_streaming(build_loudness_scan_args(FFMPEG, source, track, settings), timeout=60)
+    run_tool_streaming(
+        build_audio_track_args(
+            FFMPEG, source, track, settings, parse_loudnorm(scan.stderr), tmp_path, HlsOptions(2)
         ),
         timeout=60,
     )
-    assert measure_variant(tmp_path / "index.m3u8").duration == pytest.approx(2.0, abs=0.1)
+    out = package_track(tmp_path, kind="audio")
+    assert out.codec == "mp4a.40.2"
+    assert out.duration == pytest.approx(4.0, abs=0.2)  # AAC priming and frame granularity
+    result = probe_local(tmp_path / "index.m3u8")
+    assert (result["channels"], result["sample_rate"]) == (2, "48000")
+    after = parse_loudnorm(
+        run_tool_streaming(
+            [FFMPEG, "-hide_banner", "-nostats", "-i", str(tmp_path / "index.m3u8"),
+             "-af", "loudnorm=print_format=json", "-f", "null", "-"],
+            timeout=60,
+        ).stderr
+    )  # fmt: skip
+    assert after is not None
+    assert after.integrated == pytest.approx(-16.0, abs=1.0)
+    assert after.true_peak <= -0.5
+
+
+def probe_local(path: Path) -> dict:
+    return json.loads(
+        run_tool([FFPROBE, "-v", "error", "-show_streams", "-of", "json", str(path)], timeout=30)
+    )["streams"][0]
+
+
+def test_vp9_preset_writes_vp09_cmaf(media_http: str, tmp_path: Path) -> None:
+    info = probe(f"{media_http}/clip.mp4")
+    rendition = plan_ladder(info, load_preset("vp9"))[0]
+    (tmp_path / video_dirname(rendition.name)).mkdir()
+    run_tool(
+        build_video_group_args(
+            FFMPEG, f"{media_http}/clip.mp4", info.video[0], [rendition], tmp_path,
+            HlsOptions(1.0), progress=False,
+        ),
+        timeout=120,
+    )  # fmt: skip
+    track = package_track(tmp_path / video_dirname(rendition.name), kind="video")
+    assert track.codec.startswith("vp09.00.")
+    assert track.segment_count == 3
 
 
 @pytest.mark.parametrize(("name", "seek"), [("clip.mp4", 0.3), ("image.png", 0.0)])
