@@ -37,14 +37,16 @@ def test_triple_shuffled_delivery_processes_each_upload_once(
     runs: Counter[str] = Counter()
 
     def counting(real):
-        def run(argv: list[str], **kw: Any) -> str:
+        def run(argv: list[str], **kw: Any) -> Any:
             runs[argv[0].rsplit("/", 1)[-1]] += 1
             return real(argv, **kw)
 
         return run
 
     monkeypatch.setattr(ingest_module, "run_tool", counting(ingest_module.run_tool))
-    monkeypatch.setattr(transcode_module, "run_tool", counting(transcode_module.run_tool))
+    monkeypatch.setattr(
+        transcode_module, "run_tool_streaming", counting(transcode_module.run_tool_streaming)
+    )
     client = LumiereClient(stack.api_url)
     table = stack.client("dynamodb")
     table_name = stack.spec.tables["AssetsTable"].name
@@ -63,8 +65,9 @@ def test_triple_shuffled_delivery_processes_each_upload_once(
         assert deliver(stack, "IngestFunction", deliveries[i : i + 5]) == {"batchItemFailures": []}
 
     # WHEN every resulting task is also delivered three times, shuffled
-    tasks = collect(stack, "TranscodeQueue", UPLOADS)
-    assert len(tasks) == UPLOADS  # one task per upload, not one per delivery
+    tasks = collect(stack, "TranscodeQueue", 2 * UPLOADS)
+    # two parts per upload (the video rung, the poster), not two per delivery
+    assert len(tasks) == 2 * UPLOADS
     task_deliveries = tasks * 3
     random.Random(7).shuffle(task_deliveries)
     for task in task_deliveries:
