@@ -11,10 +11,13 @@ from lumiere.errors import ToolError, UnsupportedMediaError
 from lumiere.media.audio import AudioTrack, parse_loudnorm
 from lumiere.media.commands import (
     HlsOptions,
+    build_audio_extract_args,
     build_audio_track_args,
     build_loudness_scan_args,
     build_poster_args,
     build_video_group_args,
+    extracted_audio,
+    upload_audio,
     video_dirname,
 )
 from lumiere.media.isobmff import read_fragment_file, read_init_file
@@ -142,7 +145,8 @@ def test_video_rendition_is_valid_fmp4_hls_and_reports_progress(
 
 def _loudness(url: str, track: AudioTrack) -> float:
     scan = run_tool_streaming(
-        build_loudness_scan_args(FFMPEG, url, track, load_preset("default").audio), timeout=60
+        build_loudness_scan_args(FFMPEG, upload_audio(url, track), load_preset("default").audio),
+        timeout=60,
     )
     measured = parse_loudnorm(scan.stderr)
     assert measured is not None
@@ -161,21 +165,27 @@ def test_audio_is_normalised_to_minus_16_lufs_and_downmixed(
     settings = load_preset("default").audio
     before = _loudness(source, track)
     assert before < -25
-    scan = run_tool_streaming(build_loudness_scan_args(FFMPEG, source, track, settings), timeout=60)
+    # as the audio part does: copy the track out once, then both passes read the copy
+    extract = tmp_path / "audio.nut"
+    run_tool(build_audio_extract_args(FFMPEG, source, [track], extract), timeout=60)
+    local = extracted_audio(extract, 0)
+    scan = run_tool_streaming(build_loudness_scan_args(FFMPEG, local, settings), timeout=60)
+    out_dir = tmp_path / track.dirname
+    out_dir.mkdir()
     run_tool_streaming(
         build_audio_track_args(
-            FFMPEG, source, track, settings, parse_loudnorm(scan.stderr), tmp_path, HlsOptions(2)
+            FFMPEG, local, settings, parse_loudnorm(scan.stderr), out_dir, HlsOptions(2)
         ),
         timeout=60,
     )
-    out = package_track(tmp_path, kind="audio")
+    out = package_track(out_dir, kind="audio")
     assert out.codec == "mp4a.40.2"
     assert out.duration == pytest.approx(4.0, abs=0.2)  # AAC priming and frame granularity
-    result = probe_local(tmp_path / "index.m3u8")
+    result = probe_local(out_dir / "index.m3u8")
     assert (result["channels"], result["sample_rate"]) == (2, "48000")
     after = parse_loudnorm(
         run_tool_streaming(
-            [FFMPEG, "-hide_banner", "-nostats", "-i", str(tmp_path / "index.m3u8"),
+            [FFMPEG, "-hide_banner", "-nostats", "-i", str(out_dir / "index.m3u8"),
              "-af", "loudnorm=print_format=json", "-f", "null", "-"],
             timeout=60,
         ).stderr

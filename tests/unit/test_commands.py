@@ -4,14 +4,17 @@ from pathlib import Path
 from lumiere.media.audio import AudioTrack, Loudness, parse_loudnorm
 from lumiere.media.commands import (
     HlsOptions,
+    build_audio_extract_args,
     build_audio_track_args,
     build_download_args,
     build_loudness_scan_args,
     build_poster_args,
     build_single_command_args,
     build_video_group_args,
+    extracted_audio,
     keyframe_interval,
     poster_seek_seconds,
+    upload_audio,
 )
 from lumiere.media.ladder import load_preset, plan_ladder
 from lumiere.media.probe import AudioStream, MediaInfo, VideoStream
@@ -134,7 +137,7 @@ TRACK = AudioTrack(stream_index=1, language="fr", name="French", channels=6, def
 
 
 def test_loudness_scan_downmixes_first_and_prints_json_at_info_level() -> None:
-    args = build_loudness_scan_args("ffmpeg", URL, TRACK, PRESET.audio)
+    args = build_loudness_scan_args("ffmpeg", upload_audio(URL, TRACK), PRESET.audio)
     assert args[args.index("-loglevel") + 1] == "info"
     graph = args[args.index("-filter_complex") + 1]
     assert graph == (
@@ -146,12 +149,18 @@ def test_loudness_scan_downmixes_first_and_prints_json_at_info_level() -> None:
 
 def test_audio_track_second_pass_is_linear_with_the_measured_values() -> None:
     measured = Loudness(integrated=-23.5, true_peak=-4.2, lra=6.1, threshold=-33.9, offset=0.3)
+    audio = extracted_audio(Path("/w/audio.nut"), 0)
     args = build_audio_track_args(
-        "ffmpeg", URL, TRACK, PRESET.audio, measured, Path("/w/a_1_fr"), HlsOptions(4.0)
+        "ffmpeg", audio, PRESET.audio, measured, Path("/w/a_1_fr"), HlsOptions(4.0)
     )
+    # the local copy is read with the file protocol and the NUT demuxer only
+    assert args[args.index("-i") - 6 : args.index("-i") + 2] == [
+        "-codec_whitelist", ",".join(ALLOWED_DECODERS), "-format_whitelist", "nut",
+        "-protocol_whitelist", "file", "-i", "/w/audio.nut",
+    ]  # fmt: skip
     graph = args[args.index("-filter_complex") + 1]
     assert graph == (
-        "[0:1]aformat=channel_layouts=stereo[s0];[s0]loudnorm=I=-16.0:LRA=11.0:TP=-1.0"
+        "[0:a:0]aformat=channel_layouts=stereo[s0];[s0]loudnorm=I=-16.0:LRA=11.0:TP=-1.0"
         ":linear=true:measured_I=-23.5:measured_LRA=6.1:measured_TP=-4.2"
         ":measured_thresh=-33.9:offset=0.3:print_format=none[s1]"
     )
@@ -162,11 +171,11 @@ def test_audio_track_second_pass_is_linear_with_the_measured_values() -> None:
 def test_silent_track_is_not_normalised_and_denoise_comes_first() -> None:
     silent = Loudness(float("-inf"), float("-inf"), 0.0, -70.0, 0.0)
     args = build_audio_track_args(
-        "ffmpeg", URL, TRACK, PRESET.audio, silent, Path("/w/a"), HlsOptions(4.0)
+        "ffmpeg", upload_audio(URL, TRACK), PRESET.audio, silent, Path("/w/a"), HlsOptions(4.0)
     )
     assert "loudnorm" not in args[args.index("-filter_complex") + 1]
     voice = load_preset("voice").audio
-    args = build_loudness_scan_args("ffmpeg", URL, TRACK, voice)
+    args = build_loudness_scan_args("ffmpeg", upload_audio(URL, TRACK), voice)
     assert args[args.index("-filter_complex") + 1].startswith("[0:1]afftdn=nf=-25[s0];")
 
 
@@ -186,15 +195,29 @@ def test_parse_loudnorm_reads_the_last_report() -> None:
     assert silent.to_dict()["integrated_lufs"] is None
 
 
-def test_single_command_reads_once_for_video_and_audio() -> None:
+def test_single_command_reads_once_for_video_audio_and_poster() -> None:
     video = _video()
     rungs = plan_ladder(_info(video), PRESET)
     args = build_single_command_args(
-        "ffmpeg", URL, video, rungs, [(TRACK, None)], PRESET.audio, Path("/w"), HlsOptions(4.0)
-    )
+        "ffmpeg", URL, video, rungs, [(TRACK, None)], PRESET.audio, Path("/w"), HlsOptions(4.0),
+        poster=(Path("/w/poster.jpg"), 2.0),
+    )  # fmt: skip
     assert args.count("-i") == 1
     assert len([a for a in args if a.endswith("index.m3u8")]) == len(rungs) + 1
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph.startswith(f"[0:3]split={len(rungs) + 1}")
+    assert "trim=start=2.0[" in graph
+    assert "thumbnail=30" in graph
+    assert args[args.index("/w/poster.jpg") - 2 : args.index("/w/poster.jpg")] == ["-vframes", "1"]
     assert "-progress" not in args
+
+
+def test_audio_is_copied_out_once_without_decoding() -> None:
+    other = AudioTrack(stream_index=4, language="en", name="English", channels=2, default=True)
+    args = build_audio_extract_args("ffmpeg", URL, [TRACK, other], Path("/w/audio.nut"))
+    assert args[len(HEAD) + len(GUARD) :] == [
+        "-i", URL, "-map", "0:1", "-map", "0:4", "-f", "nut", "-c", "copy", "/w/audio.nut",
+    ]  # fmt: skip
 
 
 def test_download_is_a_faststart_remux() -> None:

@@ -17,7 +17,11 @@ import ffmpeg
 
 from lumiere.media.audio import AudioTrack, Loudness
 from lumiere.media.ladder import AudioCodecSettings, Rendition
-from lumiere.media.safety import input_guard_options
+from lumiere.media.safety import (
+    INTERMEDIATE_FORMAT,
+    input_guard_options,
+    intermediate_guard_options,
+)
 from lumiere.media.streams import VideoStream
 
 INIT_SEGMENT = "init.mp4"
@@ -129,16 +133,21 @@ def _video_outputs(
     renditions: Sequence[Rendition],
     out_root: Path,
     hls: HlsOptions,
+    *,
+    extra: int = 0,
 ) -> list[Any]:
+    """One output per rung; with ``extra``, that many more raw branches of the decoded
+    video are appended (for the caller to finish)."""
     video = src[str(source.index)]
-    branches = [video] if len(renditions) == 1 else list(_split(video, len(renditions)))
+    count = len(renditions) + extra
+    branches = [video] if count == 1 else list(_split(video, count))
     outputs = []
-    for branch, rendition in zip(branches, renditions, strict=True):
+    for branch, rendition in zip(branches, renditions, strict=False):
         out_dir = out_root / video_dirname(rendition.name)
         options = {**video_codec_options(rendition, hls), **hls.muxer_options(out_dir)}
         chain = _video_chain(branch, source, rendition)
         outputs.append(ffmpeg.output(chain, str(out_dir / VARIANT_PLAYLIST), **options))
-    return outputs
+    return outputs + branches[len(renditions) :]
 
 
 def _split(stream: Any, count: int) -> list[Any]:
@@ -165,6 +174,40 @@ def build_video_group_args(
     return [ffmpeg_bin, *_head(progress), *ffmpeg.merge_outputs(*outputs).get_args()]
 
 
+@dataclass(frozen=True)
+class AudioInput:
+    """Where an audio track is read from: the upload itself (by its stream index), or the
+    local copy ``build_audio_extract_args`` made (by its position there)."""
+
+    url: str
+    stream: str
+    local: bool = False
+
+    def node(self) -> Any:
+        options = intermediate_guard_options() if self.local else input_guard_options()
+        return ffmpeg.input(self.url, **options)[self.stream]
+
+
+def upload_audio(source_url: str, track: AudioTrack) -> AudioInput:
+    return AudioInput(source_url, str(track.stream_index))
+
+
+def build_audio_extract_args(
+    ffmpeg_bin: str, source_url: str, tracks: Sequence[AudioTrack], out: Path
+) -> list[str]:
+    """Copy every audio track out of the upload into one local file, without decoding:
+    the upload is then read once for audio instead of twice per track (loudness scan,
+    encode), and the video in it is never downloaded again."""
+    src = _source(source_url)
+    streams = [src[str(t.stream_index)] for t in tracks]
+    out_node = ffmpeg.output(*streams, str(out), c="copy", f=INTERMEDIATE_FORMAT)
+    return [ffmpeg_bin, *_GLOBAL, *out_node.get_args()]
+
+
+def extracted_audio(path: Path, position: int) -> AudioInput:
+    return AudioInput(str(path), f"a:{position}", local=True)
+
+
 def _audio_filters(stream: Any, settings: AudioCodecSettings) -> Any:
     if settings.denoise:
         stream = stream.filter("afftdn", nf=-25)
@@ -181,13 +224,13 @@ def _loudnorm_options(settings: AudioCodecSettings) -> dict[str, float]:
 
 
 def build_loudness_scan_args(
-    ffmpeg_bin: str, source_url: str, track: AudioTrack, settings: AudioCodecSettings
+    ffmpeg_bin: str, audio: AudioInput, settings: AudioCodecSettings
 ) -> list[str]:
     """First loudnorm pass: decode the track, print its measured loudness as JSON.
 
     loudnorm reports at the info log level, so this command is not quiet.
     """
-    stream = _audio_filters(_source(source_url)[str(track.stream_index)], settings)
+    stream = _audio_filters(audio.node(), settings)
     stream = stream.filter("loudnorm", print_format="json", **_loudnorm_options(settings))
     out = ffmpeg.output(stream, "-", f="null")
     return [
@@ -202,14 +245,13 @@ def build_loudness_scan_args(
 
 
 def _audio_output(
-    src: Any,
-    track: AudioTrack,
+    stream: Any,
     settings: AudioCodecSettings,
     measured: Loudness | None,
     out_dir: Path,
     hls: HlsOptions,
 ) -> Any:
-    stream = _audio_filters(src[str(track.stream_index)], settings)
+    stream = _audio_filters(stream, settings)
     if settings.loudness is not None and measured is not None and not measured.is_silent:
         # Linear (a constant gain) when the target is reachable without clipping the
         # true peak; loudnorm falls back to its dynamic mode otherwise.
@@ -237,8 +279,7 @@ def _audio_output(
 
 def build_audio_track_args(
     ffmpeg_bin: str,
-    source_url: str,
-    track: AudioTrack,
+    audio: AudioInput,
     settings: AudioCodecSettings,
     measured: Loudness | None,
     out_dir: Path,
@@ -247,7 +288,7 @@ def build_audio_track_args(
     progress: bool = True,
 ) -> list[str]:
     """One audio rendition (fMP4 HLS), loudness-normalised with the first pass's figures."""
-    out = _audio_output(_source(source_url), track, settings, measured, out_dir, hls)
+    out = _audio_output(audio.node(), settings, measured, out_dir, hls)
     return [ffmpeg_bin, *_head(progress), *out.get_args()]
 
 
@@ -260,13 +301,20 @@ def build_single_command_args(
     settings: AudioCodecSettings,
     out_root: Path,
     hls: HlsOptions,
+    poster: tuple[Path, float] | None = None,
 ) -> list[str]:
-    """Every video rung and audio rendition from one process: the practical limit the
-    benchmark compares the pipeline against (one demux, one decode, no hand-offs)."""
+    """Every output from one process: the practical limit the benchmark compares the
+    pipeline against (one demux, one decode, no hand-offs). ``poster`` is (path, seek):
+    the same thumbnail pick as ``build_poster_args``, from a branch of the one decode."""
     src = _source(source_url)
-    outputs = _video_outputs(src, source, renditions, out_root, hls)
+    outputs = _video_outputs(src, source, renditions, out_root, hls, extra=1 if poster else 0)
+    if poster is not None:
+        path, seek = poster
+        frame = _poster_chain(outputs.pop().filter("trim", start=seek))
+        outputs.append(ffmpeg.output(frame, str(path), vframes=1, **{"q:v": 3}))
     for track, measured in tracks:
-        outputs.append(_audio_output(src, track, settings, measured, out_root / track.dirname, hls))
+        stream = src[str(track.stream_index)]
+        outputs.append(_audio_output(stream, settings, measured, out_root / track.dirname, hls))
     return [ffmpeg_bin, *_GLOBAL, *ffmpeg.merge_outputs(*outputs).get_args()]
 
 
@@ -296,19 +344,24 @@ def build_poster_args(
     The input seek is fast (keyframe based); the window of 30 frames is decoded.
     """
     src = _source(source_url, ss=f"{seek_seconds:.3f}")
-    frame = (
-        src["v:0"]
-        .filter("thumbnail", 30)
-        .filter(
-            "scale",
-            f"min({max_width},iw)",
-            f"min({max_height},ih)",
-            force_original_aspect_ratio="decrease",
-            force_divisible_by=2,
-        )
-    )
+    frame = _poster_chain(src["v:0"], max_width, max_height)
     out = ffmpeg.output(frame, str(out_path), vframes=1, **{"q:v": 3})
     return [ffmpeg_bin, *_GLOBAL, *out.get_args()]
+
+
+POSTER_MAX = (1280, 720)
+
+
+def _poster_chain(
+    stream: Any, max_width: int = POSTER_MAX[0], max_height: int = POSTER_MAX[1]
+) -> Any:
+    return stream.filter("thumbnail", 30).filter(
+        "scale",
+        f"min({max_width},iw)",
+        f"min({max_height},ih)",
+        force_original_aspect_ratio="decrease",
+        force_divisible_by=2,
+    )
 
 
 def poster_seek_seconds(duration: float | None) -> float:

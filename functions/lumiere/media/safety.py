@@ -57,3 +57,17 @@ def input_guard_options() -> dict[str, str]:
         "format_whitelist": ",".join(ALLOWED_DEMUXERS),
         "protocol_whitelist": ",".join(SOURCE_PROTOCOLS),
     }
+
+
+# Our own intermediate (the audio tracks copied out of an upload, see commands.py):
+# a local file, in NUT because it carries any codec; the decoders stay allow-listed,
+# as the streams inside are still the upload's.
+INTERMEDIATE_FORMAT = "nut"
+
+
+def intermediate_guard_options() -> dict[str, str]:
+    return {
+        "codec_whitelist": ",".join(ALLOWED_DECODERS),
+        "format_whitelist": INTERMEDIATE_FORMAT,
+        "protocol_whitelist": "file",
+    }

@@ -40,12 +40,15 @@ from lumiere.errors import (
 from lumiere.media.audio import Loudness, parse_loudnorm, plan_audio_tracks
 from lumiere.media.commands import (
     INIT_SEGMENT,
+    POSTER_MAX,
     HlsOptions,
+    build_audio_extract_args,
     build_audio_track_args,
     build_download_args,
     build_loudness_scan_args,
     build_poster_args,
     build_video_group_args,
+    extracted_audio,
     poster_seek_seconds,
     video_dirname,
 )
@@ -71,8 +74,6 @@ from lumiere.pipeline.plan import AUDIO, POSTER, VIDEO, Part
 from lumiere.pipeline.status import TERMINAL, AssetStatus
 
 log = logging.getLogger(__name__)
-
-POSTER_MAX = (1280, 720)
 
 
 @dataclass
@@ -205,19 +206,22 @@ def _audio_part(job: _Job, published: list[str]) -> dict[str, Any]:
     settings = job.preset.audio
     tracks_out = []
     tracks = plan_audio_tracks(job.info)
+    # One read of the upload for all audio: the tracks are copied out (no decoding), and
+    # both loudness passes of every track read the local copy.
+    extract = job.work / "audio.nut"
+    job.run(build_audio_extract_args(ffmpeg_bin, job.source_url, tracks, extract))
     share = 100 // max(1, len(tracks))
     for n, track in enumerate(tracks):
         base = n * share
+        audio = extracted_audio(extract, n)
         measured: Loudness | None = None
         if settings.loudness is not None:
-            scan = job.run(build_loudness_scan_args(ffmpeg_bin, job.source_url, track, settings))
+            scan = job.run(build_loudness_scan_args(ffmpeg_bin, audio, settings))
             measured = parse_loudnorm(scan.stderr)
         track_dir = job.work / track.dirname
         track_dir.mkdir()
         job.run(
-            build_audio_track_args(
-                ffmpeg_bin, job.source_url, track, settings, measured, track_dir, job.hls
-            ),
+            build_audio_track_args(ffmpeg_bin, audio, settings, measured, track_dir, job.hls),
             job.meter(base + share // 3, base + share),
         )
         packaged = package_track(
