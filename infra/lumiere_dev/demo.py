@@ -68,9 +68,17 @@ def run_demo(api_url: str, source: Path | None, *, timeout: float = 600.0) -> in
     if hls:
         print(f"Master playlist: {hls['url']}")
         for r in hls["renditions"]:
-            size = f"{r['width']}x{r['height']}" if r.get("width") else "audio"
+            size = f"{r['width']}x{r['height']}@{r.get('frame_rate') or '?'}"
             kbps = r["bandwidth"] / 1000
-            print(f"  {r['uri']:<18} {size:>10}  {kbps:,.0f} kbit/s peak  {r['codecs']}")
+            print(f"  {r['uri']:<22} {size:>16}  {kbps:>7,.0f} kbit/s peak  {r['codecs']}")
+        for a in hls.get("audio", []):
+            loud = (a.get("loudness") or {}).get("integrated_lufs")
+            measured = f"measured {loud} LUFS -> -16" if loud is not None else "silent"
+            print(f"  {a['uri']:<22} {a['name']:>16}  {a['bandwidth'] / 1000:>7,.0f} kbit/s peak  "
+                  f"{a['codecs']}  {measured}")  # fmt: skip
+        dash = asset["outputs"].get("dash")
+        if dash:
+            print(f"DASH manifest:   {dash['url']}")
         probed = probe_playlist(hls["url"])
         streams = [
             f"{s['codec_name']} {s.get('width', '')}x{s.get('height', '')}".rstrip("x")

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from lumiere.media.ladder import preset_names
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -374,3 +375,15 @@ def test_sam_build_builds_functions_and_the_ffmpeg_layer(tmp_path: Path) -> None
     for fn in ("IngestFunction", "TranscodeFunction"):
         assert (build / fn / "lumiere" / "handlers" / "ingest.py").is_file()
         assert layer + size(build / fn) < 250 * 1024 * 1024, fn
+
+
+def test_template_offers_exactly_the_packaged_presets(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["LadderPreset"]
+    assert sorted(parameter["AllowedValues"]) == preset_names()
+    assert parameter["Default"] in preset_names()
+
+
+def test_transcode_tasks_are_one_part_each(template: dict[str, Any]) -> None:
+    """Fan-out: each part gets its own invocation (and its own Lambda in the cloud)."""
+    [event] = template["Resources"]["TranscodeFunction"]["Properties"]["Events"].values()
+    assert event["Properties"]["BatchSize"] == 1
