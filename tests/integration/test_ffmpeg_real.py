@@ -166,7 +166,7 @@ def test_audio_is_normalised_to_minus_16_lufs_and_downmixed(
     before = _loudness(source, track)
     assert before < -25
     # as the audio part does: copy the track out once, then both passes read the copy
-    extract = tmp_path / "audio.nut"
+    extract = tmp_path / "audio.mov"
     run_tool(build_audio_extract_args(FFMPEG, source, [track], extract), timeout=60)
     local = extracted_audio(extract, 0)
     scan = run_tool_streaming(build_loudness_scan_args(FFMPEG, local, settings), timeout=60)

@@ -127,7 +127,9 @@ def test_files_that_are_not_media_fail_with_a_reason(
     assert receive(stack, "TranscodeQueue", wait=0) == []
 
 
-def test_audio_and_image_uploads(stack: LocalStack, client: LumiereClient, media: Media) -> None:
+def test_audio_and_image_uploads(
+    stack: LocalStack, client: LumiereClient, media: Media, tmp_path: Path
+) -> None:
     tone = upload(client, media.tone, "audio/wav")
     image = upload(client, media.image, "image/png")
     for _ in range(2):
@@ -140,6 +142,7 @@ def test_audio_and_image_uploads(stack: LocalStack, client: LumiereClient, media
     assert (audio["status"], audio["kind"]) == ("READY", "audio")
     assert audio["outputs"]["hls"]["renditions"] == []
     assert audio["outputs"]["hls"]["audio"][0]["codecs"] == "mp4a.40.2"
+    assert_package_valid(fetch_package(stack, tone, tmp_path / "tone"))
     assert "poster" not in audio["outputs"]
     still = client.get_asset(image)
     assert (still["status"], still["kind"]) == ("READY", "image")

@@ -149,14 +149,14 @@ def test_loudness_scan_downmixes_first_and_prints_json_at_info_level() -> None:
 
 def test_audio_track_second_pass_is_linear_with_the_measured_values() -> None:
     measured = Loudness(integrated=-23.5, true_peak=-4.2, lra=6.1, threshold=-33.9, offset=0.3)
-    audio = extracted_audio(Path("/w/audio.nut"), 0)
+    audio = extracted_audio(Path("/w/audio.mov"), 0)
     args = build_audio_track_args(
         "ffmpeg", audio, PRESET.audio, measured, Path("/w/a_1_fr"), HlsOptions(4.0)
     )
-    # the local copy is read with the file protocol and the NUT demuxer only
+    # the local copy is read with the file protocol and the mov demuxer only
     assert args[args.index("-i") - 6 : args.index("-i") + 2] == [
-        "-codec_whitelist", ",".join(ALLOWED_DECODERS), "-format_whitelist", "nut",
-        "-protocol_whitelist", "file", "-i", "/w/audio.nut",
+        "-codec_whitelist", ",".join(ALLOWED_DECODERS), "-format_whitelist", "mov",
+        "-protocol_whitelist", "file", "-i", "/w/audio.mov",
     ]  # fmt: skip
     graph = args[args.index("-filter_complex") + 1]
     assert graph == (
@@ -214,9 +214,9 @@ def test_single_command_reads_once_for_video_audio_and_poster() -> None:
 
 def test_audio_is_copied_out_once_without_decoding() -> None:
     other = AudioTrack(stream_index=4, language="en", name="English", channels=2, default=True)
-    args = build_audio_extract_args("ffmpeg", URL, [TRACK, other], Path("/w/audio.nut"))
+    args = build_audio_extract_args("ffmpeg", URL, [TRACK, other], Path("/w/audio.mov"))
     assert args[len(HEAD) + len(GUARD) :] == [
-        "-i", URL, "-map", "0:1", "-map", "0:4", "-f", "nut", "-c", "copy", "/w/audio.nut",
+        "-i", URL, "-map", "0:1", "-map", "0:4", "-f", "mov", "-c", "copy", "/w/audio.mov",
     ]  # fmt: skip
 
 

@@ -544,6 +544,10 @@ def _measure(
     peak, average = _rates(pkg, rendition, iframe)
     if audio:
         audio_rates = [_rates(pkg, a, False) for a in audio]
+        if any(a.playlist.rel == rendition.playlist.rel for a in audio):
+            # An audio-only variant that is itself a rendition of its group: the player
+            # plays it or one alternative, never both.
+            return max(p for p, _ in audio_rates), max(a for _, a in audio_rates)
         peak += max(p for p, _ in audio_rates)
         average += max(a for _, a in audio_rates)
     return peak, average

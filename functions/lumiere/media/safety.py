@@ -59,10 +59,11 @@ def input_guard_options() -> dict[str, str]:
     }
 
 
-# Our own intermediate (the audio tracks copied out of an upload, see commands.py):
-# a local file, in NUT because it carries any codec; the decoders stay allow-listed,
-# as the streams inside are still the upload's.
-INTERMEDIATE_FORMAT = "nut"
+# Our own intermediate (the audio tracks copied out of an upload, see commands.py): a
+# local QuickTime file, which keeps the encoder delay (edit list) that NUT and Matroska
+# drop, so decoded audio lines up with the video. The decoders stay allow-listed, as the
+# streams inside are still the upload's.
+INTERMEDIATE_FORMAT = "mov"
 
 
 def intermediate_guard_options() -> dict[str, str]:

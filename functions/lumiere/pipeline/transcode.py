@@ -50,6 +50,7 @@ from lumiere.media.commands import (
     build_video_group_args,
     extracted_audio,
     poster_seek_seconds,
+    upload_audio,
     video_dirname,
 )
 from lumiere.media.dash import build_mpd
@@ -207,13 +208,22 @@ def _audio_part(job: _Job, published: list[str]) -> dict[str, Any]:
     tracks_out = []
     tracks = plan_audio_tracks(job.info)
     # One read of the upload for all audio: the tracks are copied out (no decoding), and
-    # both loudness passes of every track read the local copy.
-    extract = job.work / "audio.nut"
-    job.run(build_audio_extract_args(ffmpeg_bin, job.source_url, tracks, extract))
+    # both loudness passes of every track read the local copy. A codec QuickTime cannot
+    # carry is read from the upload instead.
+    extract: Path | None = job.work / "audio.mov"
+    try:
+        job.run(build_audio_extract_args(ffmpeg_bin, job.source_url, tracks, extract))
+    except PermanentError:
+        log.info("audio copy-out refused by the mov muxer; reading the upload per pass")
+        extract = None
     share = 100 // max(1, len(tracks))
     for n, track in enumerate(tracks):
         base = n * share
-        audio = extracted_audio(extract, n)
+        audio = (
+            extracted_audio(extract, n)
+            if extract is not None
+            else upload_audio(job.source_url, track)
+        )
         measured: Loudness | None = None
         if settings.loudness is not None:
             scan = job.run(build_loudness_scan_args(ffmpeg_bin, audio, settings))
