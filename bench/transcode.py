@@ -43,10 +43,12 @@ from lumiere.media.commands import (
     POSTER_MAX,
     VARIANT_PLAYLIST,
     HlsOptions,
+    build_animated_preview_args,
     build_audio_track_args,
     build_loudness_scan_args,
     build_poster_args,
     build_single_command_args,
+    build_storyboard_args,
     build_video_group_args,
     poster_seek_seconds,
     upload_audio,
@@ -55,6 +57,7 @@ from lumiere.media.commands import (
 from lumiere.media.ladder import LadderPreset, Rendition, load_preset, plan_ladder
 from lumiere.media.packaging import package_track
 from lumiere.media.probe import MediaInfo, build_ffprobe_args, parse_probe
+from lumiere.media.storyboard import DEFAULT_TILE_WIDTH, Storyboard, plan_storyboard, tile_size
 from lumiere.media.streams import VideoStream
 from lumiere.media.tools import find_binaries, run_tool
 
@@ -292,6 +295,13 @@ class Plan:
     def poster_seek(self) -> float:
         return poster_seek_seconds(self.info.duration)
 
+    @property
+    def storyboard(self) -> Storyboard:
+        """The same layout the pipeline's video part makes."""
+        width, height = self.video.display_size
+        tile = tile_size(width, height, DEFAULT_TILE_WIDTH, self.video.sample_aspect_ratio)
+        return plan_storyboard(self.info.duration or 0.0, tile=tile)
+
 
 def make_plan(ffprobe: str, url: str, segment_seconds: float) -> Plan:
     info = parse_probe(run_tool(build_ffprobe_args(ffprobe, url), timeout=60))
@@ -315,8 +325,8 @@ def output_dirs(plan: Plan, out_root: Path) -> list[Path]:
 
 
 def make_dirs(plan: Plan, out_root: Path) -> None:
-    # ffmpeg's HLS muxer does not create directories.
-    for d in output_dirs(plan, out_root):
+    # ffmpeg's HLS and image2 muxers do not create directories.
+    for d in [*output_dirs(plan, out_root), out_root / "storyboard"]:
         d.mkdir(parents=True, exist_ok=True)
 
 
@@ -380,7 +390,33 @@ def run_naive(ffmpeg: str, plan: Plan, out_root: Path) -> Baseline:
         )
     )
     per_rung["poster"] = one.stop()
+    one = Stopwatch()
+    board = plan.storyboard
+    (out_root / "storyboard").mkdir(exist_ok=True)
+    run_checked(
+        build_storyboard_args(
+            ffmpeg,
+            plan.url,
+            out_root / "storyboard",
+            interval=board.interval,
+            tile_width=board.tile_width,
+            tile_height=board.tile_height,
+            columns=board.columns,
+            rows=board.rows,
+            count=board.count,
+        )
+    )
+    per_rung["storyboard"] = one.stop()
+    one = Stopwatch()
+    run_checked(preview_args(ffmpeg, plan, out_root))
+    per_rung["animated preview"] = one.stop()
     return Baseline(total=total.stop(), loudness_scan=scan_cost, per_rung=per_rung)
+
+
+def preview_args(ffmpeg: str, plan: Plan, out_root: Path) -> list[str]:
+    return build_animated_preview_args(
+        ffmpeg, plan.url, out_root / "preview.mp4", duration=plan.info.duration
+    )
 
 
 def run_limit(ffmpeg: str, plan: Plan, out_root: Path) -> Baseline:
@@ -400,8 +436,12 @@ def run_limit(ffmpeg: str, plan: Plan, out_root: Path) -> Baseline:
             out_root,
             plan.hls,
             poster=(out_root / "poster.jpg", plan.poster_seek),
+            storyboard=(out_root / "storyboard", plan.storyboard),
         )
     )
+    # The animated preview reads four one-second windows by seeking: a second command
+    # (a few hundred milliseconds) rather than a branch of the full decode.
+    run_checked(preview_args(ffmpeg, plan, out_root))
     return Baseline(total=total.stop(), loudness_scan=scan_cost)
 
 
@@ -770,6 +810,17 @@ def _ratio_lines(report: Report) -> list[str]:
         f"process(es)): {scan.wall:.2f} s wall, {scan.cpu:.2f} s CPU in (b). "
         "CPU = getrusage(RUSAGE_SELF) + getrusage(RUSAGE_CHILDREN) deltas of the benchmark "
         "process (the source's HTTP server runs in it).",
+        "",
+        "All three make the same outputs: the rungs, the audio, the poster, the storyboard "
+        "sprite sheets and the animated preview. In (a) the last three are processes of "
+        "their own ("
+        + ", ".join(
+            f"{name} {report.naive.per_rung[name].wall:.2f} s"
+            for name in ("poster", "storyboard", "animated preview")
+            if name in report.naive.per_rung
+        )
+        + " wall); in (b) the poster and storyboard are branches of the one decode and the "
+        "preview, which seeks to four one-second windows, is a second short command.",
         "",
         f"- naive / limit: wall {_ratio(naive.wall, limit.wall):.2f}x, "
         f"CPU {_ratio(naive.cpu, limit.cpu):.2f}x",

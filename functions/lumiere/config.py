@@ -47,6 +47,9 @@ class Settings:
     video_tasks: int = 1
     # At most one progress write per part this often.
     progress_interval_seconds: float = 2.0
+    # HMAC key of /img/ transformation links; empty turns the endpoint off.
+    image_signing_secret: str = ""
+    image_preset: str = "default"
     # Must equal the queues' maxReceiveCount: on the last attempt a failing asset is
     # marked FAILED instead of being left half-done in the dead-letter queue.
     max_attempts: int = 3
@@ -80,6 +83,8 @@ class Settings:
             progress_interval_seconds=_float(
                 env, "PROGRESS_INTERVAL_SECONDS", d.progress_interval_seconds
             ),
+            image_signing_secret=env.get("IMAGE_SIGNING_SECRET", d.image_signing_secret),
+            image_preset=env.get("IMAGE_PRESET", d.image_preset),
             max_attempts=_int(env, "MAX_ATTEMPTS", d.max_attempts),
             work_dir=env.get("LUMIERE_WORK_DIR", d.work_dir),
             tool_timeout_margin_seconds=_float(

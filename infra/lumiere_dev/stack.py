@@ -14,6 +14,7 @@ from moto.server import ThreadedMotoServer
 
 from lumiere_dev.api_server import ApiServer
 from lumiere_dev.cdn import MediaServer
+from lumiere_dev.cfn import load_template
 from lumiere_dev.environment import (
     LOCAL_CREDENTIALS,
     apply_environment,
@@ -44,6 +45,16 @@ def _check_free(host: str, port: int) -> None:
             s.bind((host, port))
         except OSError as e:
             raise OSError(f"{host}:{port} is taken (is another local stack running?)") from e
+
+
+# Parameters a deployment must choose but a laptop need not: a fixed signing key for
+# /img/ links, useless anywhere but 127.0.0.1.
+LOCAL_PARAMETERS = {"ImageSigningSecret": "lumiere-local-development-only"}
+
+
+def _local_defaults(template_path: Path) -> dict[str, str]:
+    declared = load_template(template_path).get("Parameters") or {}
+    return {k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}
 
 
 class LocalStack:
@@ -80,7 +91,7 @@ class LocalStack:
         ctx = StackContext(
             stack_name=stack_name,
             endpoint_url=f"http://{host}:{self.moto_port}",
-            parameters=dict(parameters or {}),
+            parameters={**_local_defaults(template_path), **(parameters or {})},
         )
         self.spec: StackSpec = read_stack(template_path, ctx)
         self.runner: FunctionRunner | None = None

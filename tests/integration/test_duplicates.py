@@ -66,7 +66,7 @@ def test_triple_shuffled_delivery_processes_each_upload_once(
 
     # WHEN every resulting task is also delivered three times, shuffled
     tasks = collect(stack, "TranscodeQueue", 2 * UPLOADS)
-    # two parts per upload (the video rung, the poster), not two per delivery
+    # two parts per upload (the video rung, the previews), not two per delivery
     assert len(tasks) == 2 * UPLOADS
     task_deliveries = tasks * 3
     random.Random(7).shuffle(task_deliveries)
@@ -77,5 +77,6 @@ def test_triple_shuffled_delivery_processes_each_upload_once(
     assert table.scan(TableName=table_name, Select="COUNT")["Count"] - before == UPLOADS
     assert {client.get_asset(a)["status"] for a in ids} == {"READY"}
     assert {json.loads(t["Body"])["asset_id"] for t in tasks} == set(ids)
-    # one ffprobe per upload; per asset one rendition (320x180 source) and one poster
-    assert runs == Counter({"ffprobe": UPLOADS, "ffmpeg": 2 * UPLOADS})
+    # one ffprobe per upload; per asset one video group (the 320x180 rung and the
+    # storyboard), one poster and one animated preview
+    assert runs == Counter({"ffprobe": UPLOADS, "ffmpeg": 3 * UPLOADS})

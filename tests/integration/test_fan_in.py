@@ -97,7 +97,7 @@ def test_fan_in_survives_a_crash_after_the_last_part(
     stack: LocalStack, client: LumiereClient, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asset_id, parts = queued_parts(stack, client, media)
-    for name in ("poster", "audio"):
+    for name in ("previews", "audio"):
         deliver(stack, "TranscodeFunction", [parts[name]])
     real = transcode_module.publish_manifests
     crashes = []
@@ -143,15 +143,15 @@ def test_a_failing_part_fails_the_asset_and_leaves_nothing_published(
 
     # and a part that fails for good marks the asset FAILED with the reason
     _, more = queued_parts(stack, client, media)
-    other_id = json.loads(more["poster"]["Body"])["asset_id"]
+    other_id = json.loads(more["previews"]["Body"])["asset_id"]
 
     def broken(job: Any, published: list[str]) -> dict:
         raise PermanentError("No frame could be taken.", reason=ReasonCode.CORRUPT)
 
-    monkeypatch.setitem(transcode_module._PRODUCERS, "poster", broken)
+    monkeypatch.setitem(transcode_module._PRODUCERS, "previews", broken)
     deliver(stack, "TranscodeFunction", [more["audio"]])
     assert media_keys(stack, other_id)  # audio published
-    deliver(stack, "TranscodeFunction", [more["poster"]])
+    deliver(stack, "TranscodeFunction", [more["previews"]])
     failed = client.get_asset(other_id)
     assert (failed["status"], failed["error"]["reason"]) == ("FAILED", "corrupt")
     assert media_keys(stack, other_id) == []

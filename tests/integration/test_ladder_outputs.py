@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from lumiere.media.blackframe import is_mostly_black
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere_dev.client import ApiError, LumiereClient
 from lumiere_dev.samples import make_clip
@@ -140,3 +142,23 @@ def test_unknown_preset_is_refused_before_upload(client: LumiereClient) -> None:
         client.request_upload("a.mp4", "video/mp4", 100, preset="nope")
     assert e.value.status == 400
     assert "default" in str(e.value)
+
+
+def test_poster_skips_a_black_opening(
+    stack: LocalStack, client: LumiereClient, tmp_path: Path
+) -> None:
+    """A fade from black: the usual pick (a tenth of the way in) is black, so the poster
+    is taken further in, and it is not black."""
+    source = tmp_path / "fade.mp4"
+    graph = (
+        "color=c=black:s=320x180:r=25:d=4[b];testsrc2=s=320x180:r=25:d=4[t];"
+        "[b][t]concat=n=2:v=1:a=0,format=yuv420p[v]"
+    )
+    run_tool(
+        [str(find_binaries().ffmpeg), "-v", "error", "-y", "-filter_complex", graph,
+         "-map", "[v]", "-c:v", "libx264", "-movflags", "+faststart", str(source)],
+        timeout=60,
+    )  # fmt: skip
+    asset = process(stack, client, source)
+    poster = requests.get(asset["outputs"]["poster"]["url"], timeout=10).content
+    assert not is_mostly_black(poster)

@@ -115,6 +115,7 @@ def test_real_template_resolves_names_and_wiring() -> None:
         ("/assets", "GET"),
         ("/assets/{asset_id}", "GET"),
         ("/assets/{asset_id}", "DELETE"),
+        ("/img/{asset_id}/{options}", "GET"),
     }
 
 

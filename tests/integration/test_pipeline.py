@@ -62,14 +62,14 @@ def test_video_goes_from_upload_to_ready(
     assert probed["probe"]["video"]["width"] == 320
     assert probed["probe"]["duration"] == pytest.approx(3.0, abs=0.1)
 
-    # Fan-out: the ladder (one rung for a 180p source), the audio and the poster are
+    # Fan-out: the ladder (one rung for a 180p source), the audio and the previews are
     # three tasks; the master appears only when the last of them is done.
     tasks = receive(stack, "TranscodeQueue")
     while len(tasks) < 3:
         tasks += receive(stack, "TranscodeQueue")
     bodies = [json.loads(t["Body"]) for t in tasks]
     assert {b["asset_id"] for b in bodies} == {asset_id}
-    assert sorted(b["part"] for b in bodies) == ["audio", "poster", "video-180p"]
+    assert sorted(b["part"] for b in bodies) == ["audio", "previews", "video-180p"]
     master_url = f"{stack.media_url}/assets/{asset_id}/hls/master.m3u8"
     for task in sorted(tasks, key=lambda t: json.loads(t["Body"])["part"] == "audio"):
         assert client.get_asset(asset_id)["status"] in ("PROBED", "PROCESSING")
@@ -101,6 +101,16 @@ def test_video_goes_from_upload_to_ready(
         r = requests.head(seg.absolute_uri, timeout=10)
         assert r.status_code == 200
         assert "immutable" in r.headers["Cache-Control"]
+    previews = ready["outputs"]["previews"]
+    vtt = requests.get(previews["storyboard"]["url"], timeout=10)
+    assert vtt.headers["Content-Type"] == "text/vtt"
+    assert vtt.text.startswith("WEBVTT")
+    assert vtt.text.rstrip().splitlines()[-2].endswith("--> 00:00:03.000")  # to the end
+    animated = requests.get(previews["animated"]["url"], timeout=10)
+    assert animated.headers["Content-Type"] == "video/mp4"
+    peaks = requests.get(previews["waveform"]["peaks_url"], timeout=10).json()
+    assert peaks["version"] == 2
+    assert peaks["length"] > 100
     poster = requests.get(ready["outputs"]["poster"]["url"], timeout=10)
     assert poster.headers["Content-Type"] == "image/jpeg"
     assert poster.content[:3] == b"\xff\xd8\xff"
@@ -137,13 +147,14 @@ def test_audio_and_image_uploads(
         if messages:
             deliver(stack, "IngestFunction", messages)
     parts = sorted(json.loads(m["Body"])["part"] for m in transcode_all(stack))
-    assert parts == ["audio", "poster"]  # the tone's audio, the image's poster
+    assert parts == ["audio", "image"]  # the tone's audio, the image's variants
     audio = client.get_asset(tone)
     assert (audio["status"], audio["kind"]) == ("READY", "audio")
     assert audio["outputs"]["hls"]["renditions"] == []
     assert audio["outputs"]["hls"]["audio"][0]["codecs"] == "mp4a.40.2"
     assert_package_valid(fetch_package(stack, tone, tmp_path / "tone"))
     assert "poster" not in audio["outputs"]
+    assert set(audio["outputs"]["previews"]) == {"waveform"}
     still = client.get_asset(image)
     assert (still["status"], still["kind"]) == ("READY", "image")
     assert "hls" not in still["outputs"]
@@ -162,7 +173,7 @@ def test_duplicate_notification_does_no_work_twice(
     assert client.get_asset(asset_id) == probed
     tasks = transcode_all(stack)
     assert sorted(json.loads(t["Body"])["task_id"] for t in tasks) == [
-        f"{asset_id}:poster",
+        f"{asset_id}:previews",
         f"{asset_id}:video-180p",
     ]  # a silent clip has no audio part
     ready = client.get_asset(asset_id)

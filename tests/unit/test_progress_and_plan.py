@@ -59,14 +59,15 @@ def video_info(width: int = 1920, height: int = 1080, tracks: int = 1) -> MediaI
     )  # fmt: skip
 
 
-def test_one_video_task_holds_every_rung_then_audio_then_poster() -> None:
+def test_one_video_task_holds_every_rung_then_audio_then_previews() -> None:
     parts = plan_parts(video_info(), MediaKind.VIDEO, PRESET, video_tasks=1)
     assert [(p.name, p.kind) for p in parts] == [
         ("video-1080p-720p-540p-360p-240p", "video"),
         ("audio", "audio"),
-        ("poster", "poster"),
+        ("previews", "previews"),
     ]
     assert parts[0].weight > 10 * parts[1].weight > 0
+    assert parts[0].extras == ("storyboard",)  # from the ladder's decode, not its own
 
 
 def test_rungs_split_into_balanced_groups() -> None:
@@ -94,9 +95,9 @@ def test_group_rungs_balances_by_pixel_rate() -> None:
 def test_audio_only_and_images() -> None:
     audio_only = MediaInfo("wav", 3.0, 1, 1, audio=(AudioStream(0, "pcm_s16le", 2, 44100),))
     assert [p.name for p in plan_parts(audio_only, MediaKind.AUDIO, PRESET, 1)] == ["audio"]
-    assert [p.name for p in plan_parts(audio_only, MediaKind.IMAGE, PRESET, 1)] == ["poster"]
+    assert [p.name for p in plan_parts(audio_only, MediaKind.IMAGE, PRESET, 1)] == ["image"]
     silent = MediaInfo("mov", 3.0, 1, 1, video=(VideoStream(0, "h264", 320, 240),))
-    assert [p.kind for p in plan_parts(silent, MediaKind.VIDEO, PRESET, 1)] == ["video", "poster"]
+    assert [p.kind for p in plan_parts(silent, MediaKind.VIDEO, PRESET, 1)] == ["video", "previews"]
 
 
 def test_every_audio_track_is_a_labelled_rendition() -> None:

@@ -7,19 +7,23 @@ from typing import Any
 from chalice import Chalice, NotFoundError, Response
 
 from lumiere.api.identity import caller_id
+from lumiere.api.image_links import signed_transform_url, verify_path
 from lumiere.api.pagination import decode_cursor, encode_cursor, parse_limit
 from lumiere.api.views import asset_view, summary_view
-from lumiere.cloud.storage import presign_get
+from lumiere.cloud.storage import head_object, presign_get, put_bytes, read_object
 from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError
 from lumiere.handlers import runtime
+from lumiere.media.images import CropFocus, transform
 from lumiere.media.probe import MediaKind
+from lumiere.media.transform_spec import parse_transform
 from lumiere.pipeline.deletion import delete_asset
-from lumiere.pipeline.keys import ASSET_ID_RE
+from lumiere.pipeline.keys import ASSET_ID_RE, transform_key
 from lumiere.pipeline.models import UploadRequest
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.uploads import create_upload
 
 app = Chalice(app_name="lumiere")
+THUMBNAIL = parse_transform("w_320,h_320,fit_cover,f_auto")
 
 
 def _error(status: int, reason: str, message: str) -> Response:
@@ -102,7 +106,60 @@ def get_asset(asset_id: str) -> dict[str, Any]:
     item = _owned_asset(asset_id)
     if item.get("status") == AssetStatus.DELETED:
         raise NotFoundError(f"No asset {asset_id}.")
-    return asset_view(item, _url_for)
+    view = asset_view(item, _url_for)
+    secret = runtime.settings().image_signing_secret
+    outputs = item.get("outputs") or {}
+    if secret and item.get("status") == AssetStatus.READY and outputs.get("poster"):
+        # A ready-made signed link (relative to the API); more sizes: sign your own.
+        view["outputs"]["thumbnail"] = signed_transform_url("", secret, asset_id, THUMBNAIL)
+    return view
+
+
+@app.route("/img/{asset_id}/{options}", methods=["GET"], cors=True)
+def transform_image(asset_id: str, options: str) -> Response:
+    """On-the-fly transformation behind a signed link. Renders once per (asset, options,
+    format): the result is stored under a deterministic key in MediaBucket and every
+    request is answered with a redirect to it, so CloudFront and S3 serve the bytes."""
+    settings = runtime.settings()
+    request = app.current_request
+    path = f"/img/{asset_id}/{options}"
+    if not verify_path(settings.image_signing_secret, path, (request.query_params or {}).get("s")):
+        return _error(403, "bad_signature", "This image link is not signed, or was altered.")
+    try:
+        spec = parse_transform(options)
+    except InvalidRequestError as e:
+        return _error(400, e.reason.value, e.message)
+    item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
+    outputs = (item or {}).get("outputs") or {}
+    images = outputs.get("images") or {}
+    source_key = images.get("transform_source") or outputs.get("poster")
+    if item is None or item.get("status") != AssetStatus.READY or not source_key:
+        raise NotFoundError(f"No image for {asset_id}.")
+    has_alpha = bool((images.get("facts") or {}).get("has_alpha"))
+    spec = spec.resolved(request.headers.get("accept"), has_alpha)
+    cache_key = transform_key(asset_id, spec.canonical(), spec.extension)
+    hit = head_object(settings.media_bucket, cache_key) is not None
+    if not hit:
+        rendered = transform(
+            read_object(settings.media_bucket, source_key),
+            width=spec.width,
+            height=spec.height,
+            fit=spec.fit,  # type: ignore[arg-type]
+            format=spec.format,
+            quality=spec.quality,
+            focus=None if spec.smart else CropFocus(point=(0.5, 0.5)),
+        )
+        put_bytes(settings.media_bucket, cache_key, rendered.data, rendered.content_type)
+    return Response(
+        body="",
+        status_code=302,
+        headers={
+            "Location": _url_for(cache_key),
+            "Vary": "Accept",
+            "Cache-Control": "public, max-age=86400",
+            "X-Lumiere-Cache": "hit" if hit else "miss",
+        },
+    )
 
 
 @app.route("/assets/{asset_id}", methods=["DELETE"], cors=True)

@@ -85,9 +85,46 @@ def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str,
     dash = outputs.get("dash")
     if dash:
         shown["dash"] = {"manifest": dash["manifest"], "url": url_for(dash["manifest"])}
+    images = outputs.get("images") or {}
+    if images:
+        facts = images.get("facts") or {}
+        shown["images"] = {
+            "placeholder": facts.get("placeholder"),
+            "dominant_color": facts.get("dominant_color"),
+            "width": facts.get("width"),
+            "height": facts.get("height"),
+            "variants": [
+                {k: v[k] for k in ("width", "height", "format")} | {"url": url_for(v["key"])}
+                for v in images.get("variants", [])
+            ],
+        }
+        if images.get("animated"):
+            shown["images"]["animated_url"] = url_for(images["animated"])
+    previews = outputs.get("previews") or {}
+    if previews:
+        shown["previews"] = _previews_view(previews, url_for)
     if "download" in outputs:
         shown["download"] = {"key": outputs["download"], "url": url_for(outputs["download"])}
     view["outputs"] = shown
+    return view
+
+
+def _previews_view(previews: dict[str, Any], url_for: Callable[[str], str]) -> dict[str, Any]:
+    view: dict[str, Any] = {}
+    board = previews.get("storyboard")
+    if board:
+        # Sheet URIs in the VTT are relative to it, as players resolve them.
+        view["storyboard"] = {
+            "url": url_for(board["vtt"]),
+            "interval": board.get("interval"),
+            "tile": [board.get("tile_width"), board.get("tile_height")],
+            "thumbnails": board.get("count"),
+        }
+    if previews.get("animated"):
+        view["animated"] = {"url": url_for(previews["animated"])}
+    wave = previews.get("waveform")
+    if wave:
+        view["waveform"] = {"peaks_url": url_for(wave["peaks"]), "png_url": url_for(wave["png"])}
     return view
 
 

@@ -20,6 +20,7 @@ IMAGE_CACHE = "public, max-age=86400"
 _TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".mpd": "application/dash+xml",
+    ".vtt": "text/vtt",
     ".m4s": "video/iso.segment",
     ".mp4": "video/mp4",
     ".jpg": "image/jpeg",
@@ -35,7 +36,7 @@ def object_headers(key: str) -> tuple[str, str]:
     """
     suffix = Path(key).suffix.lower()
     content_type = _TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "binary/octet-stream"
-    if suffix in (".m3u8", ".mpd"):
+    if suffix in (".m3u8", ".mpd", ".vtt", ".json"):
         return content_type, PLAYLIST_CACHE
     if suffix in (".m4s", ".mp4"):
         return content_type, ONE_YEAR_IMMUTABLE
@@ -129,6 +130,22 @@ def put_file(bucket: str, key: str, path: Path) -> None:
         bucket,
         key,
         ExtraArgs={"ContentType": content_type, "CacheControl": cache_control},
+    )
+
+
+def read_object(bucket: str, key: str, version_id: str | None = None) -> bytes:
+    try:
+        return bytes(
+            client("s3").get_object(Bucket=bucket, Key=key, **_version(version_id))["Body"].read()
+        )
+    except ClientError as e:
+        raise TransientError(f"could not read s3://{bucket}/{key}") from e
+
+
+def put_bytes(bucket: str, key: str, data: bytes, content_type: str) -> None:
+    _, cache_control = object_headers(key)
+    client("s3").put_object(
+        Bucket=bucket, Key=key, Body=data, ContentType=content_type, CacheControl=cache_control
     )
 
 

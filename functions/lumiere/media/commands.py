@@ -22,6 +22,7 @@ from lumiere.media.safety import (
     input_guard_options,
     intermediate_guard_options,
 )
+from lumiere.media.storyboard import Storyboard
 from lumiere.media.streams import VideoStream
 
 INIT_SEGMENT = "init.mp4"
@@ -164,13 +165,19 @@ def build_video_group_args(
     hls: HlsOptions,
     *,
     progress: bool = True,
+    storyboard: tuple[Path, Storyboard] | None = None,
 ) -> list[str]:
     """Several rungs from one decode: the source is read and decoded once and split.
 
     Each rung is an fMP4 HLS rendition without audio (audio is its own rendition group).
+    ``storyboard`` (directory, layout) adds the seek-bar sprite sheets from the same
+    decode, which costs a scale per thumbnail instead of a second pass over the video.
     """
     src = _source(source_url)
-    outputs = _video_outputs(src, source, renditions, out_root, hls)
+    outputs = _video_outputs(src, source, renditions, out_root, hls, extra=1 if storyboard else 0)
+    if storyboard is not None:
+        out_dir, board = storyboard
+        outputs.append(storyboard_output(outputs.pop(), out_dir, board))
     return [ffmpeg_bin, *_head(progress), *ffmpeg.merge_outputs(*outputs).get_args()]
 
 
@@ -302,15 +309,21 @@ def build_single_command_args(
     out_root: Path,
     hls: HlsOptions,
     poster: tuple[Path, float] | None = None,
+    storyboard: tuple[Path, Storyboard] | None = None,
 ) -> list[str]:
     """Every output from one process: the practical limit the benchmark compares the
     pipeline against (one demux, one decode, no hand-offs). ``poster`` is (path, seek):
-    the same thumbnail pick as ``build_poster_args``, from a branch of the one decode."""
+    the same thumbnail pick as ``build_poster_args``, from a branch of the one decode;
+    ``storyboard`` as in ``build_video_group_args``."""
     src = _source(source_url)
-    outputs = _video_outputs(src, source, renditions, out_root, hls, extra=1 if poster else 0)
+    extra = (1 if poster else 0) + (1 if storyboard else 0)
+    outputs = _video_outputs(src, source, renditions, out_root, hls, extra=extra)
+    if storyboard is not None:
+        out_dir, board = storyboard
+        outputs.append(storyboard_output(outputs.pop(), out_dir, board))
     if poster is not None:
         path, seek = poster
-        frame = _poster_chain(outputs.pop().filter("trim", start=seek))
+        frame = _poster_chain(outputs.pop(-1 - (1 if storyboard else 0)).filter("trim", start=seek))
         outputs.append(ffmpeg.output(frame, str(path), vframes=1, **{"q:v": 3}))
     for track, measured in tracks:
         stream = src[str(track.stream_index)]
@@ -369,3 +382,207 @@ def poster_seek_seconds(duration: float | None) -> float:
     if not duration or duration <= 1.0:
         return 0.0
     return min(10.0, duration / 10.0)
+
+
+# --- previews ---
+# Storyboard sprite sheets, an animated preview, PCM for waveform peaks and cover art.
+# Same rules as above: pure builders, the upload read through ``_source``'s guards.
+
+# The sheet file names; storyboard.py plans the same names for the VTT.
+STORYBOARD_FILES = "storyboard_%03d.jpg"
+# Past this interval, decode keyframes only: a thumbnail every minute does not need the
+# frames between keyframes, and skipping them makes a long film many times cheaper.
+STORYBOARD_KEYFRAMES_ONLY_FROM = 10.0
+PREVIEW_FRAME_RATE = 12  # smooth enough for a hover preview, and small
+WAVEFORM_SAMPLE_RATE = 8000  # peaks only: 8 kHz keeps the pipe small for a 4-hour file
+
+
+def build_storyboard_args(
+    ffmpeg_bin: str,
+    source_url: str,
+    out_dir: Path,
+    *,
+    interval: float,
+    tile_width: int,
+    columns: int,
+    rows: int,
+    count: int,
+    tile_height: int | None = None,
+    keyframes_only: bool | None = None,
+    quality: int = 5,
+) -> list[str]:
+    """Exactly ``count`` thumbnails (``storyboard.thumbnail_count``), one every
+    ``interval`` seconds from the start, tiled ``columns`` x ``rows`` into JPEG sprite
+    sheets ``out_dir/storyboard_%03d.jpg`` (numbered from 1; a short last sheet is padded
+    black). ``tile_height`` should come from ``storyboard.tile_size`` so the VTT and the
+    pixels agree; without it the height follows the aspect (even).
+
+    Exactly ``count``, so the sheets always match the VTT: the last picture is repeated if
+    the stream ends early (a container duration longer than the video, or keyframes
+    only), and any extra frame fps emits at the very end is dropped.
+    """
+    if keyframes_only is None:
+        keyframes_only = interval >= STORYBOARD_KEYFRAMES_ONLY_FROM
+    src = _source(source_url, **({"skip_frame": "nokey"} if keyframes_only else {}))
+    stream = src["v:0"]
+    if keyframes_only:
+        # A keyframe-only stream carries no frame durations, so fps never emits its last
+        # frame (and nothing at all for a single keyframe); holding it makes fps see it.
+        stream = stream.filter("tpad", stop_mode="clone", stop_duration=f"{interval:g}")
+    stream = _storyboard_chain(
+        stream,
+        interval=interval,
+        tile_width=tile_width,
+        tile_height=tile_height,
+        columns=columns,
+        rows=rows,
+        count=count,
+    )
+    out = ffmpeg.output(
+        stream, str(out_dir / STORYBOARD_FILES), f="image2", start_number=1, **{"q:v": quality}
+    )
+    return [ffmpeg_bin, *_GLOBAL, *out.get_args()]
+
+
+def _storyboard_chain(
+    stream: Any,
+    *,
+    interval: float,
+    tile_width: int,
+    tile_height: int | None,
+    columns: int,
+    rows: int,
+    count: int,
+) -> Any:
+    return (
+        # fps picks the frame nearest each multiple of the interval.
+        stream.filter("fps", f"1/{interval:g}")
+        .filter("tpad", stop_mode="clone", stop=count)
+        .filter("trim", end_frame=count)
+        .filter("scale", tile_width, tile_height or -2)
+        .filter("setsar", 1)
+        .filter("tile", f"{columns}x{rows}")
+    )
+
+
+def storyboard_output(stream: Any, out_dir: Path, board: Storyboard, quality: int = 5) -> Any:
+    """A storyboard from frames already decoded (a branch of a video group's split)."""
+    chain = _storyboard_chain(
+        stream,
+        interval=board.interval,
+        tile_width=board.tile_width,
+        tile_height=board.tile_height,
+        columns=board.columns,
+        rows=board.rows,
+        count=board.count,
+    )
+    return ffmpeg.output(
+        chain, str(out_dir / STORYBOARD_FILES), f="image2", start_number=1, **{"q:v": quality}
+    )
+
+
+@dataclass(frozen=True)
+class PreviewClip:
+    start: float
+    seconds: float
+
+
+def preview_clips(
+    duration: float | None, clips: int = 4, clip_seconds: float = 1.0
+) -> list[PreviewClip]:
+    """Evenly spaced moments: clip i is centred at (i + 0.5)/clips of the way through,
+    kept inside the source. A source no longer than all the clips together (or of
+    unknown length) is used whole, from the start, as one clip."""
+    total = clips * clip_seconds
+    if not duration or duration <= total:
+        return [PreviewClip(0.0, min(duration, total) if duration else total)]
+    latest = duration - clip_seconds
+    starts = [(i + 0.5) * duration / clips - clip_seconds / 2 for i in range(clips)]
+    return [PreviewClip(round(min(max(0.0, s), latest), 3), clip_seconds) for s in starts]
+
+
+def build_animated_preview_args(
+    ffmpeg_bin: str,
+    source_url: str,
+    out: Path,
+    *,
+    duration: float | None,
+    clips: int = 4,
+    clip_seconds: float = 1.0,
+    width: int = 320,
+    format: str = "mp4",
+) -> list[str]:
+    """A short silent preview stitched from evenly spaced moments, as H.264 MP4 or
+    animated WebP.
+
+    Each moment is its own input with a seek (``-ss``/``-t``): ffmpeg fetches a few byte
+    ranges around those instants instead of downloading and decoding the whole upload,
+    which keeps a 4-hour film as cheap as a 4-second one. The pieces are concatenated.
+    """
+    if format not in ("mp4", "webp"):
+        raise ValueError(f"unsupported preview format {format!r}")
+    pieces = []
+    for clip in preview_clips(duration, clips, clip_seconds):
+        src = _source(source_url, ss=f"{clip.start:.3f}", t=f"{clip.seconds:.3f}")
+        pieces.append(
+            src["v:0"]
+            .filter("setpts", "PTS-STARTPTS")
+            .filter("fps", PREVIEW_FRAME_RATE)
+            .filter("scale", f"min({width},iw)", -2)
+            .filter("setsar", 1)
+        )
+    video = pieces[0] if len(pieces) == 1 else ffmpeg.concat(*pieces, v=1, a=0)
+    video = video.filter("format", "yuv420p")
+    options: dict[str, str | int | float]
+    if format == "mp4":
+        options = {
+            "c:v": "libx264",
+            "preset": "veryfast",
+            "crf": 28,
+            "profile:v": "main",
+            "pix_fmt": "yuv420p",
+            "movflags": "+faststart",
+            "f": "mp4",
+        }
+    else:
+        options = {
+            "c:v": "libwebp_anim",
+            "quality": 60,
+            "compression_level": 4,
+            "loop": 0,
+            "f": "webp",
+        }
+    output = ffmpeg.output(video, str(out), an=None, **options)
+    return [ffmpeg_bin, *_GLOBAL, *output.get_args()]
+
+
+def build_waveform_pcm_args(
+    ffmpeg_bin: str,
+    source_url: str | AudioInput,
+    *,
+    sample_rate: int = WAVEFORM_SAMPLE_RATE,
+    stream: str = "a:0",
+) -> list[str]:
+    """An audio stream decoded to mono signed 16-bit little-endian PCM on stdout, for
+    ``waveform.PeakAccumulator`` to read in chunks (nothing touches disk). The source is
+    an upload URL (with ``stream``) or an ``AudioInput`` (the audio part's local copy)."""
+    node = source_url.node() if isinstance(source_url, AudioInput) else _source(source_url)[stream]
+    out = ffmpeg.output(node, "pipe:1", f="s16le", acodec="pcm_s16le", ac=1, ar=sample_rate)
+    return [ffmpeg_bin, *_GLOBAL, *out.get_args()]
+
+
+# The codecs attached pictures come in, and the file suffix each is written with.
+COVER_ART_SUFFIXES = {"mjpeg": ".jpg", "png": ".png", "bmp": ".bmp", "webp": ".webp"}
+
+
+def build_cover_art_args(
+    ffmpeg_bin: str, source_url: str, stream_index: int, out: Path
+) -> list[str]:
+    """Copy an attached picture (disposition ``attached_pic``: the cover in an MP3's ID3
+    tag or an M4A's ``covr``) out of an audio file, bytes as they are, no re-encode.
+    ``out``'s suffix should match the picture's codec (``COVER_ART_SUFFIXES``)."""
+    src = _source(source_url)
+    output = ffmpeg.output(
+        src[str(stream_index)], str(out), c="copy", f="image2", update=1, **{"frames:v": 1}
+    )
+    return [ffmpeg_bin, *_GLOBAL, *output.get_args()]

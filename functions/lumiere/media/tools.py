@@ -12,7 +12,7 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -139,6 +139,43 @@ def run_tool_streaming(
     if returncode != 0:
         raise ToolError(argv, returncode, stderr[-STDERR_TAIL_CHARS:])
     return ToolOutput(stdout="\n".join(lines), stderr=stderr)
+
+
+def run_tool_chunks(
+    argv: list[str], *, timeout: float | None, chunk_size: int = 1 << 16
+) -> Iterator[bytes]:
+    """Run a tool and yield its binary stdout in chunks (raw PCM for waveform peaks), so
+    a 4-hour decode never sits in memory. Raises ToolError (after the last chunk) as
+    ``run_tool`` does; stderr goes to a temporary file for the same reason as above."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        fired = threading.Event()
+
+        def kill() -> None:
+            fired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer:
+            timer.daemon = True
+            timer.start()
+        try:
+            assert proc.stdout is not None
+            while chunk := proc.stdout.read(chunk_size):
+                yield chunk
+            returncode = proc.wait()
+        finally:
+            if timer:
+                timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
+    if fired.is_set():
+        raise ToolError(argv, None, stderr)
+    if returncode != 0:
+        raise ToolError(argv, returncode, stderr)
 
 
 def timeout_from_remaining(remaining_ms: int | None, margin_seconds: float) -> float | None:

@@ -82,3 +82,16 @@ def dash_manifest_key(asset_id: str) -> str:
 
 def download_key(asset_id: str) -> str:
     return f"{asset_prefix(asset_id)}download.mp4"
+
+
+def image_variant_key(asset_id: str, width: int, extension: str) -> str:
+    return f"{asset_prefix(asset_id)}images/w{width}.{extension}"
+
+
+def transform_key(asset_id: str, canonical_options: str, extension: str) -> str:
+    """Deterministic: one rendering per asset, options and format, however often asked."""
+    return f"{asset_prefix(asset_id)}img/{canonical_options}.{extension}"
+
+
+def preview_key(asset_id: str, name: str) -> str:
+    return f"{asset_prefix(asset_id)}previews/{name}"

@@ -15,7 +15,8 @@ from lumiere.media.audio import plan_audio_tracks
 from lumiere.media.ladder import LadderPreset, Rendition, plan_ladder
 from lumiere.media.streams import MediaInfo, MediaKind
 
-VIDEO, AUDIO, POSTER = "video", "audio", "poster"
+VIDEO, AUDIO, POSTER, PREVIEWS, IMAGE = "video", "audio", "poster", "previews", "image"
+STORYBOARD = "storyboard"
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,11 @@ class Part:
     kind: str  # VIDEO | AUDIO | POSTER
     rungs: tuple[str, ...] = ()
     weight: float = 1.0  # share of the asset's work, for the progress figure
+    # Outputs made from this part's decode besides its rungs (STORYBOARD).
+    extras: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rungs": list(self.rungs)}
+        return {**asdict(self), "rungs": list(self.rungs), "extras": list(self.extras)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Part:
@@ -35,6 +38,7 @@ class Part:
             kind=data["kind"],
             rungs=tuple(data.get("rungs", ())),
             weight=float(data.get("weight", 1.0)),
+            extras=tuple(data.get("extras", ())),
         )
 
 
@@ -55,11 +59,11 @@ def plan_parts(
     info: MediaInfo, kind: MediaKind, preset: LadderPreset, video_tasks: int
 ) -> list[Part]:
     if kind is MediaKind.IMAGE:
-        return [Part(name=POSTER, kind=POSTER)]
+        return [Part(name=IMAGE, kind=IMAGE)]
     parts: list[Part] = []
     video_cost = 0.0
     if kind is MediaKind.VIDEO:
-        for group in group_rungs(plan_ladder(info, preset), video_tasks):
+        for n, group in enumerate(group_rungs(plan_ladder(info, preset), video_tasks)):
             cost = sum(r.pixel_rate for r in group) / 1e6
             video_cost += cost
             parts.append(
@@ -68,6 +72,9 @@ def plan_parts(
                     kind=VIDEO,
                     rungs=tuple(r.name for r in group),
                     weight=round(cost, 3),
+                    # The seek-bar storyboard rides on one group's decode (the heaviest,
+                    # listed first), never a decode of its own.
+                    extras=(STORYBOARD,) if n == 0 and info.duration else (),
                 )
             )
     if plan_audio_tracks(info):
@@ -75,7 +82,8 @@ def plan_parts(
         weight = 0.05 * video_cost if video_cost else 1.0
         parts.append(Part(name=AUDIO, kind=AUDIO, weight=round(weight, 3)))
     if kind is MediaKind.VIDEO:
-        parts.append(Part(name=POSTER, kind=POSTER, weight=round(0.01 * video_cost, 3)))
+        # Poster and animated preview: both seek, so they cost a few seconds of decode.
+        parts.append(Part(name=PREVIEWS, kind=PREVIEWS, weight=round(0.02 * video_cost, 3)))
     return parts
 
 

@@ -10,6 +10,7 @@ HLS master, last, so no manifest ever names a file that is not there yet.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ from lumiere.cloud.storage import (
     download_prefix,
     presign_get,
     publish_directory,
+    put_bytes,
     put_file,
     put_text,
 )
@@ -36,20 +38,25 @@ from lumiere.errors import (
     StaleTransitionError,
     ToolError,
     TransientError,
+    UnsupportedMediaError,
 )
 from lumiere.media.audio import Loudness, parse_loudnorm, plan_audio_tracks
+from lumiere.media.blackframe import is_mostly_black, poster_seek_candidates
 from lumiere.media.commands import (
     INIT_SEGMENT,
     POSTER_MAX,
+    WAVEFORM_SAMPLE_RATE,
+    AudioInput,
     HlsOptions,
+    build_animated_preview_args,
     build_audio_extract_args,
     build_audio_track_args,
     build_download_args,
     build_loudness_scan_args,
     build_poster_args,
     build_video_group_args,
+    build_waveform_pcm_args,
     extracted_audio,
-    poster_seek_seconds,
     upload_audio,
     video_dirname,
 )
@@ -58,20 +65,24 @@ from lumiere.media.hls import build_master_playlist
 from lumiere.media.ladder import LadderPreset, load_preset, plan_ladder
 from lumiere.media.packaging import PackagedTrack, package_track
 from lumiere.media.progress import ProgressMeter
+from lumiere.media.storyboard import DEFAULT_TILE_WIDTH, plan_storyboard, storyboard_vtt, tile_size
 from lumiere.media.streams import MediaInfo, MediaKind
 from lumiere.media.tools import (
     ToolOutput,
     find_binaries,
     run_tool,
+    run_tool_chunks,
     run_tool_streaming,
     timeout_from_remaining,
 )
+from lumiere.media.waveform import compute_peaks, render_waveform_png
 from lumiere.pipeline import keys
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.deletion import delete_outputs
+from lumiere.pipeline.image_part import make_image_outputs
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.outcomes import record_ready
-from lumiere.pipeline.plan import AUDIO, POSTER, VIDEO, Part
+from lumiere.pipeline.plan import AUDIO, IMAGE, POSTER, PREVIEWS, STORYBOARD, VIDEO, Part
 from lumiere.pipeline.status import TERMINAL, AssetStatus
 
 log = logging.getLogger(__name__)
@@ -188,9 +199,24 @@ def _video_part(job: _Job, published: list[str]) -> dict[str, Any]:
     renditions = [r for r in plan_ladder(job.info, job.preset) if r.name in job.part.rungs]
     for r in renditions:
         (job.work / video_dirname(r.name)).mkdir()
+    storyboard = None
+    if STORYBOARD in job.part.extras and job.info.duration:
+        board_dir = job.work / "storyboard"
+        board_dir.mkdir()
+        width, height = video.display_size
+        tile = tile_size(width, height, DEFAULT_TILE_WIDTH, video.sample_aspect_ratio)
+        storyboard = (board_dir, plan_storyboard(job.info.duration, tile=tile))
     ffmpeg_bin = str(find_binaries().ffmpeg)
     job.run(
-        build_video_group_args(ffmpeg_bin, job.source_url, video, renditions, job.work, job.hls),
+        build_video_group_args(
+            ffmpeg_bin,
+            job.source_url,
+            video,
+            renditions,
+            job.work,
+            job.hls,
+            storyboard=storyboard,
+        ),
         job.meter(),
     )
     tracks = []
@@ -199,13 +225,24 @@ def _video_part(job: _Job, published: list[str]) -> dict[str, Any]:
         track = package_track(track_dir, kind=VIDEO, frame_rate=r.frame_rate)
         tracks.append({**track.to_dict(), "name": r.name})
         _publish(job, track_dir, published)
-    return {"tracks": tracks}
+    output: dict[str, Any] = {"tracks": tracks}
+    if storyboard is not None:
+        board_dir, board = storyboard
+        (board_dir / board.vtt).write_text(storyboard_vtt(board), encoding="utf-8")
+        prefix = keys.preview_key(job.task.asset_id, "storyboard/")
+        published.append(prefix)
+        publish_directory(job.settings.media_bucket, prefix, board_dir)
+        output["previews"] = {
+            "storyboard": {**board.to_dict(), "vtt": prefix + board.vtt},
+        }
+    return output
 
 
 def _audio_part(job: _Job, published: list[str]) -> dict[str, Any]:
     ffmpeg_bin = str(find_binaries().ffmpeg)
     settings = job.preset.audio
     tracks_out = []
+    waveform: dict[str, Any] | None = None
     tracks = plan_audio_tracks(job.info)
     # One read of the upload for all audio: the tracks are copied out (no decoding), and
     # both loudness passes of every track read the local copy. A codec QuickTime cannot
@@ -251,23 +288,56 @@ def _audio_part(job: _Job, published: list[str]) -> dict[str, Any]:
             }
         )
         _publish(job, track_dir, published)
-    return {"tracks": tracks_out}
+        if track.default:
+            waveform = _waveform(job, ffmpeg_bin, audio, published)
+    return {"tracks": tracks_out, "previews": {"waveform": waveform}}
+
+
+def _waveform(
+    job: _Job, ffmpeg_bin: str, audio: AudioInput, published: list[str]
+) -> dict[str, Any]:
+    """Peaks (the JSON wavesurfer.js and audiowaveform read) and a PNG of them."""
+    timeout = timeout_from_remaining(job.remaining_ms(), job.settings.tool_timeout_margin_seconds)
+    try:
+        peaks = compute_peaks(
+            run_tool_chunks(build_waveform_pcm_args(ffmpeg_bin, audio), timeout=timeout),
+            sample_rate=WAVEFORM_SAMPLE_RATE,
+            duration=job.info.duration,
+        )
+    except ToolError as e:
+        raise TransientError(f"waveform decode failed: {e}") from e
+    bucket = job.settings.media_bucket
+    json_key = keys.preview_key(job.task.asset_id, "waveform.json")
+    png_key = keys.preview_key(job.task.asset_id, "waveform.png")
+    put_bytes(bucket, json_key, json.dumps(peaks.to_json()).encode(), "application/json")
+    put_bytes(bucket, png_key, render_waveform_png(peaks, 1800, 280), "image/png")
+    published += [json_key, png_key]
+    return {"peaks": json_key, "png": png_key}
 
 
 def _poster_part(job: _Job, published: list[str]) -> dict[str, Any]:
     path = job.work / "poster.jpg"
-    job.run(
-        build_poster_args(
-            str(find_binaries().ffmpeg),
-            job.source_url,
-            path,
-            seek_seconds=(
-                0.0 if job.task.kind is MediaKind.IMAGE else poster_seek_seconds(job.info.duration)
-            ),
-            max_width=POSTER_MAX[0],
-            max_height=POSTER_MAX[1],
+    seeks = [0.0] if job.task.kind is MediaKind.IMAGE else poster_seek_candidates(job.info.duration)
+    first_dark: bytes | None = None
+    for seek in seeks:
+        path.unlink(missing_ok=True)
+        job.run(
+            build_poster_args(
+                str(find_binaries().ffmpeg),
+                job.source_url,
+                path,
+                seek_seconds=seek,
+                max_width=POSTER_MAX[0],
+                max_height=POSTER_MAX[1],
+            )
         )
-    )
+        if not path.is_file() or not is_mostly_black(data := path.read_bytes()):
+            break
+        # A black opening (fade-in, title card): look further in, keep this if all are.
+        first_dark = first_dark or data
+    else:
+        if first_dark is not None:
+            path.write_bytes(first_dark)
     if not path.is_file():
         # ffmpeg exits 0 when a seek lands past the last frame and nothing is written.
         raise PermanentError(
@@ -281,10 +351,36 @@ def _poster_part(job: _Job, published: list[str]) -> dict[str, Any]:
     return {"poster": key}
 
 
+def _previews_part(job: _Job, published: list[str]) -> dict[str, Any]:
+    """A video's poster (not a black frame) and a short silent animated preview; both
+    seek, so neither decodes the whole upload."""
+    output = _poster_part(job, published)
+    path = job.work / "preview.mp4"
+    job.run(
+        build_animated_preview_args(
+            str(find_binaries().ffmpeg), job.source_url, path, duration=job.info.duration
+        )
+    )
+    key = keys.preview_key(job.task.asset_id, "preview.mp4")
+    put_file(job.settings.media_bucket, key, path)
+    published.append(key)
+    return {**output, "previews": {"animated": key}}
+
+
+def _image_part(job: _Job, published: list[str]) -> dict[str, Any]:
+    try:
+        return make_image_outputs(job.task, job.settings, published)
+    except UnsupportedMediaError:
+        # ffmpeg read it at ingest but Pillow cannot (a rare codec): a poster still.
+        return _poster_part(job, published)
+
+
 _PRODUCERS: dict[str, Callable[[_Job, list[str]], dict[str, Any]]] = {
+    IMAGE: _image_part,
     VIDEO: _video_part,
     AUDIO: _audio_part,
     POSTER: _poster_part,
+    PREVIEWS: _previews_part,
 }
 
 
@@ -332,6 +428,11 @@ def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, An
     for out in (asset.get("part_outputs") or {}).values():
         if "poster" in out:
             outputs["poster"] = out["poster"]
+        if "images" in out:
+            outputs["images"] = out["images"]
+        for name, value in (out.get("previews") or {}).items():
+            if value:
+                outputs.setdefault("previews", {})[name] = value
     if not video and not audio:
         return outputs
     v_tracks, a_tracks = [t for t, _ in video], [t for t, _ in audio]

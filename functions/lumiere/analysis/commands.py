@@ -1,0 +1,253 @@
+"""The ffmpeg command lines of the analysis step, built as argument lists.
+
+Building is pure (ffmpeg-python assembles the filter graph; nothing runs here) so the
+exact arguments are unit-tested. Uploads are read with the same guarded input options as
+``lumiere.media.commands`` (protocol, demuxer and decoder allow-lists). ``stream_stdout``
+runs a command whose stdout is binary (raw frames, PCM) in fixed-size chunks, which
+``lumiere.media.tools.run_tool_streaming`` (text lines) cannot.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import ffmpeg
+
+from lumiere.errors import ToolError
+from lumiere.media.safety import input_guard_options
+from lumiere.media.tools import STDERR_TAIL_CHARS
+
+_GLOBAL = ["-hide_banner", "-nostdin", "-y"]
+_QUIET = [*_GLOBAL, "-loglevel", "error"]
+
+FRAME_MAX_WIDTH = 640  # Haar cascades find faces down to ~24 px; 640 wide is plenty
+FRAME_EVERY_SECONDS = 5.0
+SCENE_THRESHOLD = 0.4
+# A strobe or a fast montage could otherwise pick every frame as a scene change.
+SCENE_MIN_GAP_SECONDS = 0.5
+SPEECH_SAMPLE_RATE = 16000  # what pocketsphinx's US English model was trained on
+SILENCE_NOISE_DB = -50.0
+SILENCE_MIN_SECONDS = 0.5
+
+
+def _source(source_url: str, **options: Any) -> Any:
+    return ffmpeg.input(source_url, **options, **input_guard_options())
+
+
+# --- video frames for face detection ---
+
+
+def frame_size(width: int, height: int, max_width: int = FRAME_MAX_WIDTH) -> tuple[int, int]:
+    """The size frames are decoded to: at most ``max_width`` wide, aspect kept, both even.
+
+    Computed here rather than left to ffmpeg (``scale=-2``) because raw frames on a pipe
+    carry no header: the reader must know each frame's byte count in advance.
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError(f"bad frame size {width}x{height}")
+    w = min(width, max_width)
+    h = round(height * w / width)
+    return max(2, w - w % 2), max(2, h - h % 2)
+
+
+def frame_select_expr(every_seconds: float, scene_threshold: float) -> str:
+    """One ``select`` expression for both sampling rules: the first frame, then a frame
+    whenever ``every_seconds`` passed since the last one picked (the ``fps=1/N`` rule),
+    or a scene change well away from the last pick. One filter instead of two branches
+    merged keeps every frame in time order and picked once."""
+    return (
+        "isnan(prev_selected_t)"
+        f"+gte(t-prev_selected_t,{every_seconds:g})"
+        f"+gt(scene,{scene_threshold:g})*gte(t-prev_selected_t,{SCENE_MIN_GAP_SECONDS:g})"
+    )
+
+
+def build_frames_args(
+    ffmpeg_bin: str,
+    source_url: str,
+    size: tuple[int, int],
+    *,
+    every_seconds: float = FRAME_EVERY_SECONDS,
+    scene_threshold: float = SCENE_THRESHOLD,
+    stream: str = "v:0",
+) -> list[str]:
+    """Sampled frames as raw rgb24 on stdout (``size`` from ``frame_size``), each frame's
+    time printed by ``showinfo`` on stderr (raw video carries no timestamps)."""
+    width, height = size
+    video = (
+        _source(source_url)[stream]
+        .filter("select", frame_select_expr(every_seconds, scene_threshold))
+        .filter("scale", width, height)
+        .filter("setsar", 1)
+        .filter("showinfo")
+    )
+    out = ffmpeg.output(
+        video,
+        "pipe:1",
+        f="rawvideo",
+        pix_fmt="rgb24",
+        # Passthrough: exactly the picked frames, never duplicates to fill a frame rate.
+        fps_mode="passthrough",
+        an=None,
+        sn=None,
+    )
+    # showinfo reports at the info level.
+    return [ffmpeg_bin, *_GLOBAL, "-loglevel", "info", *out.get_args()]
+
+
+_SHOWINFO = re.compile(r"Parsed_showinfo.*?\bn:\s*(\d+)\s.*?\bpts_time:\s*(-?[\d.]+)")
+
+
+def parse_showinfo_time(line: str) -> float | None:
+    match = _SHOWINFO.search(line)
+    return float(match.group(2)) if match else None
+
+
+# --- audio ---
+
+
+def build_speech_pcm_args(
+    ffmpeg_bin: str,
+    source_url: str,
+    *,
+    stream: str = "a:0",
+    start: float | None = None,
+    seconds: float | None = None,
+    sample_rate: int = SPEECH_SAMPLE_RATE,
+) -> list[str]:
+    """Mono signed 16-bit little-endian PCM at 16 kHz on stdout, for speech recognition
+    and the speech heuristic. ``start``/``seconds`` read a window only (an input seek, so
+    only the bytes around it are fetched)."""
+    options: dict[str, str] = {}
+    if start is not None:
+        options["ss"] = f"{start:.3f}"
+    if seconds is not None:
+        options["t"] = f"{seconds:.3f}"
+    out = ffmpeg.output(
+        _source(source_url, **options)[stream],
+        "pipe:1",
+        f="s16le",
+        acodec="pcm_s16le",
+        ac=1,
+        ar=sample_rate,
+    )
+    return [ffmpeg_bin, *_QUIET, *out.get_args()]
+
+
+def build_audio_facts_args(
+    ffmpeg_bin: str,
+    source_url: str,
+    *,
+    stream: str = "a:0",
+    noise_db: float = SILENCE_NOISE_DB,
+    min_silence: float = SILENCE_MIN_SECONDS,
+) -> list[str]:
+    """One decode for loudness (EBU R128 with true peak) and silent stretches, both
+    reported on stderr at the info level; ``-progress`` on stdout gives the decoded
+    duration (to close a silence still open at the end)."""
+    audio = (
+        _source(source_url)[stream]
+        # framelog=verbose keeps the ten-a-second frame lines out of the info log.
+        .filter("ebur128", peak="true", framelog="verbose")
+        .filter("silencedetect", noise=f"{noise_db:g}dB", d=f"{min_silence:g}")
+    )
+    out = ffmpeg.output(audio, "-", f="null")
+    return [
+        ffmpeg_bin,
+        *_GLOBAL,
+        "-nostats",
+        "-loglevel",
+        "info",
+        "-progress",
+        "pipe:1",
+        *out.get_args(),
+    ]
+
+
+# --- running a command with binary stdout ---
+
+
+@dataclass
+class StreamedRun:
+    """Chunks of a running command's stdout; stderr lines go to ``on_stderr`` as they
+    arrive (read on a thread, so a chatty ffmpeg never blocks on a full pipe)."""
+
+    argv: list[str]
+    chunk_bytes: int
+    timeout: float | None = None
+    on_stderr: Callable[[str], None] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return stream_stdout(self.argv, self.chunk_bytes, self.timeout, self.on_stderr)
+
+
+def _drain(pipe: IO[bytes], sink: IO[bytes], on_line: Callable[[str], None] | None) -> None:
+    for raw in pipe:
+        sink.write(raw)
+        if on_line is not None:
+            on_line(raw.decode("utf-8", errors="replace").rstrip("\n"))
+
+
+def _read_exact(pipe: IO[bytes], size: int) -> bytes:
+    parts: list[bytes] = []
+    left = size
+    while left:
+        data = pipe.read(left)
+        if not data:
+            break
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)
+
+
+def stream_stdout(
+    argv: list[str],
+    chunk_bytes: int,
+    timeout: float | None = None,
+    on_stderr: Callable[[str], None] | None = None,
+) -> Iterator[bytes]:
+    """Yield stdout in chunks of exactly ``chunk_bytes`` (the last may be shorter), so
+    a long film never sits in memory. Raises ToolError on failure or timeout, after the
+    last chunk. Stopping the iteration early kills the process."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        drainer = threading.Thread(target=_drain, args=(proc.stderr, err, on_stderr))
+        drainer.daemon = True
+        drainer.start()
+        fired = threading.Event()
+
+        def kill() -> None:
+            fired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer:
+            timer.daemon = True
+            timer.start()
+        try:
+            while chunk := _read_exact(proc.stdout, chunk_bytes):
+                yield chunk
+            returncode = proc.wait()
+        finally:
+            if timer:
+                timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            drainer.join(timeout=5)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
+    if fired.is_set():
+        raise ToolError(argv, None, stderr)
+    if returncode != 0:
+        raise ToolError(argv, returncode, stderr)

@@ -1,0 +1,115 @@
+"""Still images end to end: variants from one decode, upright and stripped, and signed
+on-the-fly transformations served from a cache in MediaBucket."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from lumiere_dev.client import LumiereClient
+from lumiere_dev.stack import LocalStack
+from PIL import Image
+
+from tests.integration.helpers import deliver, drain, receive, transcode_all
+
+GPS_IFD, SERIAL = 0x8825, 0xA431
+
+
+@pytest.fixture
+def client(stack: LocalStack) -> LumiereClient:
+    drain(stack, "IngestQueue")
+    drain(stack, "TranscodeQueue")
+    return LumiereClient(stack.api_url)
+
+
+def process(stack: LocalStack, client: LumiereClient, path: Path, content_type: str) -> dict:
+    asset_id = client.upload_file(path, content_type=content_type).asset_id
+    assert deliver(stack, "IngestFunction", receive(stack, "IngestQueue")) == {
+        "batchItemFailures": []
+    }
+    transcode_all(stack)
+    return client.get_asset(asset_id)
+
+
+def phone_photo(path: Path) -> Path:
+    """1600x1200 stored sideways (EXIF orientation 6), with GPS and a serial number: a
+    red block marks what is the top-left corner once upright."""
+    img = Image.new("RGB", (1200, 1600), (40, 120, 200))
+    img.paste((255, 0, 0), (0, 0, 300, 300))
+    stored = img.transpose(Image.Transpose.ROTATE_90)  # what the sensor wrote
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[SERIAL] = "SN-123456"
+    exif.get_ifd(GPS_IFD)[2] = (48.0, 51.0, 24.0)
+    stored.save(path, "JPEG", exif=exif, quality=90)
+    return path
+
+
+def fetch(url: str, **headers: str) -> requests.Response:
+    return requests.get(url, headers=headers, timeout=30, allow_redirects=False)
+
+
+def test_photo_variants_are_upright_and_stripped(
+    stack: LocalStack, client: LumiereClient, tmp_path: Path
+) -> None:
+    asset = process(stack, client, phone_photo(tmp_path / "phone.jpg"), "image/jpeg")
+    assert asset["status"] == "READY", asset.get("error")
+    images = asset["outputs"]["images"]
+    assert (images["width"], images["height"]) == (1200, 1600)
+    assert images["placeholder"]
+    assert images["dominant_color"].startswith("#")
+    widths = sorted({v["width"] for v in images["variants"]})
+    assert widths == [160, 320, 640, 1200]  # 1280 and 2048 would upscale: native instead
+    for variant in images["variants"]:
+        picture = Image.open(io.BytesIO(fetch(variant["url"]).content))
+        assert picture.width == variant["width"]
+        assert picture.height > picture.width  # upright: portrait
+        red = picture.convert("RGB").getpixel((2, 2))
+        assert (red[0] > 200, red[1] < 80) == (True, True), variant  # the marker: top-left
+        exif = picture.getexif()
+        assert SERIAL not in exif
+        assert not exif.get_ifd(GPS_IFD)
+    poster = Image.open(io.BytesIO(fetch(asset["outputs"]["poster"]["url"]).content))
+    assert poster.format == "JPEG"
+
+
+def test_signed_transformations_render_once_and_refuse_tampering(
+    stack: LocalStack, client: LumiereClient, tmp_path: Path
+) -> None:
+    asset = process(stack, client, phone_photo(tmp_path / "phone.jpg"), "image/jpeg")
+    link = stack.api_url + asset["outputs"]["thumbnail"]
+    first = fetch(link, Accept="image/avif,image/webp,*/*")
+    assert first.status_code == 302
+    assert first.headers["X-Lumiere-Cache"] == "miss"
+    assert first.headers["Vary"] == "Accept"
+    image = fetch(first.headers["Location"])
+    assert image.headers["Content-Type"] in ("image/avif", "image/webp")
+    assert Image.open(io.BytesIO(image.content)).size == (320, 320)
+    # the same link again is served from the cache
+    again = fetch(link, Accept="image/avif,image/webp,*/*")
+    assert again.headers["X-Lumiere-Cache"] == "hit"
+    assert again.headers["Location"] == first.headers["Location"]
+    # an old browser gets JPEG from the same link
+    jpeg = fetch(fetch(link, Accept="image/*").headers["Location"])
+    assert jpeg.headers["Content-Type"] == "image/jpeg"
+    # nobody can ask for other sizes without the key
+    tampered = link.replace("w_320", "w_3200")
+    assert fetch(tampered).status_code == 403
+    assert fetch(link.split("?")[0]).status_code == 403
+    assert fetch(link[:-2] + "xx").status_code == 403
+
+
+def test_animated_gif_keeps_its_frames(
+    stack: LocalStack, client: LumiereClient, tmp_path: Path
+) -> None:
+    frames = [Image.new("RGB", (120, 90), (i * 60, 40, 200 - i * 60)) for i in range(4)]
+    path = tmp_path / "spin.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    asset: dict[str, Any] = process(stack, client, path, "image/gif")
+    assert asset["status"] == "READY", asset.get("error")
+    animated = Image.open(io.BytesIO(fetch(asset["outputs"]["images"]["animated_url"]).content))
+    assert animated.format == "WEBP"
+    assert animated.n_frames == 4

@@ -1,0 +1,56 @@
+import pytest
+from lumiere.api.image_links import sign_path, signed_transform_url, transform_path, verify_path
+from lumiere.errors import InvalidRequestError
+from lumiere.media.transform_spec import TransformSpec, parse_transform
+
+SECRET = "s3cret"
+
+
+def test_options_parse_in_any_order_to_one_canonical_form() -> None:
+    a = parse_transform("w_640,h_360,fit_cover,f_webp,q_70")
+    b = parse_transform("q_70,f_webp,fit_cover,h_360,w_640")
+    assert a == b == TransformSpec(640, 360, "cover", "webp", 70, True)
+    assert a.canonical() == "f_webp,fit_cover,h_360,q_70,sc_1,w_640"
+    assert parse_transform(a.canonical()) == a
+
+
+def test_defaults_depend_on_what_is_given() -> None:
+    assert parse_transform("w_300") == TransformSpec(width=300, fit="inside")
+    assert parse_transform("w_300,h_300").fit == "cover"
+    assert parse_transform("h_100,sc_0").smart is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "w_0", "w_5000", "w_640,w_320", "fit_stretch,w_1", "f_gif,w_1", "q_101,w_1",
+     "x_1,w_1", "w_-1", "w_1;rm", "fit_cover"],
+)  # fmt: skip
+def test_bad_options_are_refused(text: str) -> None:
+    with pytest.raises(InvalidRequestError):
+        parse_transform(text)
+
+
+@pytest.mark.parametrize(
+    ("accept", "alpha", "expected"),
+    [
+        ("image/avif,image/webp,*/*", False, "avif"),
+        ("image/webp,image/*", False, "webp"),
+        ("image/*", False, "jpeg"),
+        (None, True, "png"),
+    ],
+)
+def test_auto_format_follows_accept(accept: str | None, alpha: bool, expected: str) -> None:
+    assert parse_transform("w_10").resolved(accept, alpha).format == expected
+    assert parse_transform("w_10,f_jpeg").resolved("image/avif").format == "jpeg"
+
+
+def test_links_are_signed_and_tampering_is_detected() -> None:
+    spec = parse_transform("w_640,h_360")
+    url = signed_transform_url("https://api.example/", SECRET, "a" * 32, spec)
+    path, _, query = url.removeprefix("https://api.example").partition("?s=")
+    assert path == transform_path("a" * 32, spec)
+    assert verify_path(SECRET, path, query)
+    assert not verify_path(SECRET, path.replace("w_640", "w_641"), query)
+    assert not verify_path("other", path, query)
+    assert not verify_path(SECRET, path, None)
+    assert not verify_path("", path, sign_path("", path))  # no secret: endpoint off
