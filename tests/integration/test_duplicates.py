@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from lumiere.pipeline import ingest as ingest_module
-from lumiere.pipeline import transcode as transcode_module
+from lumiere.pipeline import job as job_module
 from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
 
@@ -44,9 +44,7 @@ def test_triple_shuffled_delivery_processes_each_upload_once(
         return run
 
     monkeypatch.setattr(ingest_module, "run_tool", counting(ingest_module.run_tool))
-    monkeypatch.setattr(
-        transcode_module, "run_tool_streaming", counting(transcode_module.run_tool_streaming)
-    )
+    monkeypatch.setattr(job_module, "run_tool_streaming", counting(job_module.run_tool_streaming))
     client = LumiereClient(stack.api_url)
     table = stack.client("dynamodb")
     table_name = stack.spec.tables["AssetsTable"].name

@@ -12,7 +12,8 @@ import pytest
 import requests
 from lumiere.errors import PermanentError, ReasonCode
 from lumiere.handlers import runtime
-from lumiere.pipeline import transcode as transcode_module
+from lumiere.pipeline import fan_in
+from lumiere.pipeline import parts as producers
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.status import AssetStatus
 from lumiere_dev.client import LumiereClient
@@ -51,13 +52,13 @@ def test_concurrent_parts_finish_once(
 ) -> None:
     asset_id, parts = queued_parts(stack, client, media)
     readies: Counter[str] = Counter()
-    real = transcode_module.record_ready
+    real = fan_in.record_ready
 
     def counting(catalogue: Any, settings: Any, aid: str, outputs: dict) -> None:
         real(catalogue, settings, aid, outputs)
         readies[aid] += 1
 
-    monkeypatch.setattr(transcode_module, "record_ready", counting)
+    monkeypatch.setattr(fan_in, "record_ready", counting)
     results: list[dict] = []
     threads = [
         threading.Thread(
@@ -99,7 +100,7 @@ def test_fan_in_survives_a_crash_after_the_last_part(
     asset_id, parts = queued_parts(stack, client, media)
     for name in ("previews", "audio"):
         deliver(stack, "TranscodeFunction", [parts[name]])
-    real = transcode_module.publish_manifests
+    real = fan_in.publish_manifests
     crashes = []
 
     def crash_once(asset: dict, settings: Any) -> dict:
@@ -108,7 +109,7 @@ def test_fan_in_survives_a_crash_after_the_last_part(
             raise RuntimeError("worker lost between the last part and the manifests")
         return real(asset, settings)
 
-    monkeypatch.setattr(transcode_module, "publish_manifests", crash_once)
+    monkeypatch.setattr(fan_in, "publish_manifests", crash_once)
     video = next(m for name, m in parts.items() if name.startswith("video-"))
     response = deliver(stack, "TranscodeFunction", [video])
     assert response == {"batchItemFailures": [{"itemIdentifier": video["MessageId"]}]}
@@ -116,7 +117,7 @@ def test_fan_in_survives_a_crash_after_the_last_part(
     assert stuck["status"] == "PROCESSING"
     # WHEN SQS redelivers the message, the finished part is not encoded again but the
     # fan-in it owed is done
-    monkeypatch.setattr(transcode_module, "_PRODUCERS", {})  # any re-encode would KeyError
+    monkeypatch.setattr(producers, "PRODUCERS", {})  # any re-encode would KeyError
     assert deliver(stack, "TranscodeFunction", [video]) == {"batchItemFailures": []}
     assert client.get_asset(asset_id)["status"] == "READY"
 
@@ -126,7 +127,7 @@ def test_a_failing_part_fails_the_asset_and_leaves_nothing_published(
 ) -> None:
     asset_id, parts = queued_parts(stack, client, media)
     video = next(m for name, m in parts.items() if name.startswith("video-"))
-    real_video = transcode_module._PRODUCERS["video"]
+    real_video = producers.PRODUCERS["video"]
 
     def video_then_someone_fails(job: Any, published: list[str]) -> dict:
         out = real_video(job, published)
@@ -137,7 +138,7 @@ def test_a_failing_part_fails_the_asset_and_leaves_nothing_published(
         )
         return out
 
-    monkeypatch.setitem(transcode_module._PRODUCERS, "video", video_then_someone_fails)
+    monkeypatch.setitem(producers.PRODUCERS, "video", video_then_someone_fails)
     assert deliver(stack, "TranscodeFunction", [video]) == {"batchItemFailures": []}
     assert media_keys(stack, asset_id) == []  # it took its own files back
 
@@ -148,7 +149,7 @@ def test_a_failing_part_fails_the_asset_and_leaves_nothing_published(
     def broken(job: Any, published: list[str]) -> dict:
         raise PermanentError("No frame could be taken.", reason=ReasonCode.CORRUPT)
 
-    monkeypatch.setitem(transcode_module._PRODUCERS, "previews", broken)
+    monkeypatch.setitem(producers.PRODUCERS, "previews", broken)
     deliver(stack, "TranscodeFunction", [more["audio"]])
     assert media_keys(stack, other_id)  # audio published
     deliver(stack, "TranscodeFunction", [more["previews"]])
@@ -156,7 +157,7 @@ def test_a_failing_part_fails_the_asset_and_leaves_nothing_published(
     assert (failed["status"], failed["error"]["reason"]) == ("FAILED", "corrupt")
     assert media_keys(stack, other_id) == []
     # the remaining part, delivered late, does no work and publishes nothing
-    monkeypatch.setitem(transcode_module._PRODUCERS, "video", broken)
+    monkeypatch.setitem(producers.PRODUCERS, "video", broken)
     late = next(m for name, m in more.items() if name.startswith("video-"))
     assert deliver(stack, "TranscodeFunction", [late]) == {"batchItemFailures": []}
     assert media_keys(stack, other_id) == []

@@ -60,6 +60,8 @@ def record_and_raise(
     if isinstance(error, MalformedEventError) or asset_id is None:
         raise error  # nothing to mark
     if not is_last_attempt(record, max_attempts):
+        # Logged with its traceback: a retry that succeeds later still leaves a trace.
+        logger.warning("attempt failed; SQS will retry", exc_info=error, asset_id=asset_id)
         raise error
     logger.exception("giving up on asset after %s attempts", max_attempts, asset_id=asset_id)
     record_failure(

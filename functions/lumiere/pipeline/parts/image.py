@@ -1,18 +1,31 @@
-"""The image part of a still-image upload: responsive variants, the poster, the facts
-(placeholder, dominant colour) and, for animations, an animated WebP. Pillow reads the
-upload straight from S3 (no ffmpeg), once for every size."""
+"""The image part of a still upload (see make_image_outputs), with the ffmpeg poster as
+the fallback for formats Pillow cannot read."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from typing import Any
 
 from lumiere.cloud.storage import put_bytes, read_object
 from lumiere.config import Settings
-from lumiere.errors import LimitExceededError, ReasonCode
+from lumiere.errors import LimitExceededError, ReasonCode, UnsupportedMediaError
 from lumiere.media.images import animated_to_webp, load_image_preset, make_variants
 from lumiere.pipeline import keys
+from lumiere.pipeline.job import Job
 from lumiere.pipeline.models import TranscodeTask
+from lumiere.pipeline.parts.previews import poster_part
+
+log = logging.getLogger(__name__)
+
+
+def image_part(job: Job, published: list[str]) -> dict[str, Any]:
+    try:
+        return make_image_outputs(job.task, job.settings, published)
+    except UnsupportedMediaError:
+        # ffmpeg read it at ingest but Pillow cannot (a rare codec): a poster still.
+        return poster_part(job, published)
+
 
 # Larger than any real photo or scan; a bigger "image" is refused before it is read.
 MAX_IMAGE_BYTES = 256 * 1024**2

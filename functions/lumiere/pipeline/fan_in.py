@@ -1,0 +1,153 @@
+"""Fan-in: when the last planned part is done, publish the DASH manifest and then the HLS
+master (last, so nothing published names a missing file), then mark the asset READY."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.storage import download_prefix, put_file, put_text
+from lumiere.config import Settings
+from lumiere.errors import StaleTransitionError, ToolError, TransientError
+from lumiere.media.commands import INIT_SEGMENT, build_download_args
+from lumiere.media.dash import build_mpd
+from lumiere.media.hls import build_master_playlist
+from lumiere.media.ladder import load_preset
+from lumiere.media.packaging import PackagedTrack
+from lumiere.media.tools import find_binaries, run_tool
+from lumiere.pipeline import keys
+from lumiere.pipeline.deletion import delete_outputs
+from lumiere.pipeline.outcomes import record_ready
+from lumiere.pipeline.plan import AUDIO, VIDEO
+from lumiere.pipeline.status import AssetStatus
+
+log = logging.getLogger(__name__)
+
+
+def finish_if_complete(
+    asset: dict[str, Any], catalogue: Catalogue, settings: Settings
+) -> AssetStatus | None:
+    """Fan-in: when every planned part is done, publish the manifests, then READY."""
+    planned = set((asset.get("plan") or {}).get("parts") or {})
+    if not planned or not planned <= set(asset.get("parts_done") or []):
+        return None
+    asset_id = asset["asset_id"]
+    outputs = publish_manifests(asset, settings)
+    try:
+        record_ready(catalogue, settings, asset_id, outputs)
+    except StaleTransitionError:
+        current = catalogue.get(asset_id)
+        if current is None or current.get("status") == AssetStatus.DELETED:
+            delete_outputs(asset_id, settings)  # deleted while we published
+        return None
+    return AssetStatus.READY
+
+
+def _tracks(asset: dict[str, Any], kind: str) -> list[tuple[PackagedTrack, dict[str, Any]]]:
+    found = []
+    for out in (asset.get("part_outputs") or {}).values():
+        for raw in out.get("tracks", []):
+            if raw.get("kind") == kind:
+                found.append((PackagedTrack.from_dict(raw), raw))
+    return found
+
+
+def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Write the DASH manifest, then the HLS master (the entry point most players use)
+    last; returns the asset's ``outputs`` record."""
+    asset_id = asset["asset_id"]
+    video = _tracks(asset, VIDEO)
+    audio = _tracks(asset, AUDIO)
+    outputs: dict[str, Any] = {}
+    for out in (asset.get("part_outputs") or {}).values():
+        if "poster" in out:
+            outputs["poster"] = out["poster"]
+        if "images" in out:
+            outputs["images"] = out["images"]
+        for name, value in (out.get("previews") or {}).items():
+            if value:
+                outputs.setdefault("previews", {})[name] = value
+    if not video and not audio:
+        return outputs
+    v_tracks, a_tracks = [t for t, _ in video], [t for t, _ in audio]
+    preset = load_preset((asset.get("plan") or {}).get("preset") or "default")
+    if preset.download and v_tracks:
+        outputs["download"] = _publish_download(asset_id, v_tracks, a_tracks, settings)
+    mpd_key = keys.dash_manifest_key(asset_id)
+    put_text(
+        settings.media_bucket, mpd_key, build_mpd(v_tracks, a_tracks, settings.segment_seconds)
+    )
+    master_key = keys.master_playlist_key(asset_id)
+    put_text(settings.media_bucket, master_key, build_master_playlist(v_tracks, a_tracks))
+    outputs["dash"] = {"manifest": mpd_key}
+    outputs["hls"] = {
+        "master": master_key,
+        "renditions": [
+            {
+                "name": raw.get("name"),
+                "uri": t.playlist_uri,
+                "width": t.width,
+                "height": t.height,
+                "frame_rate": t.frame_rate,
+                "bandwidth": t.peak_bps,
+                "average_bandwidth": t.average_bps,
+                "codecs": t.codec,
+                "segments": t.segment_count,
+            }
+            for t, raw in sorted(video, key=lambda x: -x[0].peak_bps)
+        ],
+        "audio": [
+            {
+                "uri": t.playlist_uri,
+                "language": t.language,
+                "name": t.name,
+                "default": t.default,
+                "codecs": t.codec,
+                "bandwidth": t.peak_bps,
+                "source_channels": raw.get("source_channels"),
+                "loudness": raw.get("loudness"),
+            }
+            for t, raw in sorted(audio, key=lambda x: not x[0].default)
+        ],
+    }
+    return outputs
+
+
+def _publish_download(
+    asset_id: str, video: list[PackagedTrack], audio: list[PackagedTrack], settings: Settings
+) -> str:
+    """A progressive MP4 of the top rung and the default audio: the published CMAF tracks
+    (init + segments concatenate to a fragmented MP4) remuxed with faststart."""
+    top = max(video, key=lambda t: t.peak_bps)
+    default_audio = next((t for t in audio if t.default), audio[0] if audio else None)
+    with tempfile.TemporaryDirectory(
+        dir=settings.work_dir if Path(settings.work_dir).is_dir() else None
+    ) as tmp:
+        root = Path(tmp)
+        video_mp4 = _fetch_track(asset_id, top, root, settings)
+        audio_mp4 = _fetch_track(asset_id, default_audio, root, settings) if default_audio else None
+        out = root / "download.mp4"
+        try:
+            run_tool(
+                build_download_args(str(find_binaries().ffmpeg), video_mp4, audio_mp4, out),
+                timeout=None,
+            )
+        except ToolError as e:
+            raise TransientError(f"could not remux the download: {e}") from e
+        key = keys.download_key(asset_id)
+        put_file(settings.media_bucket, key, out)
+    return key
+
+
+def _fetch_track(asset_id: str, track: PackagedTrack, root: Path, settings: Settings) -> Path:
+    folder = root / track.dirname
+    download_prefix(settings.media_bucket, keys.rendition_prefix(asset_id, track.dirname), folder)
+    whole = root / f"{track.dirname}.mp4"
+    with whole.open("wb") as out:
+        out.write((folder / INIT_SEGMENT).read_bytes())
+        for segment in sorted(folder.glob("seg_*.m4s")):
+            out.write(segment.read_bytes())
+    return whole

@@ -1,0 +1,77 @@
+"""One part's run: its settings, its source URL, its scratch directory, and running ffmpeg
+with a timeout taken from the Lambda's remaining time and progress fed to the catalogue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.storage import publish_directory
+from lumiere.config import Settings
+from lumiere.errors import PermanentError, ReasonCode, ToolError, TransientError
+from lumiere.media.commands import HlsOptions
+from lumiere.media.ladder import LadderPreset
+from lumiere.media.progress import ProgressMeter
+from lumiere.media.streams import MediaInfo
+from lumiere.media.tools import ToolOutput, run_tool_streaming, timeout_from_remaining
+from lumiere.pipeline import keys
+from lumiere.pipeline.clock import utc_now
+from lumiere.pipeline.models import TranscodeTask
+from lumiere.pipeline.plan import Part
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    task: TranscodeTask
+    part: Part
+    info: MediaInfo
+    preset: LadderPreset
+    source_url: str
+    work: Path
+    settings: Settings
+    catalogue: Catalogue
+    remaining_ms: Callable[[], int | None]
+
+    @property
+    def hls(self) -> HlsOptions:
+        return HlsOptions(segment_seconds=self.settings.segment_seconds)
+
+    def meter(self, start: int = 0, end: int = 100) -> ProgressMeter:
+        def report(percent: int) -> None:
+            self.catalogue.set_part_progress(self.task.asset_id, self.part.name, utc_now(), percent)
+
+        return ProgressMeter(
+            self.info.duration,
+            report,
+            min_interval=self.settings.progress_interval_seconds,
+            start=start,
+            end=min(end, 99),  # 100 is written with the part's completion
+        )
+
+    def run(self, argv: list[str], meter: ProgressMeter | None = None) -> ToolOutput:
+        timeout = timeout_from_remaining(
+            self.remaining_ms(), self.settings.tool_timeout_margin_seconds
+        )
+        try:
+            return run_tool_streaming(
+                argv, timeout=timeout, on_line=meter.feed if meter is not None else None
+            )
+        except ToolError as e:
+            if e.returncode is None:
+                raise TransientError(f"ffmpeg ran out of time: {e}") from e
+            raise PermanentError(
+                "The file could not be transcoded; it may be damaged or use a feature we do "
+                f"not support. ffmpeg said: {e.stderr_tail.strip()[-300:]}",
+                reason=ReasonCode.PROCESSING_ERROR,
+            ) from e
+
+
+def publish_rendition(job: Job, directory: Path, published: list[str]) -> None:
+    prefix = keys.rendition_prefix(job.task.asset_id, directory.name)
+    published.append(prefix)
+    publish_directory(job.settings.media_bucket, prefix, directory)
