@@ -208,4 +208,9 @@ def build_corpus(d: Path, canary: Canary) -> list[Case]:
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x480:rate=1", "-frames:v", "1", str(d / "p.jpg"))
     polyglot = (d / "p.jpg").read_bytes() + b"PK\x03\x04" + b"\0" * 26 + b"evil.sh" + b"#!/bin/sh\n"
     add("holiday.jpg", "image/jpeg", polyglot, "READY", kind="image")
+    # a real photo cut off half way (an interrupted copy): a header that promises pixels
+    # the file does not have
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x480:rate=1", "-frames:v", "1", str(d / "p.png"))
+    whole_png = (d / "p.png").read_bytes()
+    add("cut.png", "image/png", whole_png[: len(whole_png) // 2], "FAILED", "corrupt", kind="image")
     return cases

@@ -79,6 +79,14 @@ def run_demo(api_url: str, source: Path | None, *, timeout: float = 600.0) -> in
         dash = asset["outputs"].get("dash")
         if dash:
             print(f"DASH manifest:   {dash['url']}")
+    previews = asset["outputs"].get("previews") or {}
+    if previews.get("storyboard"):
+        board = previews["storyboard"]
+        print(f"Storyboard:      {board['url']} ({board['thumbnails']} thumbnails)")
+    if previews.get("animated"):
+        print(f"Preview:         {previews['animated']['url']}")
+    if previews.get("waveform"):
+        print(f"Waveform peaks:  {previews['waveform']['peaks_url']}")
         probed = probe_playlist(hls["url"])
         streams = [
             f"{s['codec_name']} {s.get('width', '')}x{s.get('height', '')}".rstrip("x")
