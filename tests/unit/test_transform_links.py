@@ -44,6 +44,11 @@ def test_auto_format_follows_accept(accept: str | None, alpha: bool, expected: s
     assert parse_transform("w_10,f_jpeg").resolved("image/avif").format == "jpeg"
 
 
+def test_auto_format_skips_what_this_build_cannot_write() -> None:
+    spec = parse_transform("w_10").resolved("image/avif,image/webp", available=("jpeg", "webp"))
+    assert spec.format == "webp"
+
+
 def test_links_are_signed_and_tampering_is_detected() -> None:
     spec = parse_transform("w_640,h_360")
     url = signed_transform_url("https://api.example/", SECRET, "a" * 32, spec)

@@ -13,9 +13,9 @@ from lumiere.api.views import asset_view, summary_view
 from lumiere.cloud.storage import head_object, presign_get, put_bytes, read_object
 from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError
 from lumiere.handlers import runtime
-from lumiere.media.images import CropFocus, transform
+from lumiere.media.images import CropFocus, can_encode, transform
 from lumiere.media.probe import MediaKind
-from lumiere.media.transform_spec import parse_transform
+from lumiere.media.transform_spec import FORMATS, parse_transform
 from lumiere.pipeline.deletion import delete_asset
 from lumiere.pipeline.keys import ASSET_ID_RE, transform_key
 from lumiere.pipeline.models import UploadRequest
@@ -136,7 +136,10 @@ def transform_image(asset_id: str, options: str) -> Response:
     if item is None or item.get("status") != AssetStatus.READY or not source_key:
         raise NotFoundError(f"No image for {asset_id}.")
     has_alpha = bool((images.get("facts") or {}).get("has_alpha"))
-    spec = spec.resolved(request.headers.get("accept"), has_alpha)
+    available = tuple(f for f in FORMATS if can_encode(f))
+    if spec.format not in (*available, "auto"):
+        return _error(400, "invalid_request", f"This deployment cannot write {spec.format}.")
+    spec = spec.resolved(request.headers.get("accept"), has_alpha, available)
     cache_key = transform_key(asset_id, spec.canonical(), spec.extension)
     hit = head_object(settings.media_bucket, cache_key) is not None
     if not hit:

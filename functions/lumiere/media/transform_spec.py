@@ -46,13 +46,16 @@ class TransformSpec:
         }
         return ",".join(f"{k}_{v}" for k, v in sorted(parts.items()) if v is not None)
 
-    def resolved(self, accept: str | None, has_alpha: bool = False) -> TransformSpec:
-        """``f_auto`` becomes the best format the client says it accepts."""
+    def resolved(
+        self, accept: str | None, has_alpha: bool = False, available: tuple[str, ...] = FORMATS
+    ) -> TransformSpec:
+        """``f_auto`` becomes the best format the client says it accepts and this build
+        of the image library can write."""
         if self.format != "auto":
             return self
         accepted = (accept or "").lower()
         for fmt in _AUTO_ORDER:
-            if CONTENT_TYPES[fmt] in accepted:
+            if fmt in available and CONTENT_TYPES[fmt] in accepted:
                 return replace(self, format=fmt)
         return replace(self, format="png" if has_alpha else "jpeg")
 
