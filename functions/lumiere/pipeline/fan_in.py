@@ -3,7 +3,6 @@ master (last, so nothing published names a missing file), then mark the asset RE
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,6 @@ from lumiere.pipeline.deletion import delete_outputs
 from lumiere.pipeline.outcomes import record_ready
 from lumiere.pipeline.plan import AUDIO, VIDEO
 from lumiere.pipeline.status import AssetStatus
-
-log = logging.getLogger(__name__)
 
 
 def finish_if_complete(

@@ -3,7 +3,6 @@ with a timeout taken from the Lambda's remaining time and progress fed to the ca
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,6 @@ from lumiere.pipeline import keys
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.plan import Part
-
-log = logging.getLogger(__name__)
 
 
 @dataclass

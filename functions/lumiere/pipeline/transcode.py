@@ -9,7 +9,6 @@ part completes the set runs pipeline/fan_in.py, which writes the manifests last.
 
 from __future__ import annotations
 
-import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -28,8 +27,6 @@ from lumiere.pipeline.job import Job
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.plan import Part
 from lumiere.pipeline.status import TERMINAL, AssetStatus
-
-log = logging.getLogger(__name__)
 
 
 def transcode_part(

@@ -3,7 +3,6 @@ the fallback for formats Pillow cannot read."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict
 from typing import Any
 
@@ -16,7 +15,9 @@ from lumiere.pipeline.job import Job
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.parts.previews import poster_part
 
-log = logging.getLogger(__name__)
+# Larger than any real photo or scan; a bigger "image" is refused before it is read.
+MAX_IMAGE_BYTES = 256 * 1024**2
+POSTER_WIDTH = 1280
 
 
 def image_part(job: Job, published: list[str]) -> dict[str, Any]:
@@ -25,11 +26,6 @@ def image_part(job: Job, published: list[str]) -> dict[str, Any]:
     except UnsupportedMediaError:
         # ffmpeg read it at ingest but Pillow cannot (a rare codec): a poster still.
         return poster_part(job, published)
-
-
-# Larger than any real photo or scan; a bigger "image" is refused before it is read.
-MAX_IMAGE_BYTES = 256 * 1024**2
-POSTER_WIDTH = 1280
 
 
 def make_image_outputs(

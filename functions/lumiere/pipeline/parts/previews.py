@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from lumiere.cloud.storage import put_file
@@ -13,8 +12,6 @@ from lumiere.media.streams import MediaKind
 from lumiere.media.tools import find_binaries
 from lumiere.pipeline import keys
 from lumiere.pipeline.job import Job
-
-log = logging.getLogger(__name__)
 
 
 def poster_part(job: Job, published: list[str]) -> dict[str, Any]:

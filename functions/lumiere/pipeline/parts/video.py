@@ -3,7 +3,6 @@ puts it on this group), measured and published."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from lumiere.cloud.storage import publish_directory
@@ -16,8 +15,6 @@ from lumiere.media.tools import find_binaries
 from lumiere.pipeline import keys
 from lumiere.pipeline.job import Job, publish_rendition
 from lumiere.pipeline.plan import STORYBOARD, VIDEO
-
-log = logging.getLogger(__name__)
 
 
 def video_part(job: Job, published: list[str]) -> dict[str, Any]:
