@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from lumiere.handlers import runtime
 from lumiere.media.blackframe import is_mostly_black
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere_dev.client import ApiError, LumiereClient
@@ -162,3 +163,27 @@ def test_poster_skips_a_black_opening(
     asset = process(stack, client, source)
     poster = requests.get(asset["outputs"]["poster"]["url"], timeout=10).content
     assert not is_mostly_black(poster)
+
+
+def test_rungs_split_across_tasks_stay_aligned(
+    stack: LocalStack, client: LumiereClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VIDEO_TASKS=2: two separate ffmpeg runs (as on two Lambdas) still cut every rung at
+    the same instants, so one master can switch between them."""
+    monkeypatch.setenv("VIDEO_TASKS", "2")
+    runtime.settings.cache_clear()
+    try:
+        source = make_clip(tmp_path / "split.mp4", seconds=9, width=960, height=540, rate=30)
+        asset_id = client.upload_file(source, content_type="video/mp4").asset_id
+        assert deliver(stack, "IngestFunction", receive(stack, "IngestQueue")) == {
+            "batchItemFailures": []
+        }
+        parts = sorted(json.loads(m["Body"])["part"] for m in transcode_all(stack))
+    finally:
+        monkeypatch.delenv("VIDEO_TASKS")
+        runtime.settings.cache_clear()
+    assert parts == ["audio", "previews", "video-360p-240p", "video-540p"]
+    asset = client.get_asset(asset_id)
+    assert asset["status"] == "READY"
+    assert sizes(asset) == [(960, 540), (640, 360), (426, 240)]
+    assert_package_valid(fetch_package(stack, asset_id, tmp_path / "out"))  # incl. alignment
