@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from lumiere.media.tools import find_binaries, run_tool
 from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
 from PIL import Image
@@ -113,3 +114,21 @@ def test_animated_gif_keeps_its_frames(
     animated = Image.open(io.BytesIO(fetch(asset["outputs"]["images"]["animated_url"]).content))
     assert animated.format == "WEBP"
     assert animated.n_frames == 4
+
+
+def test_album_cover_is_extracted(stack: LocalStack, client: LumiereClient, tmp_path: Path) -> None:
+    ffmpeg = str(find_binaries().ffmpeg)
+    cover, song = tmp_path / "cover.png", tmp_path / "song.mp3"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(cover)
+    run_tool(
+        [ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=f=330:d=2", "-i", str(cover),
+         "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "copy",
+         "-disposition:v", "attached_pic", str(song)],
+        timeout=60,
+    )  # fmt: skip
+    asset = process(stack, client, song, "audio/mpeg")
+    assert (asset["status"], asset["kind"]) == ("READY", "audio")
+    assert "video" not in asset["probe"]  # the cover is not a video stream
+    picture = fetch(asset["outputs"]["previews"]["cover"]["url"])
+    assert picture.headers["Content-Type"] == "image/png"
+    assert picture.content == cover.read_bytes()  # copied, not re-encoded

@@ -76,6 +76,9 @@ def test_cover_art_is_not_video() -> None:
     info = parse_probe(probe_json([STEREO, cover], format_name="mp3"))
     assert info.video == ()
     assert classify(info) is MediaKind.AUDIO
+    # ...but it is remembered, for the audio part to copy it out
+    assert (info.cover_art_index, info.cover_art_codec) == (cover["index"], "mjpeg")
+    assert MediaInfo.from_dict(info.to_dict()) == info
 
 
 @pytest.mark.parametrize(

@@ -122,6 +122,8 @@ def _previews_view(previews: dict[str, Any], url_for: Callable[[str], str]) -> d
         }
     if previews.get("animated"):
         view["animated"] = {"url": url_for(previews["animated"])}
+    if previews.get("cover"):
+        view["cover"] = {"url": url_for(previews["cover"])}
     wave = previews.get("waveform")
     if wave:
         view["waveform"] = {"peaks_url": url_for(wave["peaks"]), "png_url": url_for(wave["png"])}

@@ -134,9 +134,13 @@ def _media_info(data: dict[str, Any]) -> MediaInfo:
     video: list[VideoStream] = []
     audio: list[AudioStream] = []
     subtitles: list[SubtitleStream] = []
+    cover: dict[str, Any] | None = None
     for s in streams:
         kind = s.get("codec_type")
-        if kind == "video" and not as_dict(s.get("disposition")).get("attached_pic"):
+        attached = as_dict(s.get("disposition")).get("attached_pic")
+        if kind == "video" and attached and cover is None:
+            cover = s
+        elif kind == "video" and not attached:
             stream = _video_stream(s)
             if stream is not None:
                 video.append(stream)
@@ -162,6 +166,8 @@ def _media_info(data: dict[str, Any]) -> MediaInfo:
         stream_count=len(as_list(data.get("streams"))),
         subtitles=tuple(subtitles),
         format_long_name=as_str(fmt.get("format_long_name")),
+        cover_art_index=as_int(cover.get("index")) if cover else None,
+        cover_art_codec=as_str(cover.get("codec_name")) if cover else None,
     )
 
 

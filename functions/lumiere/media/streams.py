@@ -118,6 +118,9 @@ class MediaInfo:
     subtitles: tuple[SubtitleStream, ...] = field(default_factory=tuple)
     format_long_name: str | None = None
     image: ImageInfo | None = None
+    # An attached picture (an MP3's ID3 cover, an M4A's covr): not a video stream.
+    cover_art_index: int | None = None
+    cover_art_codec: str | None = None
 
     @property
     def primary_video(self) -> VideoStream | None:
@@ -149,6 +152,8 @@ class MediaInfo:
             subtitles=tuple(_build(SubtitleStream, s) for s in data.get("subtitles", ())),
             format_long_name=data.get("format_long_name"),
             image=_build(ImageInfo, image) if image else None,
+            cover_art_index=as_int(data.get("cover_art_index")),
+            cover_art_codec=data.get("cover_art_codec"),
         )
 
 

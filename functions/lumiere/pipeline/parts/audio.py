@@ -8,14 +8,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from lumiere.cloud.storage import put_bytes
+from lumiere.cloud.storage import put_bytes, put_file
 from lumiere.errors import PermanentError, ToolError, TransientError
 from lumiere.media.audio import Loudness, parse_loudnorm, plan_audio_tracks
 from lumiere.media.commands import (
+    COVER_ART_SUFFIXES,
     WAVEFORM_SAMPLE_RATE,
     AudioInput,
     build_audio_extract_args,
     build_audio_track_args,
+    build_cover_art_args,
     build_loudness_scan_args,
     build_waveform_pcm_args,
     extracted_audio,
@@ -83,7 +85,30 @@ def audio_part(job: Job, published: list[str]) -> dict[str, Any]:
         publish_rendition(job, track_dir, published)
         if track.default:
             waveform = _waveform(job, ffmpeg_bin, audio, published)
-    return {"tracks": tracks_out, "previews": {"waveform": waveform}}
+    return {
+        "tracks": tracks_out,
+        "previews": {"waveform": waveform, "cover": _cover_art(job, ffmpeg_bin, published)},
+    }
+
+
+def _cover_art(job: Job, ffmpeg_bin: str, published: list[str]) -> str | None:
+    """The picture embedded in the file (an album cover), copied out as it is. A cover
+    that will not come out is not worth failing the audio for."""
+    index, codec = job.info.cover_art_index, job.info.cover_art_codec
+    suffix = COVER_ART_SUFFIXES.get(codec or "")
+    if index is None or suffix is None:
+        return None
+    path = job.work / f"cover{suffix}"
+    try:
+        job.run(build_cover_art_args(ffmpeg_bin, job.source_url, index, path))
+    except PermanentError:
+        return None
+    if not path.is_file():
+        return None
+    key = keys.preview_key(job.task.asset_id, path.name)
+    put_file(job.settings.media_bucket, key, path)
+    published.append(key)
+    return key
 
 
 def _waveform(job: Job, ffmpeg_bin: str, audio: AudioInput, published: list[str]) -> dict[str, Any]:
