@@ -114,6 +114,14 @@ def test_animated_gif_keeps_its_frames(
     animated = Image.open(io.BytesIO(fetch(asset["outputs"]["images"]["animated_url"]).content))
     assert animated.format == "WEBP"
     assert animated.n_frames == 4
+    mp4 = tmp_path / "spin.mp4"
+    mp4.write_bytes(fetch(asset["outputs"]["images"]["animated_mp4_url"]).content)
+    streams = run_tool(
+        [str(find_binaries().ffprobe), "-v", "error", "-count_frames", "-show_entries",
+         "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", str(mp4)],
+        timeout=30,
+    ).strip()  # fmt: skip
+    assert streams == "h264,120,90,4"  # silent, every frame
 
 
 def test_album_cover_is_extracted(stack: LocalStack, client: LumiereClient, tmp_path: Path) -> None:

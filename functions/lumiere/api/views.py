@@ -100,6 +100,8 @@ def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str,
         }
         if images.get("animated"):
             shown["images"]["animated_url"] = url_for(images["animated"])
+        if images.get("animated_mp4"):
+            shown["images"]["animated_mp4_url"] = url_for(images["animated_mp4"])
     previews = outputs.get("previews") or {}
     if previews:
         shown["previews"] = _previews_view(previews, url_for)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from lumiere.cloud.storage import put_bytes, read_object
+from lumiere.cloud.storage import put_bytes, put_file, read_object
 from lumiere.config import Settings
 from lumiere.errors import LimitExceededError, ReasonCode, UnsupportedMediaError
+from lumiere.media.commands import build_animation_mp4_args
 from lumiere.media.images import animated_to_webp, load_image_preset, make_variants
+from lumiere.media.tools import find_binaries
 from lumiere.pipeline import keys
 from lumiere.pipeline.job import Job
 from lumiere.pipeline.models import TranscodeTask
@@ -22,10 +24,22 @@ POSTER_WIDTH = 1280
 
 def image_part(job: Job, published: list[str]) -> dict[str, Any]:
     try:
-        return make_image_outputs(job.task, job.settings, published)
+        output = make_image_outputs(job.task, job.settings, published)
     except UnsupportedMediaError:
         # ffmpeg read it at ingest but Pillow cannot (a rare codec): a poster still.
         return poster_part(job, published)
+    if output["images"]["facts"]["animated"]:
+        output["images"]["animated_mp4"] = _animation_mp4(job, published)
+    return output
+
+
+def _animation_mp4(job: Job, published: list[str]) -> str:
+    path = job.work / "animated.mp4"
+    job.run(build_animation_mp4_args(str(find_binaries().ffmpeg), job.source_url, path))
+    key = keys.preview_key(job.task.asset_id, path.name)
+    put_file(job.settings.media_bucket, key, path)
+    published.append(key)
+    return key
 
 
 def make_image_outputs(
