@@ -82,13 +82,14 @@ def assert_package_valid(root: Path) -> None:
     playlists = sorted(root.glob("*/index.m3u8"))
     assert playlists
     ffmpeg = str(find_binaries().ffmpeg)
-    for playlist in playlists:
+    # every HLS rendition, and the DASH manifest with all its representations
+    for playlist in [*playlists, root / "manifest.mpd"]:
         done = subprocess.run(
-            [ffmpeg, "-v", "error", "-xerror", "-i", str(playlist), "-f", "null", "-"],
+            [ffmpeg, "-v", "error", "-xerror", "-i", str(playlist), "-map", "0", "-f", "null", "-"],
             capture_output=True,
             text=True,
             timeout=120,
             check=False,
         )
-        assert done.returncode == 0, f"{playlist.parent.name}: {done.stderr[-500:]}"
-        assert done.stderr == "", f"{playlist.parent.name}: {done.stderr[-500:]}"
+        assert done.returncode == 0, f"{playlist.relative_to(root)}: {done.stderr[-500:]}"
+        assert done.stderr == "", f"{playlist.relative_to(root)}: {done.stderr[-500:]}"
