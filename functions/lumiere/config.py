@@ -45,6 +45,10 @@ class Settings:
     ladder_preset: str = "default"
     # Video rungs are split into this many parallel transcode tasks (see pipeline/plan.py).
     video_tasks: int = 1
+    # One transcode task's budget (see pipeline/plan.py TaskBudget): seconds of encoding,
+    # and the output pixels per second a task encodes.
+    task_budget_seconds: float = 720.0
+    encode_pixel_rate: float = 110e6
     # At most one progress write per part this often.
     progress_interval_seconds: float = 2.0
     # HMAC key of /img/ transformation links; empty turns the endpoint off.
@@ -80,6 +84,8 @@ class Settings:
             segment_seconds=_float(env, "SEGMENT_SECONDS", d.segment_seconds),
             ladder_preset=env.get("LADDER_PRESET", d.ladder_preset),
             video_tasks=max(1, _int(env, "VIDEO_TASKS", d.video_tasks)),
+            task_budget_seconds=_float(env, "TASK_BUDGET_SECONDS", d.task_budget_seconds),
+            encode_pixel_rate=_float(env, "ENCODE_PIXEL_RATE", d.encode_pixel_rate),
             progress_interval_seconds=_float(
                 env, "PROGRESS_INTERVAL_SECONDS", d.progress_interval_seconds
             ),

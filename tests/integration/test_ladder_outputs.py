@@ -187,3 +187,39 @@ def test_rungs_split_across_tasks_stay_aligned(
     assert asset["status"] == "READY"
     assert sizes(asset) == [(960, 540), (640, 360), (426, 240)]
     assert_package_valid(fetch_package(stack, asset_id, tmp_path / "out"))  # incl. alignment
+
+
+@pytest.mark.parametrize(
+    ("budget", "status", "sizes_left"),
+    [("0.1", "READY", [(426, 240)]), ("0.01", "FAILED", [])],
+)
+def test_work_beyond_one_task_is_left_out_or_refused_up_front(
+    stack: LocalStack,
+    client: LumiereClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    budget: str,
+    status: str,
+    sizes_left: list[tuple[int, int]],
+) -> None:
+    """A task budget shrunk so a 2 s clip plays a long film: the 360p rung cannot be
+    encoded by one task in time, so it is left out (and the asset says so); with an even
+    smaller budget nothing fits and ingest fails it `too_long`, before any encoding."""
+    monkeypatch.setenv("TASK_BUDGET_SECONDS", budget)
+    runtime.settings.cache_clear()
+    try:
+        source = make_clip(tmp_path / "film.mp4", seconds=2, width=640, height=360, rate=30)
+        asset_id = client.upload_file(source, content_type="video/mp4").asset_id
+        deliver(stack, "IngestFunction", receive(stack, "IngestQueue"))
+        transcode_all(stack)
+    finally:
+        monkeypatch.delenv("TASK_BUDGET_SECONDS")
+        runtime.settings.cache_clear()
+    asset = client.get_asset(asset_id)
+    assert asset["status"] == status
+    if status == "READY":
+        assert sizes(asset) == sizes_left
+        assert "360p" in asset["notes"][0]
+    else:
+        assert asset["error"]["reason"] == "too_long"
+        assert "minutes" in asset["error"]["message"]

@@ -1,8 +1,10 @@
+import pytest
+from lumiere.errors import LimitExceededError
 from lumiere.media.audio import language_tag, plan_audio_tracks
-from lumiere.media.ladder import load_preset
+from lumiere.media.ladder import load_preset, plan_ladder
 from lumiere.media.probe import AudioStream, MediaInfo, MediaKind, VideoStream
 from lumiere.media.progress import ProgressMeter
-from lumiere.pipeline.plan import group_rungs, overall_progress, plan_parts
+from lumiere.pipeline.plan import TaskBudget, group_rungs, overall_progress, plan_parts
 
 PRESET = load_preset("default")
 
@@ -82,8 +84,6 @@ def test_rungs_split_into_balanced_groups() -> None:
 
 
 def test_group_rungs_balances_by_pixel_rate() -> None:
-    from lumiere.media.ladder import plan_ladder
-
     ladder = plan_ladder(video_info(3840, 2160), PRESET)
     groups = group_rungs(ladder, 3)
     loads = sorted(sum(r.pixel_rate for r in g) for g in groups)
@@ -110,3 +110,50 @@ def test_every_audio_track_is_a_labelled_rendition() -> None:
     assert language_tag("GER") == ("de", "German")
     assert language_tag("tlh") == ("tlh", None)  # unknown but well formed: kept
     assert language_tag("../x") == ("und", None)
+
+
+def long_video(width: int, height: int, minutes: float) -> MediaInfo:
+    return MediaInfo(
+        "mov", minutes * 60, 1, 1,
+        video=(VideoStream(0, "h264", width, height, frame_rate=30.0),),
+        audio=(AudioStream(1, "aac", 2, 48000),),
+    )  # fmt: skip
+
+
+BUDGET = TaskBudget(seconds=720.0, pixel_rate=110e6)
+
+
+def video_parts(info: MediaInfo, tasks: int = 1) -> list[tuple[str, ...]]:
+    parts = plan_parts(info, MediaKind.VIDEO, PRESET, tasks, BUDGET)
+    return [p.rungs for p in parts if p.kind == "video"]
+
+
+def test_short_videos_keep_one_task() -> None:
+    assert video_parts(long_video(1920, 1080, 0.5)) == [("1080p", "720p", "540p", "360p", "240p")]
+    assert len(video_parts(long_video(1920, 1080, 10))) == 1  # ~630 s of work: fits
+
+
+def test_longer_videos_are_split_so_each_task_finishes_in_time() -> None:
+    groups = video_parts(long_video(1920, 1080, 13))  # ~820 s of work
+    assert len(groups) == 2
+    info = long_video(1920, 1080, 13)
+    ladder = {r.name: r for r in plan_ladder(info, PRESET)}
+    for group in groups:
+        assert BUDGET.encode_seconds([ladder[n] for n in group], 13 * 60) <= BUDGET.seconds
+
+
+def test_rungs_no_task_could_finish_are_left_out_not_timed_out() -> None:
+    # a 10-minute 4K film: 2160p alone would need ~22 minutes, 1440p ~9
+    groups = video_parts(long_video(3840, 2160, 10))
+    assert "2160p" not in [n for g in groups for n in g]
+    assert groups[0][0] == "1440p"  # the top rung now
+    ladder = {r.name: r for r in plan_ladder(long_video(3840, 2160, 10), PRESET)}
+    for group in groups:
+        assert BUDGET.encode_seconds([ladder[n] for n in group], 600) <= BUDGET.seconds
+
+
+def test_far_too_long_is_refused_with_a_reason() -> None:
+    with pytest.raises(LimitExceededError) as e:
+        video_parts(long_video(1920, 1080, 600))  # ten hours: not even 240p fits
+    assert e.value.reason.value == "too_long"
+    assert "minutes" in e.value.message

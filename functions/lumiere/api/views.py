@@ -69,6 +69,12 @@ def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str,
             view["progress"] = computed
     if item.get("preset"):
         view["preset"] = item["preset"]
+    dropped = (item.get("plan") or {}).get("dropped_rungs")
+    if dropped:
+        view["notes"] = [
+            f"Renditions {', '.join(dropped)} were left out: at this length they cannot be "
+            "encoded within one transcode task (chunked encoding is not available yet)."
+        ]
     view["probe"] = probe_summary(item.get("probe"))
     outputs = item.get("outputs") or {}
     shown: dict[str, Any] = {}

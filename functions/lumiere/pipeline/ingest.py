@@ -25,7 +25,7 @@ from lumiere.errors import (
     TransientError,
 )
 from lumiere.media.image_probe import image_info
-from lumiere.media.ladder import load_preset
+from lumiere.media.ladder import load_preset, plan_ladder
 from lumiere.media.probe import (
     Limits,
     MediaInfo,
@@ -42,7 +42,7 @@ from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject, TranscodeTask
 from lumiere.pipeline.outcomes import record_failure
-from lumiere.pipeline.plan import plan_parts
+from lumiere.pipeline.plan import TaskBudget, plan_parts
 from lumiere.pipeline.status import AssetStatus
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,10 @@ def ingest_object(
         source = SourceObject(**asset["source"])
         info, kind = _probe_and_check(source, settings, probe_timeout)
         preset = load_preset(asset.get("preset") or settings.ladder_preset)
-        parts = plan_parts(info, kind, preset, settings.video_tasks)
+        budget = TaskBudget(settings.task_budget_seconds, settings.encode_pixel_rate)
+        parts = plan_parts(info, kind, preset, settings.video_tasks, budget)
+        planned = {r for p in parts for r in p.rungs}
+        dropped = [r.name for r in plan_ladder(info, preset) if r.name not in planned]
         asset = catalogue.transition(
             upload.asset_id,
             AssetStatus.PROBED,
@@ -109,7 +112,12 @@ def ingest_object(
             probe=info.to_dict(),
             # The plan is fixed here, so every part (and any retry) agrees on the split
             # even if the deployment's settings change meanwhile.
-            plan={"preset": preset.name, "parts": {p.name: p.to_dict() for p in parts}},
+            plan={
+                "preset": preset.name,
+                "parts": {p.name: p.to_dict() for p in parts},
+                # Top rungs one task could not encode in time (pipeline/plan.py).
+                "dropped_rungs": dropped if kind is MediaKind.VIDEO else [],
+            },
             part_outputs={},
             part_progress={},
         )

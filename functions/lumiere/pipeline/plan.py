@@ -8,9 +8,11 @@ groups finish sooner when each gets its own Lambda. The benchmark measures both.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from lumiere.errors import LimitExceededError, ReasonCode
 from lumiere.media.audio import plan_audio_tracks
 from lumiere.media.ladder import LadderPreset, Rendition, plan_ladder
 from lumiere.media.streams import MediaInfo, MediaKind
@@ -55,15 +57,60 @@ def group_rungs(renditions: list[Rendition], groups: int) -> list[list[Rendition
     return [sorted(b, key=lambda r: -r.pixel_rate) for b in buckets if b]
 
 
+@dataclass(frozen=True)
+class TaskBudget:
+    """What one transcode task can do before its Lambda times out: ``seconds`` of work
+    at ``pixel_rate`` output pixels per second (x264 veryfast plus the decode, measured
+    with bench/transcode.py on 2 vCPUs, what a 3008 MB Lambda has)."""
+
+    seconds: float = 720.0  # 80% of TranscodeFunction's 900 s timeout
+    pixel_rate: float = 110e6
+
+    def encode_seconds(self, rungs: list[Rendition], duration: float) -> float:
+        return duration * sum(r.pixel_rate for r in rungs) / self.pixel_rate
+
+
+def fit_ladder(
+    ladder: list[Rendition], duration: float | None, budget: TaskBudget | None
+) -> list[Rendition]:
+    """Drop the top rungs a single task could not encode in time (a long 4K film keeps
+    its 1440p and below rather than failing); refuse when not even the lowest fits.
+    Chunked encoding (splitting the timeline) would lift this."""
+    if budget is None or not duration:
+        return ladder
+    kept = [r for r in ladder if budget.encode_seconds([r], duration) <= budget.seconds]
+    if ladder and not kept:
+        lowest = ladder[-1]
+        most = budget.seconds * budget.pixel_rate / lowest.pixel_rate
+        raise LimitExceededError(
+            f"This video is {duration / 60:.0f} minutes long; at {lowest.width}x"
+            f"{lowest.height} Lumiere can encode up to {most / 60:.0f} minutes in one task. "
+            "Split it into shorter parts and upload them separately.",
+            reason=ReasonCode.TOO_LONG,
+        )
+    return kept
+
+
 def plan_parts(
-    info: MediaInfo, kind: MediaKind, preset: LadderPreset, video_tasks: int
+    info: MediaInfo,
+    kind: MediaKind,
+    preset: LadderPreset,
+    video_tasks: int,
+    budget: TaskBudget | None = None,
 ) -> list[Part]:
+    """The parts of an asset's work. With a ``budget``, rungs are split over as many video
+    tasks as it takes for each to finish in time (at least ``video_tasks``)."""
     if kind is MediaKind.IMAGE:
         return [Part(name=IMAGE, kind=IMAGE)]
     parts: list[Part] = []
     video_cost = 0.0
     if kind is MediaKind.VIDEO:
-        for n, group in enumerate(group_rungs(plan_ladder(info, preset), video_tasks)):
+        ladder = fit_ladder(plan_ladder(info, preset), info.duration, budget)
+        groups = video_tasks
+        if budget is not None and info.duration:
+            needed = budget.encode_seconds(ladder, info.duration) / budget.seconds
+            groups = max(groups, math.ceil(needed))
+        for n, group in enumerate(group_rungs(ladder, groups)):
             cost = sum(r.pixel_rate for r in group) / 1e6
             video_cost += cost
             parts.append(
