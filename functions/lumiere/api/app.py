@@ -153,13 +153,17 @@ def transform_image(asset_id: str, options: str) -> Response:
             focus=None if spec.smart else CropFocus(point=(0.5, 0.5)),
         )
         put_bytes(settings.media_bucket, cache_key, rendered.data, rendered.content_type)
+    # Behind CloudFront the target is a stable URL and the redirect can be kept a day;
+    # without it the target is a presigned URL that expires, so the redirect must not
+    # outlive it in any cache.
+    cache = "public, max-age=86400" if settings.media_base_url else "private, max-age=300"
     return Response(
         body="",
         status_code=302,
         headers={
             "Location": _url_for(cache_key),
             "Vary": "Accept",
-            "Cache-Control": "public, max-age=86400",
+            "Cache-Control": cache,
             "X-Lumiere-Cache": "hit" if hit else "miss",
         },
     )
