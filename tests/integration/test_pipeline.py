@@ -93,6 +93,12 @@ def test_video_goes_from_upload_to_ready(
     # High profile, level 3.0, as read from the encoded stream
     assert variant.stream_info.codecs == "avc1.64001e,mp4a.40.2"
     assert variant.stream_info.bandwidth >= hls["renditions"][0]["bandwidth"]
+    # The catalogue keeps summaries; each rendition's timeline (the bulk of a long
+    # film's record) is published beside it and read back by the fan-in.
+    item = runtime.catalogue().get(asset_id)
+    assert item is not None
+    records = [t for out in item["part_outputs"].values() for t in out.get("tracks", [])]
+    assert {(t["timeline"] == [], t["record"]) for t in records} == {(True, "track.json")}
     dash = requests.get(ready["outputs"]["dash"]["url"], timeout=10)
     assert dash.headers["Content-Type"] == "application/dash+xml"
     assert_package_valid(fetch_package(stack, asset_id, tmp_path))

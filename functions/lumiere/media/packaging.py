@@ -18,6 +18,10 @@ from lumiere.media.commands import INIT_SEGMENT, VARIANT_PLAYLIST
 from lumiere.media.isobmff import read_fragment, read_init
 
 IFRAME_PLAYLIST = "iframes.m3u8"
+# The whole record, next to the rendition: a 4-hour track's DASH timeline (audio
+# segments alternate in length, so it does not compress into runs) is too big for the
+# 400 KB DynamoDB item the catalogue keeps.
+TRACK_RECORD = "track.json"
 MEDIA_TEMPLATE = "seg_$Number%05d$.m4s"
 
 
@@ -57,6 +61,10 @@ class PackagedTrack:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def summary(self) -> dict[str, Any]:
+        """The record without its timeline, which lives in TRACK_RECORD."""
+        return {**self.to_dict(), "timeline": [], "record": TRACK_RECORD}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PackagedTrack:

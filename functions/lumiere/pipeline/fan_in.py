@@ -3,12 +3,13 @@ master (last, so nothing published names a missing file), then mark the asset RE
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from lumiere.cloud.catalogue import Catalogue
-from lumiere.cloud.storage import download_prefix, put_file, put_text
+from lumiere.cloud.storage import download_prefix, put_file, put_text, read_object
 from lumiere.config import Settings
 from lumiere.errors import StaleTransitionError, ToolError, TransientError
 from lumiere.media.commands import INIT_SEGMENT, build_download_args
@@ -43,12 +44,22 @@ def finish_if_complete(
     return AssetStatus.READY
 
 
-def _tracks(asset: dict[str, Any], kind: str) -> list[tuple[PackagedTrack, dict[str, Any]]]:
+def _tracks(
+    asset: dict[str, Any], kind: str, settings: Settings
+) -> list[tuple[PackagedTrack, dict[str, Any]]]:
+    """Each rendition's full record: the summary in the catalogue, the timeline from the
+    record published beside the rendition."""
     found = []
     for out in (asset.get("part_outputs") or {}).values():
         for raw in out.get("tracks", []):
-            if raw.get("kind") == kind:
-                found.append((PackagedTrack.from_dict(raw), raw))
+            if raw.get("kind") != kind:
+                continue
+            track = PackagedTrack.from_dict(raw)
+            if raw.get("record") and not track.timeline:
+                prefix = keys.rendition_prefix(asset["asset_id"], track.dirname)
+                body = read_object(settings.media_bucket, prefix + raw["record"])
+                track = PackagedTrack.from_dict(json.loads(body))
+            found.append((track, raw))
     return found
 
 
@@ -56,8 +67,8 @@ def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, An
     """Write the DASH manifest, then the HLS master (the entry point most players use)
     last; returns the asset's ``outputs`` record."""
     asset_id = asset["asset_id"]
-    video = _tracks(asset, VIDEO)
-    audio = _tracks(asset, AUDIO)
+    video = _tracks(asset, VIDEO, settings)
+    audio = _tracks(asset, AUDIO, settings)
     outputs: dict[str, Any] = {}
     for out in (asset.get("part_outputs") or {}).values():
         if "poster" in out:

@@ -3,9 +3,11 @@ with a timeout taken from the Lambda's remaining time and progress fed to the ca
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lumiere.cloud.catalogue import Catalogue
 from lumiere.cloud.storage import publish_directory
@@ -13,6 +15,7 @@ from lumiere.config import Settings
 from lumiere.errors import PermanentError, ReasonCode, ToolError, TransientError
 from lumiere.media.commands import HlsOptions
 from lumiere.media.ladder import LadderPreset
+from lumiere.media.packaging import TRACK_RECORD, PackagedTrack
 from lumiere.media.progress import ProgressMeter
 from lumiere.media.streams import MediaInfo
 from lumiere.media.tools import ToolOutput, run_tool_streaming, timeout_from_remaining
@@ -68,7 +71,13 @@ class Job:
             ) from e
 
 
-def publish_rendition(job: Job, directory: Path, published: list[str]) -> None:
+def publish_rendition(
+    job: Job, directory: Path, published: list[str], track: PackagedTrack
+) -> dict[str, Any]:
+    """Publish a rendition directory with its full track record beside it; returns the
+    summary the catalogue keeps (see packaging.TRACK_RECORD)."""
+    (directory / TRACK_RECORD).write_text(json.dumps(track.to_dict()), encoding="utf-8")
     prefix = keys.rendition_prefix(job.task.asset_id, directory.name)
     published.append(prefix)
     publish_directory(job.settings.media_bucket, prefix, directory)
+    return track.summary()

@@ -77,12 +77,11 @@ def audio_part(job: Job, published: list[str]) -> dict[str, Any]:
         )
         tracks_out.append(
             {
-                **packaged.to_dict(),
+                **publish_rendition(job, track_dir, published, packaged),
                 "source_channels": track.channels,
                 "loudness": measured.to_dict() if measured else None,
             }
         )
-        publish_rendition(job, track_dir, published)
         if track.default:
             waveform = _waveform(job, ffmpeg_bin, audio, published)
     return {

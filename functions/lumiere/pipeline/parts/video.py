@@ -48,8 +48,7 @@ def video_part(job: Job, published: list[str]) -> dict[str, Any]:
     for r in renditions:
         track_dir = job.work / video_dirname(r.name)
         track = package_track(track_dir, kind=VIDEO, frame_rate=r.frame_rate)
-        tracks.append({**track.to_dict(), "name": r.name})
-        publish_rendition(job, track_dir, published)
+        tracks.append({**publish_rendition(job, track_dir, published, track), "name": r.name})
     output: dict[str, Any] = {"tracks": tracks}
     if storyboard is not None:
         board_dir, board = storyboard
