@@ -44,8 +44,8 @@ from lumiere.analysis.captions import (
     transcribe_pcm,
     word_error_rate,
 )
-from lumiere.analysis.commands import SPEECH_SAMPLE_RATE, build_speech_pcm_args, stream_stdout
-from lumiere.media.tools import find_binaries
+from lumiere.analysis.commands import SPEECH_SAMPLE_RATE, build_speech_pcm_args
+from lumiere.media.tools import find_binaries, run_tool_chunks
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TESTDATA = Path("/usr/share/pocketsphinx/test/data")
@@ -162,7 +162,7 @@ def serve(directory: Path) -> Iterator[str]:
 
 def run_one(ffmpeg_bin: str, base_url: str, sample: Sample) -> Outcome:
     argv = build_speech_pcm_args(ffmpeg_bin, f"{base_url}/{sample.path.name}")
-    chunks = list(stream_stdout(argv, PCM_CHUNK_BYTES, timeout=300))
+    chunks = list(run_tool_chunks(argv, timeout=300, chunk_size=PCM_CHUNK_BYTES))
     pcm = b"".join(chunks)
     started = time.perf_counter()
     words = transcribe_pcm(chunks)

@@ -23,11 +23,11 @@ from lumiere.analysis.captions import (
     word_error_rate,
     words_to_cues,
 )
-from lumiere.analysis.commands import build_speech_pcm_args, stream_stdout
+from lumiere.analysis.commands import build_speech_pcm_args
 from lumiere.analysis.faces import detect_faces, faces_in_video, video_frames
 from lumiere.analysis.models import FaceBox
 from lumiere.errors import ToolError
-from lumiere.media.tools import find_binaries, run_tool
+from lumiere.media.tools import find_binaries, run_tool, run_tool_chunks
 
 from tests.conftest import Media
 
@@ -205,7 +205,7 @@ def test_silence_gives_no_words(analysis_media: AnalysisMedia, media_http: str) 
 def test_pcm_stream_failure_is_a_tool_error(media_http: str) -> None:
     argv = build_speech_pcm_args(FFMPEG, f"{media_http}/missing.wav")
     with pytest.raises(ToolError):
-        list(stream_stdout(argv, 32000, timeout=30))
+        list(run_tool_chunks(argv, timeout=30, chunk_size=32000))
 
 
 # --- audio facts ---

@@ -31,7 +31,7 @@ from lumiere.media.probe import (
     parse_probe,
 )
 from lumiere.media.progress import ProgressMeter
-from lumiere.media.tools import find_binaries, run_tool, run_tool_streaming
+from lumiere.media.tools import find_binaries, run_tool, run_tool_chunks, run_tool_streaming
 
 from tests.conftest import Media
 
@@ -239,3 +239,17 @@ def test_poster_is_a_jpeg_within_bounds(
 def test_media_fixture_is_what_it_claims(media: Media) -> None:
     assert media.clip.stat().st_size > 1000
     assert media.not_media.read_text().startswith("These are")
+
+
+def test_streaming_runs_time_out_and_hand_out_exact_chunks() -> None:
+    endless = [FFMPEG, "-v", "error", "-f", "lavfi", "-i", "testsrc2", "-f", "null", "-"]
+    with pytest.raises(ToolError) as e:
+        run_tool_streaming(endless, timeout=0.5)
+    assert e.value.returncode is None
+    # one second of 8 kHz mono s16le is 16000 bytes: four chunks of 5000, the last short
+    tone = [FFMPEG, "-v", "info", "-f", "lavfi", "-i", "sine=d=1:sample_rate=8000",
+            "-f", "s16le", "-ac", "1", "pipe:1"]  # fmt: skip
+    seen: list[str] = []
+    chunks = list(run_tool_chunks(tone, timeout=30, chunk_size=5000, on_stderr=seen.append))
+    assert [len(c) for c in chunks] == [5000, 5000, 5000, 1000]
+    assert any("s16le" in line for line in seen)

@@ -19,10 +19,9 @@ from lumiere.analysis.commands import (
     SPEECH_SAMPLE_RATE,
     build_audio_facts_args,
     build_speech_pcm_args,
-    stream_stdout,
 )
 from lumiere.analysis.models import AudioFacts
-from lumiere.media.tools import run_tool_streaming
+from lumiere.media.tools import run_tool_chunks, run_tool_streaming
 
 # ebur128's floor: -70 LUFS is what it reports for digital silence (nothing above gate).
 SILENT_LUFS = -70.0
@@ -233,7 +232,7 @@ def measure_audio(
             argv = build_speech_pcm_args(
                 ffmpeg_bin, source_url, stream=stream, start=start or None, seconds=seconds
             )
-            pcm = pcm_to_array(stream_stdout(argv, 1 << 16, timeout))
+            pcm = pcm_to_array(run_tool_chunks(argv, timeout=timeout))
             if speech_evidence(pcm).speech_likely:
                 speech = True
                 break

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
-from lumiere.analysis.commands import SPEECH_SAMPLE_RATE, build_speech_pcm_args, stream_stdout
+from lumiere.analysis.commands import SPEECH_SAMPLE_RATE, build_speech_pcm_args
 from lumiere.analysis.models import Cue, Word
+from lumiere.media.tools import run_tool_chunks
 
 MAX_LINE_CHARS = 42  # the common broadcast/streaming limit (Netflix, BBC): readable at a glance
 MAX_LINES = 2
@@ -130,7 +131,7 @@ def transcribe_pcm(chunks: Iterable[bytes], sample_rate: int = SPEECH_SAMPLE_RAT
 def transcribe_url(ffmpeg_bin: str, source_url: str, *, timeout: float | None = None) -> list[Word]:
     """ffmpeg extracts 16 kHz mono PCM from the upload; pocketsphinx reads it as it comes."""
     argv = build_speech_pcm_args(ffmpeg_bin, source_url)
-    return transcribe_pcm(stream_stdout(argv, PCM_CHUNK_BYTES, timeout))
+    return transcribe_pcm(run_tool_chunks(argv, timeout=timeout, chunk_size=PCM_CHUNK_BYTES))
 
 
 # --- Amazon Transcribe ---

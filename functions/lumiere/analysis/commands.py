@@ -2,26 +2,18 @@
 
 Building is pure (ffmpeg-python assembles the filter graph; nothing runs here) so the
 exact arguments are unit-tested. Uploads are read with the same guarded input options as
-``lumiere.media.commands`` (protocol, demuxer and decoder allow-lists). ``stream_stdout``
-runs a command whose stdout is binary (raw frames, PCM) in fixed-size chunks, which
-``lumiere.media.tools.run_tool_streaming`` (text lines) cannot.
+``lumiere.media.commands`` (protocol, demuxer and decoder allow-lists). Commands whose
+stdout is binary (raw frames, PCM) run through ``lumiere.media.tools.run_tool_chunks``.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
-import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import ffmpeg
 
-from lumiere.errors import ToolError
 from lumiere.media.safety import input_guard_options
-from lumiere.media.tools import STDERR_TAIL_CHARS
 
 _GLOBAL = ["-hide_banner", "-nostdin", "-y"]
 _QUIET = [*_GLOBAL, "-loglevel", "error"]
@@ -171,83 +163,3 @@ def build_audio_facts_args(
 
 
 # --- running a command with binary stdout ---
-
-
-@dataclass
-class StreamedRun:
-    """Chunks of a running command's stdout; stderr lines go to ``on_stderr`` as they
-    arrive (read on a thread, so a chatty ffmpeg never blocks on a full pipe)."""
-
-    argv: list[str]
-    chunk_bytes: int
-    timeout: float | None = None
-    on_stderr: Callable[[str], None] | None = None
-
-    def __iter__(self) -> Iterator[bytes]:
-        return stream_stdout(self.argv, self.chunk_bytes, self.timeout, self.on_stderr)
-
-
-def _drain(pipe: IO[bytes], sink: IO[bytes], on_line: Callable[[str], None] | None) -> None:
-    for raw in pipe:
-        sink.write(raw)
-        if on_line is not None:
-            on_line(raw.decode("utf-8", errors="replace").rstrip("\n"))
-
-
-def _read_exact(pipe: IO[bytes], size: int) -> bytes:
-    parts: list[bytes] = []
-    left = size
-    while left:
-        data = pipe.read(left)
-        if not data:
-            break
-        parts.append(data)
-        left -= len(data)
-    return b"".join(parts)
-
-
-def stream_stdout(
-    argv: list[str],
-    chunk_bytes: int,
-    timeout: float | None = None,
-    on_stderr: Callable[[str], None] | None = None,
-) -> Iterator[bytes]:
-    """Yield stdout in chunks of exactly ``chunk_bytes`` (the last may be shorter), so
-    a long film never sits in memory. Raises ToolError on failure or timeout, after the
-    last chunk. Stopping the iteration early kills the process."""
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        drainer = threading.Thread(target=_drain, args=(proc.stderr, err, on_stderr))
-        drainer.daemon = True
-        drainer.start()
-        fired = threading.Event()
-
-        def kill() -> None:
-            fired.set()
-            proc.kill()
-
-        timer = threading.Timer(timeout, kill) if timeout else None
-        if timer:
-            timer.daemon = True
-            timer.start()
-        try:
-            while chunk := _read_exact(proc.stdout, chunk_bytes):
-                yield chunk
-            returncode = proc.wait()
-        finally:
-            if timer:
-                timer.cancel()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            drainer.join(timeout=5)
-        err.seek(0)
-        stderr = err.read().decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
-    if fired.is_set():
-        raise ToolError(argv, None, stderr)
-    if returncode != 0:
-        raise ToolError(argv, returncode, stderr)

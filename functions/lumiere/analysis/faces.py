@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 
 from lumiere.analysis.commands import build_frames_args, frame_size, parse_showinfo_time
-from lumiere.analysis.commands import stream_stdout as _stream_stdout
 from lumiere.analysis.models import FaceBox
 from lumiere.errors import CorruptInputError
+from lumiere.media.tools import run_tool_chunks
 
 FRONTAL = "haarcascade_frontalface_alt2.xml"  # fewer false positives than _default
 PROFILE = "haarcascade_profileface.xml"
@@ -168,7 +168,9 @@ def video_frames(
             times.put(time)
 
     frame_bytes = width * height * 3
-    for chunk in _stream_stdout(argv, frame_bytes, timeout, on_stderr):
+    for chunk in run_tool_chunks(
+        argv, timeout=timeout, chunk_size=frame_bytes, on_stderr=on_stderr
+    ):
         if len(chunk) < frame_bytes:
             break  # a truncated last frame: the stream ended mid-frame
         # showinfo logs a frame before it is written to stdout, so its time is on the

@@ -13,9 +13,11 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 from lumiere.errors import ToolError
 
@@ -93,6 +95,75 @@ class ToolOutput:
     stderr: str
 
 
+@dataclass
+class _Supervised:
+    proc: subprocess.Popen[bytes]
+    stdout: IO[bytes]
+    stderr: str = ""  # set when the supervision ends
+
+
+@contextmanager
+def _supervised(
+    argv: list[str], timeout: float | None, on_stderr: Callable[[str], None] | None
+) -> Iterator[_Supervised]:
+    """Run a tool whose stdout the caller reads as it comes; kill it after ``timeout``
+    or when the caller stops early; then raise ToolError as ``run_tool`` does.
+
+    stderr never goes to a pipe nobody reads (a chatty ffmpeg would block on it): it is
+    collected in a temporary file, by a thread that also hands each line to
+    ``on_stderr`` when one is given.
+    """
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if on_stderr else err,
+        )
+        assert proc.stdout is not None
+        drainer = None
+        if on_stderr is not None:
+            assert proc.stderr is not None
+            drainer = threading.Thread(
+                target=_drain, args=(proc.stderr, err, on_stderr), daemon=True
+            )
+            drainer.start()
+        fired = threading.Event()
+
+        def kill() -> None:
+            fired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer:
+            timer.daemon = True
+            timer.start()
+        run = _Supervised(proc, proc.stdout)
+        try:
+            yield run
+            returncode = proc.wait()
+        finally:
+            if timer:
+                timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if drainer is not None:
+                drainer.join(timeout=5)
+        err.seek(0)
+        run.stderr = err.read().decode("utf-8", errors="replace")
+    if fired.is_set():
+        raise ToolError(argv, None, run.stderr[-STDERR_TAIL_CHARS:])
+    if returncode != 0:
+        raise ToolError(argv, returncode, run.stderr[-STDERR_TAIL_CHARS:])
+
+
+def _drain(pipe: IO[bytes], sink: IO[bytes], on_line: Callable[[str], None]) -> None:
+    for raw in pipe:
+        sink.write(raw)
+        on_line(raw.decode("utf-8", errors="replace").rstrip("\n"))
+
+
 def run_tool_streaming(
     argv: list[str],
     *,
@@ -100,82 +171,40 @@ def run_tool_streaming(
     on_line: Callable[[str], None] | None = None,
 ) -> ToolOutput:
     """Run a tool, handing each stdout line to ``on_line`` as it arrives (ffmpeg's
-    ``-progress pipe:1``). Same errors as ``run_tool``.
-
-    stderr goes to a temporary file rather than a pipe: a chatty ffmpeg must never
-    block on a pipe nobody is reading while we read stdout.
-    """
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
-        fired = threading.Event()
-
-        def kill() -> None:
-            fired.set()
-            proc.kill()
-
-        timer = threading.Timer(timeout, kill) if timeout else None
-        if timer:
-            timer.daemon = True
-            timer.start()
-        lines: list[str] = []
-        try:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                line = raw.decode("utf-8", errors="replace").rstrip("\n")
-                lines.append(line)
-                if on_line is not None:
-                    on_line(line)
-            returncode = proc.wait()
-        finally:
-            if timer:
-                timer.cancel()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        err.seek(0)
-        stderr = err.read().decode("utf-8", errors="replace")
-    if fired.is_set():
-        raise ToolError(argv, None, stderr[-STDERR_TAIL_CHARS:])
-    if returncode != 0:
-        raise ToolError(argv, returncode, stderr[-STDERR_TAIL_CHARS:])
-    return ToolOutput(stdout="\n".join(lines), stderr=stderr)
+    ``-progress pipe:1``). Same errors as ``run_tool``."""
+    lines: list[str] = []
+    with _supervised(argv, timeout, None) as run:
+        for raw in run.stdout:
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            lines.append(line)
+            if on_line is not None:
+                on_line(line)
+    return ToolOutput(stdout="\n".join(lines), stderr=run.stderr)
 
 
 def run_tool_chunks(
-    argv: list[str], *, timeout: float | None, chunk_size: int = 1 << 16
+    argv: list[str],
+    *,
+    timeout: float | None,
+    chunk_size: int = 1 << 16,
+    on_stderr: Callable[[str], None] | None = None,
 ) -> Iterator[bytes]:
-    """Run a tool and yield its binary stdout in chunks (raw PCM for waveform peaks), so
-    a 4-hour decode never sits in memory. Raises ToolError (after the last chunk) as
-    ``run_tool`` does; stderr goes to a temporary file for the same reason as above."""
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
-        fired = threading.Event()
+    """Run a tool and yield its binary stdout in chunks of exactly ``chunk_size`` bytes
+    (the last may be shorter): raw PCM or raw video frames, so a 4-hour decode never
+    sits in memory. Raises ToolError after the last chunk; stopping the iteration early
+    kills the process. ``on_stderr`` sees stderr lines as they come (ffmpeg's showinfo)."""
+    with _supervised(argv, timeout, on_stderr) as run:
+        while chunk := _read_exact(run.stdout, chunk_size):
+            yield chunk
 
-        def kill() -> None:
-            fired.set()
-            proc.kill()
 
-        timer = threading.Timer(timeout, kill) if timeout else None
-        if timer:
-            timer.daemon = True
-            timer.start()
-        try:
-            assert proc.stdout is not None
-            while chunk := proc.stdout.read(chunk_size):
-                yield chunk
-            returncode = proc.wait()
-        finally:
-            if timer:
-                timer.cancel()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        err.seek(0)
-        stderr = err.read().decode("utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
-    if fired.is_set():
-        raise ToolError(argv, None, stderr)
-    if returncode != 0:
-        raise ToolError(argv, returncode, stderr)
+def _read_exact(pipe: IO[bytes], size: int) -> bytes:
+    parts: list[bytes] = []
+    left = size
+    while left and (data := pipe.read(left)):
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)
 
 
 def timeout_from_remaining(remaining_ms: int | None, margin_seconds: float) -> float | None:
