@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import io
 import itertools
-import json
 import math
 import os
 import struct
@@ -33,7 +32,6 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,6 +52,7 @@ from lumiere.errors import (
     ReasonCode,
     UnsupportedMediaError,
 )
+from lumiere.media.presets import read_preset
 from lumiere.media.smartcrop import Box, choose_crop, crop_size
 from lumiere.media.sniff import SNIFF_BYTES, check_image_pixels
 
@@ -202,13 +201,7 @@ class CropFocus:
 
 
 def load_image_preset(name: str = "default") -> ImagePreset:
-    if not name or not name.replace("-", "").replace("_", "").isalnum():
-        raise InvalidRequestError(f"Unknown image preset {name!r}.")
-    try:
-        text = resources.files("lumiere.media").joinpath(f"presets/images_{name}.json")
-        data: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise InvalidRequestError(f"Unknown image preset {name!r}.") from e
+    data = read_preset("images", name)
     unknown = set(data.get("keep_metadata", ())) - METADATA_TAGS.keys()
     if unknown:
         raise ValueError(f"Image preset {name!r} keeps unknown metadata {sorted(unknown)}")

@@ -7,14 +7,12 @@ rate, its bit rate cap (scaling with pixels x frames per second) and its H.264 l
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from importlib import resources
-from typing import Any
 
-from lumiere.errors import InvalidRequestError
+from lumiere.media import presets
+from lumiere.media.presets import read_preset
 from lumiere.media.streams import MediaInfo, VideoStream
 
 REFERENCE_PIXEL_RATE = 1920 * 1080 * 30
@@ -96,10 +94,10 @@ class Rendition:
 
 
 def load_preset(name: str) -> LadderPreset:
-    data = _read_preset(name)
+    data = read_preset("ladder", name)
     base = data.pop("extends", None)
     if base:
-        merged = _read_preset(base)
+        merged = read_preset("ladder", base)
         merged.pop("extends", None)
         for key, value in data.items():
             if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -132,26 +130,8 @@ def load_preset(name: str) -> LadderPreset:
     )
 
 
-def _read_preset(name: str) -> dict[str, Any]:
-    if not name or not name.replace("-", "").replace("_", "").isalnum():
-        raise InvalidRequestError(f"Unknown ladder preset {name!r}.")
-    try:
-        text = resources.files("lumiere.media").joinpath(f"presets/ladder_{name}.json")
-        data: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise InvalidRequestError(
-            f"Unknown ladder preset {name!r}; choose one of: {', '.join(preset_names())}."
-        ) from e
-    return data
-
-
 def preset_names() -> list[str]:
-    folder = resources.files("lumiere.media").joinpath("presets")
-    return sorted(
-        p.name.removeprefix("ladder_").removesuffix(".json")
-        for p in folder.iterdir()
-        if p.name.startswith("ladder_") and p.name.endswith(".json")
-    )
+    return presets.preset_names("ladder")
 
 
 def _even(value: float) -> int:
