@@ -26,14 +26,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +57,7 @@ from lumiere.media.probe import MediaInfo, build_ffprobe_args, parse_probe
 from lumiere.media.storyboard import DEFAULT_TILE_WIDTH, Storyboard, plan_storyboard, tile_size
 from lumiere.media.streams import VideoStream
 from lumiere.media.tools import find_binaries, run_tool
+from lumiere_dev.file_server import serve_directory
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -190,60 +188,6 @@ def given_clip(path: Path) -> Clip:
 # --- serving the source over HTTP ------------------------------------------------------
 
 
-class _RangeHandler(SimpleHTTPRequestHandler):
-    """Static files with single byte ranges, as S3 serves them: ffmpeg seeks with
-    ranges, and the commands accept nothing but http(s) input."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def send_head(self) -> Any:
-        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-        path = Path(self.translate_path(self.path))
-        if not match or not path.is_file():
-            return super().send_head()
-        size = path.stat().st_size
-        start = int(match.group(1))
-        end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
-        if start >= size:
-            self.send_error(416)
-            return None
-        fh = path.open("rb")
-        fh.seek(start)
-        self.send_response(206)
-        self.send_header("Content-Type", self.guess_type(str(path)))
-        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.end_headers()
-        # copyfile reads to EOF; ffmpeg asks for open-ended ranges, so that is the range.
-        return fh if end == size - 1 else _Limited(fh, end - start + 1)
-
-
-class _Limited:
-    """A file object that stops after ``left`` bytes (a closed range)."""
-
-    def __init__(self, fh: Any, left: int) -> None:
-        self._fh, self._left = fh, left
-
-    def read(self, n: int = -1) -> bytes:
-        n = self._left if n < 0 else min(n, self._left)
-        data = self._fh.read(n)
-        self._left -= len(data)
-        return bytes(data)
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # ffmpeg drops connections mid-body whenever it seeks: not an error.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 @contextmanager
 def output_to(log: Path) -> Iterator[None]:
     """Send this process's stdout and stderr (file descriptors 1 and 2, so threads,
@@ -268,14 +212,8 @@ def output_to(log: Path) -> Iterator[None]:
 
 @contextmanager
 def serve_file(path: Path) -> Iterator[str]:
-    server = _QuietServer(("127.0.0.1", 0), partial(_RangeHandler, directory=str(path.parent)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(path.parent) as base:
+        yield f"{base}/{path.name}"
 
 
 # --- plan -------------------------------------------------------------------------------

@@ -3,16 +3,12 @@ for it, since Lumiere's ffmpeg calls accept nothing but HTTP(S) input."""
 
 from __future__ import annotations
 
-import functools
-import io
-import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from lumiere_dev.file_server import serve_directory
 from lumiere_dev.samples import make_clip, make_image, make_tone
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,41 +51,8 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     )
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    """A static file server that honours single byte ranges, as S3 and CDNs do (ffmpeg
-    seeks with them, e.g. to reach an index at the end of an MP4)."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def send_head(self):
-        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-        path = Path(self.translate_path(self.path))
-        if not match or not path.is_file():
-            return super().send_head()
-        size = path.stat().st_size
-        start = int(match.group(1))
-        end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
-        if start >= size:
-            self.send_error(416)
-            return None
-        with path.open("rb") as fh:
-            fh.seek(start)
-            body = fh.read(end - start + 1)
-        self.send_response(206)
-        self.send_header("Content-Type", self.guess_type(str(path)))
-        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        return io.BytesIO(body)
-
-
 @pytest.fixture(scope="session")
 def media_http(media: Media) -> Iterator[str]:
-    """Base URL serving the generated media over HTTP."""
-    handler = functools.partial(_QuietHandler, directory=str(media.dir))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    """Base URL serving the generated media over HTTP (with byte ranges, as S3 does)."""
+    with serve_directory(media.dir) as base:
+        yield base
