@@ -8,6 +8,7 @@ from typing import Any
 
 from lumiere.media.conformance import check_dash, check_hls
 from lumiere.media.tools import find_binaries
+from lumiere_dev.client import LumiereClient
 from lumiere_dev.runner import LocalLambdaContext, import_handler, to_lambda_record
 from lumiere_dev.stack import LocalStack
 
@@ -60,6 +61,19 @@ def transcode_all(stack: LocalStack) -> list[dict[str, Any]]:
             assert deliver(stack, "TranscodeFunction", [message]) == {"batchItemFailures": []}
             delivered.append(message)
     return delivered
+
+
+def process_upload(
+    stack: LocalStack, client: LumiereClient, path: Path, content_type: str, **upload: Any
+) -> dict[str, Any]:
+    """Upload a file, deliver its S3 event to ingest and every part to transcode; the
+    asset as the API then shows it."""
+    asset_id = client.upload_file(path, content_type=content_type, **upload).asset_id
+    assert deliver(stack, "IngestFunction", receive(stack, "IngestQueue")) == {
+        "batchItemFailures": []
+    }
+    transcode_all(stack)
+    return client.get_asset(asset_id)
 
 
 def fetch_package(stack: LocalStack, asset_id: str, dest: Path) -> Path:

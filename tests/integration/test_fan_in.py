@@ -20,14 +20,7 @@ from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
 
 from tests.conftest import Media
-from tests.integration.helpers import deliver, drain, receive
-
-
-@pytest.fixture
-def client(stack: LocalStack) -> LumiereClient:
-    drain(stack, "IngestQueue")
-    drain(stack, "TranscodeQueue")
-    return LumiereClient(stack.api_url)
+from tests.integration.helpers import deliver, receive
 
 
 def queued_parts(stack: LocalStack, client: LumiereClient, media: Media) -> tuple[str, dict]:

@@ -7,32 +7,15 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
 from PIL import Image
 
-from tests.integration.helpers import deliver, drain, receive, transcode_all
+from tests.integration.helpers import process_upload
 
 GPS_IFD, SERIAL = 0x8825, 0xA431
-
-
-@pytest.fixture
-def client(stack: LocalStack) -> LumiereClient:
-    drain(stack, "IngestQueue")
-    drain(stack, "TranscodeQueue")
-    return LumiereClient(stack.api_url)
-
-
-def process(stack: LocalStack, client: LumiereClient, path: Path, content_type: str) -> dict:
-    asset_id = client.upload_file(path, content_type=content_type).asset_id
-    assert deliver(stack, "IngestFunction", receive(stack, "IngestQueue")) == {
-        "batchItemFailures": []
-    }
-    transcode_all(stack)
-    return client.get_asset(asset_id)
 
 
 def phone_photo(path: Path) -> Path:
@@ -56,7 +39,7 @@ def fetch(url: str, **headers: str) -> requests.Response:
 def test_photo_variants_are_upright_and_stripped(
     stack: LocalStack, client: LumiereClient, tmp_path: Path
 ) -> None:
-    asset = process(stack, client, phone_photo(tmp_path / "phone.jpg"), "image/jpeg")
+    asset = process_upload(stack, client, phone_photo(tmp_path / "phone.jpg"), "image/jpeg")
     assert asset["status"] == "READY", asset.get("error")
     images = asset["outputs"]["images"]
     assert (images["width"], images["height"]) == (1200, 1600)
@@ -80,7 +63,7 @@ def test_photo_variants_are_upright_and_stripped(
 def test_signed_transformations_render_once_and_refuse_tampering(
     stack: LocalStack, client: LumiereClient, tmp_path: Path
 ) -> None:
-    asset = process(stack, client, phone_photo(tmp_path / "phone.jpg"), "image/jpeg")
+    asset = process_upload(stack, client, phone_photo(tmp_path / "phone.jpg"), "image/jpeg")
     link = stack.api_url + asset["outputs"]["thumbnail"]
     first = fetch(link, Accept="image/avif,image/webp,*/*")
     assert first.status_code == 302
@@ -109,7 +92,7 @@ def test_animated_gif_keeps_its_frames(
     frames = [Image.new("RGB", (120, 90), (i * 60, 40, 200 - i * 60)) for i in range(4)]
     path = tmp_path / "spin.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
-    asset: dict[str, Any] = process(stack, client, path, "image/gif")
+    asset: dict[str, Any] = process_upload(stack, client, path, "image/gif")
     assert asset["status"] == "READY", asset.get("error")
     animated = Image.open(io.BytesIO(fetch(asset["outputs"]["images"]["animated_url"]).content))
     assert animated.format == "WEBP"
@@ -134,7 +117,7 @@ def test_album_cover_is_extracted(stack: LocalStack, client: LumiereClient, tmp_
          "-disposition:v", "attached_pic", str(song)],
         timeout=60,
     )  # fmt: skip
-    asset = process(stack, client, song, "audio/mpeg")
+    asset = process_upload(stack, client, song, "audio/mpeg")
     assert (asset["status"], asset["kind"]) == ("READY", "audio")
     assert "video" not in asset["probe"]  # the cover is not a video stream
     picture = fetch(asset["outputs"]["previews"]["cover"]["url"])

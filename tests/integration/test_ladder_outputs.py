@@ -20,26 +20,15 @@ from lumiere_dev.stack import LocalStack
 from tests.integration.helpers import (
     assert_package_valid,
     deliver,
-    drain,
     fetch_package,
+    process_upload,
     receive,
     transcode_all,
 )
 
 
-@pytest.fixture
-def client(stack: LocalStack) -> LumiereClient:
-    drain(stack, "IngestQueue")
-    drain(stack, "TranscodeQueue")
-    return LumiereClient(stack.api_url)
-
-
 def process(stack: LocalStack, client: LumiereClient, path: Path, **upload: Any) -> dict[str, Any]:
-    asset_id = client.upload_file(path, content_type="video/mp4", **upload).asset_id
-    messages = receive(stack, "IngestQueue")
-    assert deliver(stack, "IngestFunction", messages) == {"batchItemFailures": []}
-    transcode_all(stack)
-    asset = client.get_asset(asset_id)
+    asset = process_upload(stack, client, path, "video/mp4", **upload)
     assert asset["status"] == "READY", asset.get("error")
     return asset
 

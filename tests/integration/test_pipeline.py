@@ -24,18 +24,10 @@ from tests.conftest import Media
 from tests.integration.helpers import (
     assert_package_valid,
     deliver,
-    drain,
     fetch_package,
     receive,
     transcode_all,
 )
-
-
-@pytest.fixture
-def client(stack: LocalStack) -> LumiereClient:
-    drain(stack, "IngestQueue")
-    drain(stack, "TranscodeQueue")
-    return LumiereClient(stack.api_url)
 
 
 def upload(client: LumiereClient, path: Path, content_type: str = "video/mp4") -> str:
