@@ -9,11 +9,10 @@ stdout is binary (raw frames, PCM) run through ``lumiere.media.tools.run_tool_ch
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import ffmpeg
 
-from lumiere.media.safety import input_guard_options
+from lumiere.media.commands import upload_input
 
 _GLOBAL = ["-hide_banner", "-nostdin", "-y"]
 _QUIET = [*_GLOBAL, "-loglevel", "error"]
@@ -26,10 +25,6 @@ SCENE_MIN_GAP_SECONDS = 0.5
 SPEECH_SAMPLE_RATE = 16000  # what pocketsphinx's US English model was trained on
 SILENCE_NOISE_DB = -50.0
 SILENCE_MIN_SECONDS = 0.5
-
-
-def _source(source_url: str, **options: Any) -> Any:
-    return ffmpeg.input(source_url, **options, **input_guard_options())
 
 
 # --- video frames for face detection ---
@@ -73,7 +68,7 @@ def build_frames_args(
     time printed by ``showinfo`` on stderr (raw video carries no timestamps)."""
     width, height = size
     video = (
-        _source(source_url)[stream]
+        upload_input(source_url)[stream]
         .filter("select", frame_select_expr(every_seconds, scene_threshold))
         .filter("scale", width, height)
         .filter("setsar", 1)
@@ -122,7 +117,7 @@ def build_speech_pcm_args(
     if seconds is not None:
         options["t"] = f"{seconds:.3f}"
     out = ffmpeg.output(
-        _source(source_url, **options)[stream],
+        upload_input(source_url, **options)[stream],
         "pipe:1",
         f="s16le",
         acodec="pcm_s16le",
@@ -144,7 +139,7 @@ def build_audio_facts_args(
     reported on stderr at the info level; ``-progress`` on stdout gives the decoded
     duration (to close a silence still open at the end)."""
     audio = (
-        _source(source_url)[stream]
+        upload_input(source_url)[stream]
         # framelog=verbose keeps the ten-a-second frame lines out of the info log.
         .filter("ebur128", peak="true", framelog="verbose")
         .filter("silencedetect", noise=f"{noise_db:g}dB", d=f"{min_silence:g}")

@@ -66,7 +66,8 @@ class HlsOptions:
         }
 
 
-def _source(source_url: str, **options: Any) -> ffmpeg.nodes.InputNode:
+def upload_input(source_url: str, **options: Any) -> ffmpeg.nodes.InputNode:
+    """The upload as an ffmpeg input, with the guards every read of an upload carries."""
     return ffmpeg.input(source_url, **options, **input_guard_options())
 
 
@@ -173,7 +174,7 @@ def build_video_group_args(
     ``storyboard`` (directory, layout) adds the seek-bar sprite sheets from the same
     decode, which costs a scale per thumbnail instead of a second pass over the video.
     """
-    src = _source(source_url)
+    src = upload_input(source_url)
     outputs = _video_outputs(src, source, renditions, out_root, hls, extra=1 if storyboard else 0)
     if storyboard is not None:
         out_dir, board = storyboard
@@ -205,7 +206,7 @@ def build_audio_extract_args(
     """Copy every audio track out of the upload into one local file, without decoding:
     the upload is then read once for audio instead of twice per track (loudness scan,
     encode), and the video in it is never downloaded again."""
-    src = _source(source_url)
+    src = upload_input(source_url)
     streams = [src[str(t.stream_index)] for t in tracks]
     out_node = ffmpeg.output(*streams, str(out), c="copy", f=INTERMEDIATE_FORMAT)
     return [ffmpeg_bin, *_GLOBAL, *out_node.get_args()]
@@ -315,7 +316,7 @@ def build_single_command_args(
     pipeline against (one demux, one decode, no hand-offs). ``poster`` is (path, seek):
     the same thumbnail pick as ``build_poster_args``, from a branch of the one decode;
     ``storyboard`` as in ``build_video_group_args``."""
-    src = _source(source_url)
+    src = upload_input(source_url)
     extra = (1 if poster else 0) + (1 if storyboard else 0)
     outputs = _video_outputs(src, source, renditions, out_root, hls, extra=extra)
     if storyboard is not None:
@@ -356,7 +357,7 @@ def build_poster_args(
 
     The input seek is fast (keyframe based); the window of 30 frames is decoded.
     """
-    src = _source(source_url, ss=f"{seek_seconds:.3f}")
+    src = upload_input(source_url, ss=f"{seek_seconds:.3f}")
     frame = _poster_chain(src["v:0"], max_width, max_height)
     out = ffmpeg.output(frame, str(out_path), vframes=1, **{"q:v": 3})
     return [ffmpeg_bin, *_GLOBAL, *out.get_args()]
@@ -423,7 +424,7 @@ def build_storyboard_args(
     """
     if keyframes_only is None:
         keyframes_only = interval >= STORYBOARD_KEYFRAMES_ONLY_FROM
-    src = _source(source_url, **({"skip_frame": "nokey"} if keyframes_only else {}))
+    src = upload_input(source_url, **({"skip_frame": "nokey"} if keyframes_only else {}))
     stream = src["v:0"]
     if keyframes_only:
         # A keyframe-only stream carries no frame durations, so fps never emits its last
@@ -523,7 +524,7 @@ def build_animated_preview_args(
         raise ValueError(f"unsupported preview format {format!r}")
     pieces = []
     for clip in preview_clips(duration, clips, clip_seconds):
-        src = _source(source_url, ss=f"{clip.start:.3f}", t=f"{clip.seconds:.3f}")
+        src = upload_input(source_url, ss=f"{clip.start:.3f}", t=f"{clip.seconds:.3f}")
         pieces.append(
             src["v:0"]
             .filter("setpts", "PTS-STARTPTS")
@@ -566,7 +567,11 @@ def build_waveform_pcm_args(
     """An audio stream decoded to mono signed 16-bit little-endian PCM on stdout, for
     ``waveform.PeakAccumulator`` to read in chunks (nothing touches disk). The source is
     an upload URL (with ``stream``) or an ``AudioInput`` (the audio part's local copy)."""
-    node = source_url.node() if isinstance(source_url, AudioInput) else _source(source_url)[stream]
+    node = (
+        source_url.node()
+        if isinstance(source_url, AudioInput)
+        else upload_input(source_url)[stream]
+    )
     out = ffmpeg.output(node, "pipe:1", f="s16le", acodec="pcm_s16le", ac=1, ar=sample_rate)
     return [ffmpeg_bin, *_GLOBAL, *out.get_args()]
 
@@ -581,7 +586,7 @@ def build_cover_art_args(
     """Copy an attached picture (disposition ``attached_pic``: the cover in an MP3's ID3
     tag or an M4A's ``covr``) out of an audio file, bytes as they are, no re-encode.
     ``out``'s suffix should match the picture's codec (``COVER_ART_SUFFIXES``)."""
-    src = _source(source_url)
+    src = upload_input(source_url)
     output = ffmpeg.output(
         src[str(stream_index)], str(out), c="copy", f="image2", update=1, **{"frames:v": 1}
     )
@@ -592,7 +597,7 @@ def build_animation_mp4_args(ffmpeg_bin: str, source_url: str, out: Path) -> lis
     """An animated GIF/WebP/APNG as a silent H.264 MP4: a tenth of the bytes for the
     same picture, and it plays with <video autoplay muted loop playsinline>."""
     video = (
-        _source(source_url)["v:0"]
+        upload_input(source_url)["v:0"]
         # 4:2:0 needs even sides; GIF frames are often odd.
         .filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
         .filter("format", "yuv420p")
