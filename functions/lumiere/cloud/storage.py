@@ -150,14 +150,7 @@ def put_bytes(bucket: str, key: str, data: bytes, content_type: str) -> None:
 
 
 def put_text(bucket: str, key: str, text: str) -> None:
-    content_type, cache_control = object_headers(key)
-    client("s3").put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=text.encode("utf-8"),
-        ContentType=content_type,
-        CacheControl=cache_control,
-    )
+    put_bytes(bucket, key, text.encode("utf-8"), object_headers(key)[0])
 
 
 PUBLISH_THREADS = 8

@@ -63,7 +63,7 @@ class TranscodeTask:
     asset_id: str
     kind: MediaKind
     source: SourceObject
-    part: str = "poster"
+    part: str  # a name from the asset's plan (pipeline/plan.py)
     task_id: str = field(default="")
 
     def __post_init__(self) -> None:
