@@ -21,6 +21,9 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return float(raw) if raw.strip() else default
 
 
+ANALYSIS_BACKENDS = ("offline", "aws", "off")
+
+
 @dataclass(frozen=True)
 class Settings:
     assets_table: str = "lumiere-local-AssetsTable"
@@ -28,6 +31,15 @@ class Settings:
     uploads_bucket: str = "lumiere-local-uploads"
     media_bucket: str = "lumiere-local-mediabucket"
     transcode_queue_url: str = ""
+    # The analysis stage (faces, audio facts, captions): "offline" (OpenCV, pocketsphinx),
+    # "aws" (Rekognition, Transcribe) or "off". It runs only where its queue exists.
+    analysis_backend: str = "offline"
+    analysis_queue_url: str = ""
+    # Captions are made in the upload's language, else the audio stream's tag, else this
+    # (empty: no captions for audio of unstated language).
+    default_caption_language: str = "en"
+    # Seconds between the video frames searched for faces (scene changes are added).
+    face_sample_seconds: float = 2.0
     # Public base of MediaBucket (CloudFront, or the local CDN). Empty: presigned URLs.
     media_base_url: str = ""
     event_bus_name: str = "default"
@@ -61,6 +73,17 @@ class Settings:
     # Safety margin left to the Lambda when deriving ffmpeg's timeout from remaining time.
     tool_timeout_margin_seconds: float = 20.0
 
+    def __post_init__(self) -> None:
+        if self.analysis_backend not in ANALYSIS_BACKENDS:
+            raise ValueError(
+                f"ANALYSIS_BACKEND is {self.analysis_backend!r}; use one of "
+                + ", ".join(ANALYSIS_BACKENDS)
+            )
+
+    @property
+    def analysis_enabled(self) -> bool:
+        return self.analysis_backend != "off" and bool(self.analysis_queue_url)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -71,6 +94,12 @@ class Settings:
             uploads_bucket=env.get("UPLOADS_BUCKET", d.uploads_bucket),
             media_bucket=env.get("MEDIA_BUCKET", d.media_bucket),
             transcode_queue_url=env.get("TRANSCODE_QUEUE_URL", d.transcode_queue_url),
+            analysis_backend=env.get("ANALYSIS_BACKEND", d.analysis_backend).strip().lower(),
+            analysis_queue_url=env.get("ANALYSIS_QUEUE_URL", d.analysis_queue_url),
+            default_caption_language=env.get(
+                "DEFAULT_CAPTION_LANGUAGE", d.default_caption_language
+            ).strip(),
+            face_sample_seconds=_float(env, "FACE_SAMPLE_SECONDS", d.face_sample_seconds),
             media_base_url=env.get("MEDIA_BASE_URL", d.media_base_url).rstrip("/"),
             event_bus_name=env.get("EVENT_BUS_NAME", d.event_bus_name),
             webhook_url=env.get("WEBHOOK_URL", d.webhook_url),

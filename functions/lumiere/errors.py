@@ -23,6 +23,9 @@ class ReasonCode(StrEnum):
     UPLOAD_MISSING = "upload_missing"
     PROCESSING_ERROR = "processing_error"
     INVALID_REQUEST = "invalid_request"
+    # Analysis steps only: they are recorded on the step, never fail the asset.
+    ANALYSIS_FAILED = "analysis_failed"
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
 
 
 class LumiereError(Exception):
@@ -61,6 +64,13 @@ class InvalidRequestError(PermanentError):
     """A client request the API refuses (HTTP 400)."""
 
     reason = ReasonCode.INVALID_REQUEST
+
+
+class AnalysisError(PermanentError):
+    """An analysis step cannot succeed on this input; its step is recorded FAILED and the
+    asset's playback outputs are unaffected."""
+
+    reason = ReasonCode.ANALYSIS_FAILED
 
 
 class TransientError(LumiereError):

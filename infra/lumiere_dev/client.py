@@ -48,11 +48,19 @@ class LumiereClient:
         return body
 
     def request_upload(
-        self, filename: str, content_type: str, size: int, *, preset: str | None = None
+        self,
+        filename: str,
+        content_type: str,
+        size: int,
+        *,
+        preset: str | None = None,
+        language: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"filename": filename, "content_type": content_type, "size": size}
         if preset:
             body["preset"] = preset
+        if language:
+            body["language"] = language
         r = self.http.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
         return dict(self._json(r))
 
@@ -64,13 +72,16 @@ class LumiereClient:
         filename: str | None = None,
         declared_size: int | None = None,
         preset: str | None = None,
+        language: str | None = None,
     ) -> UploadResult:
         """``declared_size`` lets tests play a client that lies about the size."""
         content_type = (
             content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         )
         size = path.stat().st_size if declared_size is None else declared_size
-        ticket = self.request_upload(filename or path.name, content_type, size, preset=preset)
+        ticket = self.request_upload(
+            filename or path.name, content_type, size, preset=preset, language=language
+        )
         form = ticket["upload"]
         with path.open("rb") as fh:
             r = self.http.post(

@@ -199,10 +199,16 @@ def _function(
         elif event["Type"] in ("Api", "HttpApi"):
             api.append((str(p.get("Path", "/")), str(p.get("Method", "ANY")).upper()))
     setting = {**globals_, **props}  # SAM: a function's own setting wins over Globals
+    if setting.get("PackageType") == "Image":
+        # A container image names its handler as the image's command (the runtime
+        # interface client's argument).
+        handler = str(((setting.get("ImageConfig") or {}).get("Command") or [""])[0])
+    else:
+        handler = str(setting["Handler"])
     return FunctionSpec(
         logical_id=logical_id,
         name=r.physical_name(logical_id),
-        handler=str(setting["Handler"]),
+        handler=handler,
         timeout=int(setting.get("Timeout", 3)),  # SAM's defaults
         memory=int(setting.get("MemorySize", 128)),
         environment={k: as_string(r.resolve(v)) for k, v in env.items()},

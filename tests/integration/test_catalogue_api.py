@@ -10,7 +10,7 @@ from lumiere_dev.client import ApiError, LumiereClient
 from lumiere_dev.stack import LocalStack
 
 from tests.conftest import REPO, Media
-from tests.integration.helpers import deliver, receive
+from tests.integration.helpers import deliver, receive, transcode_all
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,7 @@ def client(stack: LocalStack) -> LumiereClient:
 def process_all(stack: LocalStack) -> None:
     while messages := receive(stack, "IngestQueue", wait=1):
         deliver(stack, "IngestFunction", messages)
-    while tasks := receive(stack, "TranscodeQueue", wait=1):
-        for task in tasks:
-            deliver(stack, "TranscodeFunction", [task])
+    transcode_all(stack)  # every part, the analysis too
 
 
 def test_list_paginates_newest_first_and_filters(
@@ -110,6 +108,7 @@ def test_late_event_cannot_revive_a_deleted_asset(
     client.delete_asset(asset_id)
     deliver(stack, "IngestFunction", notifications)
     assert receive(stack, "TranscodeQueue", wait=1) == []
+    assert receive(stack, "AnalysisQueue", wait=0) == []
     with pytest.raises(ApiError):
         client.get_asset(asset_id)
 

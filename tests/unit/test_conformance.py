@@ -22,7 +22,10 @@ from lumiere.media.conformance import (
     parse_attributes,
     parse_iso_duration,
 )
+from lumiere.media.dash import build_mpd
+from lumiere.media.hls import build_master_playlist
 from lumiere.media.isobmff import read_fragment_file, read_init_file
+from lumiere.media.subtitles import SubtitleTrack, build_subtitle_playlist, with_timestamp_map
 from lumiere.media.tools import find_binaries
 
 CLIP_S = 6
@@ -428,3 +431,65 @@ def test_expand_template() -> None:
     assert expand_template(template, {"RepresentationID": "v", "Number": 7, "Time": 90}) == (
         "v/seg_00007_90$.m4s"
     )
+
+
+# -- captions: a subtitle rendition and a DASH text track ---------------------------------
+
+
+def _add_captions(pkg: Path, vtt: str = "WEBVTT\n\n00:00.500 --> 00:02.000\nHello.\n") -> None:
+    """Captions as the pipeline publishes them (media/subtitles.py), named by the master
+    and by the MPD."""
+    track = SubtitleTrack("en", "English (automatic)", "captions/en.vtt", "captions/en.m3u8")
+    (pkg / "captions").mkdir()
+    (pkg / "captions" / "en.vtt").write_text(with_timestamp_map(vtt))
+    (pkg / "captions" / "en.m3u8").write_text(build_subtitle_playlist(track, CLIP_S, "en.vtt"))
+    lines = (pkg / "master.m3u8").read_text().splitlines()
+    media = build_master_playlist([], [], [track]).splitlines()[3]
+    assert media.startswith("#EXT-X-MEDIA:TYPE=SUBTITLES")
+    lines.insert(3, media)
+    lines = [
+        line + ',SUBTITLES="subs"' if line.startswith("#EXT-X-STREAM-INF") else line
+        for line in lines
+    ]
+    (pkg / "master.m3u8").write_text("\n".join(lines) + "\n")
+
+    def add_text(mpd: ET.Element) -> None:
+        ours = ET.fromstring(build_mpd([], [], 2.0, [track]))  # noqa: S314 - built here
+        period = mpd.find(f"{{{MPD_NS}}}Period")
+        assert period is not None
+        period.extend(ours.findall(f".//{{{MPD_NS}}}AdaptationSet"))
+
+    _edit_mpd(pkg, add_text)
+
+
+def test_captions_as_published_are_valid(pkg: Path) -> None:
+    _add_captions(pkg)
+    assert check_hls(pkg) == []
+    assert check_dash(pkg) == []
+
+
+SUBTITLE_BREAKAGES = {
+    "unknown-subtitle-group": ("master.m3u8", sub_first(r'SUBTITLES="subs"', 'SUBTITLES="cc"')),
+    "missing-file": ("master.m3u8", sub_first(r"captions/en\.m3u8", "captions/fr.m3u8")),
+    "not-vod": ("captions/en.m3u8", sub_first(r"^#EXT-X-ENDLIST\n", "")),
+    "extinf-exceeds-target": (
+        "captions/en.m3u8", sub_first(r"TARGETDURATION:\d+", "TARGETDURATION:1")
+    ),
+    "not-webvtt": ("captions/en.vtt", sub_first(r"\AWEBVTT", "1\n00:00.500 --> 00:02.000")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "breakage"), SUBTITLE_BREAKAGES.items(), ids=SUBTITLE_BREAKAGES)
+def test_subtitle_rule_is_reported(
+    pkg: Path, rule: str, breakage: tuple[str, Callable[[str], str]]
+) -> None:
+    _add_captions(pkg)
+    file, change = breakage
+    edit(pkg / file, change)
+    assert rule in rules(check_hls(pkg) + check_dash(pkg))
+
+
+def test_dash_text_track_must_be_webvtt(pkg: Path) -> None:
+    _add_captions(pkg)
+    (pkg / "captions" / "en.vtt").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    assert "not-webvtt" in rules(check_dash(pkg))

@@ -76,3 +76,28 @@ def test_settings_from_env_with_defaults() -> None:
     assert s.segment_seconds == 6.0
     assert s.max_attempts == Settings().max_attempts
     assert Settings.from_env({}) == Settings()
+
+
+@pytest.mark.parametrize("language", ["en", "eng", "en-GB", "pt-BR", "zh-Hant-TW", "es-419"])
+def test_upload_request_takes_a_spoken_language(language: str) -> None:
+    body = {"filename": "a.mp4", "content_type": "video/mp4", "size": 1, "language": language}
+    assert UploadRequest.from_json(body).language == language
+
+
+@pytest.mark.parametrize("language", ["english", "e", "en_GB!", 7, "../en", "en-GB-x"])
+def test_upload_request_refuses_what_is_not_a_language_tag(language: object) -> None:
+    body = {"filename": "a.mp4", "content_type": "video/mp4", "size": 1, "language": language}
+    with pytest.raises(InvalidRequestError, match="language tag"):
+        UploadRequest.from_json(body)
+
+
+def test_analysis_runs_only_with_a_backend_and_its_queue() -> None:
+    assert not Settings().analysis_enabled  # no queue: the media parts only
+    on = Settings.from_env({"ANALYSIS_QUEUE_URL": "http://q", "ANALYSIS_BACKEND": " AWS "})
+    assert on.analysis_enabled
+    assert on.analysis_backend == "aws"
+    assert not Settings.from_env(
+        {"ANALYSIS_QUEUE_URL": "http://q", "ANALYSIS_BACKEND": "off"}
+    ).analysis_enabled
+    with pytest.raises(ValueError, match="ANALYSIS_BACKEND"):
+        Settings.from_env({"ANALYSIS_BACKEND": "opencv"})

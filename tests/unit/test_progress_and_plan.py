@@ -157,3 +157,17 @@ def test_far_too_long_is_refused_with_a_reason() -> None:
         video_parts(long_video(1920, 1080, 600))  # ten hours: not even 240p fits
     assert e.value.reason.value == "too_long"
     assert "minutes" in e.value.message
+
+
+def test_analysis_is_a_part_of_its_own_when_asked_for() -> None:
+    parts = plan_parts(video_info(), MediaKind.VIDEO, PRESET, 1, analysis=True)
+    assert [p.kind for p in parts] == ["video", "audio", "previews", "analysis"]
+    assert parts[0].weight > 10 * parts[-1].weight > 0  # a few percent of the ladder
+    audio_only = MediaInfo("wav", 3.0, 1, 1, audio=(AudioStream(0, "pcm_s16le", 2, 44100),))
+    assert [p.name for p in plan_parts(audio_only, MediaKind.AUDIO, PRESET, 1, analysis=True)] == [
+        "audio",
+        "analysis",
+    ]
+    image = plan_parts(audio_only, MediaKind.IMAGE, PRESET, 1, analysis=True)
+    assert [p.name for p in image] == ["image", "analysis"]
+    assert "analysis" not in [p.name for p in plan_parts(video_info(), MediaKind.VIDEO, PRESET, 1)]

@@ -184,3 +184,26 @@ class AnalysisResult:
             caption_backend=data.get("caption_backend"),
             extra=dict(data.get("extra") or {}),
         )
+
+
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """How one analysis step ended. Analysis never fails an asset: a step that could not
+    run says why here (a stable ``reason`` code and a sentence), and the asset's playback
+    outputs are unaffected."""
+
+    status: str  # DONE | SKIPPED | FAILED
+    reason: str | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.reason, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepOutcome:
+        return cls(
+            status=str(data["status"]), reason=data.get("reason"), message=data.get("message")
+        )

@@ -150,7 +150,7 @@ def transform_image(asset_id: str, options: str) -> Response:
             fit=spec.fit,  # type: ignore[arg-type]
             format=spec.format,
             quality=spec.quality,
-            focus=None if spec.smart else CropFocus(point=(0.5, 0.5)),
+            focus=_crop_focus(outputs) if spec.smart else CropFocus(point=(0.5, 0.5)),
         )
         put_bytes(settings.media_bucket, cache_key, rendered.data, rendered.content_type)
     # Behind CloudFront the target is a stable URL and the redirect can be kept a day;
@@ -167,6 +167,17 @@ def transform_image(asset_id: str, options: str) -> Response:
             "X-Lumiere-Cache": "hit" if hit else "miss",
         },
     )
+
+
+def _crop_focus(outputs: dict[str, Any]) -> CropFocus | None:
+    """A smart crop keeps the faces the analysis found in a still image; without any,
+    smart crop falls back to the most detailed region (media/smartcrop.py)."""
+    faces = ((outputs.get("analysis") or {}).get("faces") or []) if outputs.get("images") else []
+    boxes = tuple(
+        (float(f["x"]), float(f["y"]), float(f["x"]) + float(f["w"]), float(f["y"]) + float(f["h"]))
+        for f in faces
+    )
+    return CropFocus(faces=boxes) if boxes else None
 
 
 @app.route("/assets/{asset_id}", methods=["DELETE"], cors=True)

@@ -113,6 +113,16 @@ def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str,
         shown["previews"] = _previews_view(previews, url_for)
     if "download" in outputs:
         shown["download"] = {"key": outputs["download"], "url": url_for(outputs["download"])}
+    if outputs.get("captions"):
+        shown["captions"] = [
+            {**c, "vtt_url": url_for(c["vtt"]), "playlist_url": url_for(c["playlist"])}
+            for c in outputs["captions"]
+        ]
+    if outputs.get("analysis"):
+        analysis = dict(outputs["analysis"])
+        if analysis.get("document"):
+            analysis["document_url"] = url_for(analysis["document"])
+        shown["analysis"] = analysis
     view["outputs"] = shown
     return view
 

@@ -5,12 +5,25 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from lumiere.cloud.clients import client
+from lumiere.config import Settings
 from lumiere.errors import TransientError
 from lumiere.pipeline.models import TranscodeTask
+from lumiere.pipeline.plan import ANALYSIS
 
 
-def send_transcode_tasks(queue_url: str, tasks: list[TranscodeTask]) -> None:
-    """Fan out: one message per part, ten per request (SQS's batch limit)."""
+def send_part_tasks(settings: Settings, tasks: list[TranscodeTask]) -> None:
+    """Fan out: the analysis part to AnalysisFunction's queue (OpenCV and the speech
+    model live in that function's image only), every other part to TranscodeFunction's."""
+    analysis = [t for t in tasks if t.part == ANALYSIS]
+    media = [t for t in tasks if t.part != ANALYSIS]
+    if media:
+        send_tasks(settings.transcode_queue_url, media)
+    if analysis:
+        send_tasks(settings.analysis_queue_url, analysis)
+
+
+def send_tasks(queue_url: str, tasks: list[TranscodeTask]) -> None:
+    """One message per part, ten per request (SQS's batch limit)."""
     sqs = client("sqs")
     for start in range(0, len(tasks), 10):
         batch = tasks[start : start + 10]

@@ -274,6 +274,11 @@ def _audio_output(
             print_format="none",
             **_loudnorm_options(settings),
         )
+        # loudnorm's dynamic mode (its fallback when the linear gain would clip) emits
+        # frames whose timestamps drift from the samples they carry, and the HLS muxer
+        # then cuts segments whose EXTINF disagrees with their audio by tens of ms.
+        # Restamp by sample count, keeping the track's start (its offset to the video).
+        stream = stream.filter("asetpts", "N/SR/TB+STARTPTS")
     options: dict[str, str | int | float] = {
         "c:a": settings.codec,
         "b:a": f"{settings.bitrate_kbps}k",

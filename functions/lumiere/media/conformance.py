@@ -363,11 +363,21 @@ def check_hls(root: Path, master: str = "master.m3u8", *, tolerance: float = 0.1
         return pkg.problems
     renditions: dict[str, Rendition | None] = {}
     groups = _check_media_tags(pkg, parsed, renditions)
+    subtitle_groups = _check_subtitles(pkg, parsed)
     videos: list[Rendition] = []
     for variant in parsed.variants:
         rendition = _check_variant(pkg, parsed, variant, groups, renditions, tolerance)
         if rendition is not None and rendition.is_video and not variant.iframe:
             videos.append(rendition)
+        # RFC 8216 4.3.4.2: SUBTITLES MUST match the GROUP-ID of a TYPE=SUBTITLES tag.
+        group = variant.attrs.get("SUBTITLES")
+        if group is not None and group not in subtitle_groups:
+            pkg.add(
+                parsed.rel,
+                "unknown-subtitle-group",
+                f"{variant.uri!r} names subtitle group {group!r}, but no EXT-X-MEDIA "
+                "TYPE=SUBTITLES defines it.",
+            )
     _check_alignment(pkg, videos)
     return pkg.problems
 
@@ -410,6 +420,37 @@ def _check_media_tags(
                 "audio-default-count",
                 f"Audio group {group!r} has {count} DEFAULT=YES renditions; it needs exactly one.",
             )
+    return groups
+
+
+def _check_subtitles(pkg: _Package, master: Master) -> set[str]:
+    """Validate TYPE=SUBTITLES renditions (WebVTT segments); return their groups."""
+    groups: set[str] = set()
+    for media in master.media:
+        if media.get("TYPE") != "SUBTITLES":
+            continue
+        groups.add(media.get("GROUP-ID", ""))
+        # RFC 8216 4.3.4.1: URI is REQUIRED for TYPE=SUBTITLES.
+        rel = pkg.resolve(master.rel, media["URI"], master.rel) if "URI" in media else None
+        if rel is None:
+            pkg.add(master.rel, "subtitles-missing-uri", "A subtitle rendition needs a URI.")
+            continue
+        pl = parse_media_playlist(pkg, rel)
+        if pl is None:
+            continue
+        if pl.target_duration is None:
+            pkg.add(rel, "missing-targetduration", "Add #EXT-X-TARGETDURATION.")
+        if not pl.endlist or pl.playlist_type != "VOD":
+            pkg.add(rel, "not-vod", "A finished subtitle playlist needs VOD type and ENDLIST.")
+        for seg in pl.segments:
+            if seg.path is None:
+                continue
+            if pl.target_duration is not None and round(seg.duration) > pl.target_duration:
+                pkg.add(rel, "extinf-exceeds-target", f"{seg.uri} is longer than the target.")
+            head = (pkg.root / seg.path).read_bytes()[:16].decode("utf-8", "replace")
+            # WebVTT 4.1: the file starts with an optional BOM, then "WEBVTT".
+            if not head.lstrip("\ufeff").startswith("WEBVTT"):
+                pkg.add(rel, "not-webvtt", f"{seg.uri} is not a WebVTT file.")
     return groups
 
 
@@ -738,6 +779,9 @@ def check_dash(root: Path, mpd: str = "manifest.mpd", *, tolerance: float = 0.10
     for period in _children(element, "Period"):
         for adaptation in _children(period, "AdaptationSet"):
             for rep in _children(adaptation, "Representation"):
+                if _inherited("mimeType", rep, adaptation) == "text/vtt":
+                    _check_sidecar_text(pkg, mpd, rep)
+                    continue
                 seconds = _check_representation(pkg, mpd, adaptation, rep, tolerance)
                 longest = max(longest, seconds)
     # ISO/IEC 23009-1 5.3.1.2: a static MPD without Period@duration needs
@@ -760,6 +804,22 @@ def check_dash(root: Path, mpd: str = "manifest.mpd", *, tolerance: float = 0.10
             f"but the longest representation lasts {longest:.3f} s.",
         )
     return pkg.problems
+
+
+def _check_sidecar_text(pkg: _Package, mpd: str, rep: ET.Element) -> None:
+    """A text track given as one whole WebVTT file (ISO/IEC 23009-1 5.3.9.1: a
+    Representation with only a BaseURL is a single segment)."""
+    base = _child(rep, "BaseURL")
+    if base is None or not (base.text or "").strip():
+        pkg.add(
+            mpd, "dash-text-missing-url", f"Text Representation {rep.get('id')!r} needs a BaseURL."
+        )
+        return
+    rel = pkg.resolve(mpd, base.text.strip(), mpd)
+    if rel is not None:
+        head = (pkg.root / rel).read_bytes()[:16].decode("utf-8", "replace")
+        if not head.lstrip("\ufeff").startswith("WEBVTT"):
+            pkg.add(mpd, "not-webvtt", f"{rel} is not a WebVTT file.")
 
 
 def _inherited(name: str, *elements: ET.Element) -> str | None:

@@ -9,6 +9,7 @@ from fractions import Fraction
 
 from lumiere.media.commands import INIT_SEGMENT
 from lumiere.media.packaging import MEDIA_TEMPLATE, PackagedTrack
+from lumiere.media.subtitles import SubtitleTrack
 
 MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
 LIVE_PROFILE = "urn:mpeg:dash:profile:isoff-live:2011"
@@ -47,7 +48,10 @@ def _segment_template(parent: ET.Element, track: PackagedTrack) -> None:
 
 
 def build_mpd(
-    video: Sequence[PackagedTrack], audio: Sequence[PackagedTrack], segment_seconds: float
+    video: Sequence[PackagedTrack],
+    audio: Sequence[PackagedTrack],
+    segment_seconds: float,
+    subtitles: Sequence[SubtitleTrack] = (),
 ) -> str:
     duration = max((t.duration for t in [*video, *audio]), default=0.0)
     ET.register_namespace("", MPD_NS)
@@ -115,5 +119,19 @@ def build_mpd(
                 rep, "AudioChannelConfiguration", schemeIdUri=CHANNEL_SCHEME, value=str(t.channels)
             )
         _segment_template(rep, t)
+    for s in subtitles:
+        # A sidecar WebVTT file, the form dash.js and Shaka read for text tracks.
+        aset = ET.SubElement(
+            period,
+            "AdaptationSet",
+            id=str(next_id),
+            contentType="text",
+            mimeType="text/vtt",
+            lang=s.language,
+        )
+        next_id += 1
+        ET.SubElement(aset, "Role", schemeIdUri=ROLE_SCHEME, value="subtitle")
+        rep = ET.SubElement(aset, "Representation", id=f"subs-{s.language}", bandwidth="256")
+        ET.SubElement(rep, "BaseURL").text = s.vtt
     ET.indent(mpd)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(mpd, encoding="unicode") + "\n"

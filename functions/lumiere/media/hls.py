@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lumiere.media.packaging import PackagedTrack
+from lumiere.media.subtitles import SUBTITLE_GROUP, SubtitleTrack
 
 AUDIO_GROUP = "aud"
 
@@ -35,16 +36,40 @@ def _media_line(track: PackagedTrack) -> str:
     return "#EXT-X-MEDIA:" + ",".join(attrs)
 
 
-def build_master_playlist(video: Sequence[PackagedTrack], audio: Sequence[PackagedTrack]) -> str:
-    """Video variants highest first, each referring to the audio group; an audio-only
-    asset gets one variant (the default track) with the others as alternatives."""
+def _subtitle_line(track: SubtitleTrack) -> str:
+    # Machine captions are offered, never forced on: DEFAULT=NO, but AUTOSELECT lets a
+    # player pick them when the viewer's settings ask for captions in that language.
+    attrs = [
+        "TYPE=SUBTITLES",
+        f"GROUP-ID={_quoted(SUBTITLE_GROUP)}",
+        f"NAME={_quoted(track.name)}",
+        f"LANGUAGE={_quoted(track.language)}",
+        "DEFAULT=NO",
+        "AUTOSELECT=YES",
+        "FORCED=NO",
+        f"URI={_quoted(track.playlist)}",
+    ]
+    return "#EXT-X-MEDIA:" + ",".join(attrs)
+
+
+def build_master_playlist(
+    video: Sequence[PackagedTrack],
+    audio: Sequence[PackagedTrack],
+    subtitles: Sequence[SubtitleTrack] = (),
+) -> str:
+    """Video variants highest first, each referring to the audio group (and the subtitle
+    group, when there are captions); an audio-only asset gets one variant (the default
+    track) with the others as alternatives."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     audio = sorted(audio, key=lambda t: not t.default)
     lines += [_media_line(t) for t in audio]
+    lines += [_subtitle_line(t) for t in subtitles]
     audio_peak = max((t.peak_bps for t in audio), default=0)
     audio_avg = max((t.average_bps for t in audio), default=0)
     audio_codecs = sorted({t.codec for t in audio})
     group = f",AUDIO={_quoted(AUDIO_GROUP)}" if audio else ""
+    if subtitles:
+        group += f",SUBTITLES={_quoted(SUBTITLE_GROUP)}"
     for v in sorted(video, key=lambda t: t.peak_bps, reverse=True):
         attrs = [
             f"BANDWIDTH={v.peak_bps + audio_peak}",

@@ -17,6 +17,7 @@ from lumiere.media.dash import build_mpd
 from lumiere.media.hls import build_master_playlist
 from lumiere.media.ladder import load_preset
 from lumiere.media.packaging import PackagedTrack
+from lumiere.media.subtitles import SubtitleTrack
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere.pipeline import keys
 from lumiere.pipeline.deletion import delete_outputs
@@ -70,6 +71,7 @@ def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, An
     video = _tracks(asset, VIDEO, settings)
     audio = _tracks(asset, AUDIO, settings)
     outputs: dict[str, Any] = {}
+    subtitles: list[SubtitleTrack] = []
     for out in (asset.get("part_outputs") or {}).values():
         if "poster" in out:
             outputs["poster"] = out["poster"]
@@ -78,6 +80,21 @@ def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, An
         for name, value in (out.get("previews") or {}).items():
             if value:
                 outputs.setdefault("previews", {})[name] = value
+        if "analysis" in out:
+            outputs["analysis"] = out["analysis"]
+        subtitles += [SubtitleTrack.from_dict(t) for t in out.get("subtitles") or []]
+    if subtitles:
+        hls = keys.hls_prefix(asset_id)
+        outputs["captions"] = [
+            {
+                "language": t.language,
+                "name": t.name,
+                "automatic": t.automatic,
+                "vtt": hls + t.vtt,
+                "playlist": hls + t.playlist,
+            }
+            for t in subtitles
+        ]
     if not video and not audio:
         return outputs
     v_tracks, a_tracks = [t for t, _ in video], [t for t, _ in audio]
@@ -86,10 +103,14 @@ def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, An
         outputs["download"] = _publish_download(asset_id, v_tracks, a_tracks, settings)
     mpd_key = keys.dash_manifest_key(asset_id)
     put_text(
-        settings.media_bucket, mpd_key, build_mpd(v_tracks, a_tracks, settings.segment_seconds)
+        settings.media_bucket,
+        mpd_key,
+        build_mpd(v_tracks, a_tracks, settings.segment_seconds, subtitles),
     )
     master_key = keys.master_playlist_key(asset_id)
-    put_text(settings.media_bucket, master_key, build_master_playlist(v_tracks, a_tracks))
+    put_text(
+        settings.media_bucket, master_key, build_master_playlist(v_tracks, a_tracks, subtitles)
+    )
     outputs["dash"] = {"manifest": mpd_key}
     outputs["hls"] = {
         "master": master_key,

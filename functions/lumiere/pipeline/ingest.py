@@ -14,7 +14,7 @@ from typing import Any
 from lumiere.cloud.catalogue import Catalogue
 from lumiere.cloud.source_proxy import SourceProxy
 from lumiere.cloud.storage import head_object, presign_get, read_head
-from lumiere.cloud.tasks import send_transcode_tasks
+from lumiere.cloud.tasks import send_part_tasks
 from lumiere.config import Settings
 from lumiere.errors import (
     LimitExceededError,
@@ -76,7 +76,7 @@ def ingest_object(
         return IngestOutcome.IGNORED
     status = AssetStatus(asset["status"])
     if status is AssetStatus.PROBED:
-        send_transcode_tasks(settings.transcode_queue_url, _tasks(asset))
+        send_part_tasks(settings, _tasks(asset))
         return IngestOutcome.REQUEUED
     if status not in (AssetStatus.CREATED, AssetStatus.UPLOADED):
         # Includes a second write to the same key (a re-upload): one ticket, one object.
@@ -101,7 +101,9 @@ def ingest_object(
         info, kind = _probe_and_check(source, settings, probe_timeout)
         preset = load_preset(asset.get("preset") or settings.ladder_preset)
         budget = TaskBudget(settings.task_budget_seconds, settings.encode_pixel_rate)
-        parts = plan_parts(info, kind, preset, settings.video_tasks, budget)
+        parts = plan_parts(
+            info, kind, preset, settings.video_tasks, budget, analysis=settings.analysis_enabled
+        )
         planned = {r for p in parts for r in p.rungs}
         dropped = [r.name for r in plan_ladder(info, preset) if r.name not in planned]
         asset = catalogue.transition(
@@ -128,7 +130,7 @@ def ingest_object(
         log.info("asset %s rejected: %s (%s)", upload.asset_id, e.reason, e.message)
         record_failure(catalogue, settings, upload.asset_id, e.reason, e.message)
         return IngestOutcome.FAILED
-    send_transcode_tasks(settings.transcode_queue_url, _tasks(asset))
+    send_part_tasks(settings, _tasks(asset))
     return IngestOutcome.QUEUED
 
 

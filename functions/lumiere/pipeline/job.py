@@ -36,6 +36,8 @@ class Job:
     settings: Settings
     catalogue: Catalogue
     remaining_ms: Callable[[], int | None]
+    # The language the upload request named (BCP 47 or ISO 639), for captions.
+    language: str | None = None
 
     @property
     def hls(self) -> HlsOptions:

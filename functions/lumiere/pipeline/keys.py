@@ -95,3 +95,12 @@ def transform_key(asset_id: str, canonical_options: str, extension: str) -> str:
 
 def preview_key(asset_id: str, name: str) -> str:
     return f"{asset_prefix(asset_id)}previews/{name}"
+
+
+def captions_prefix(asset_id: str) -> str:
+    """Inside the HLS package, beside the master and the MPD that name them."""
+    return f"{hls_prefix(asset_id)}captions/"
+
+
+def analysis_key(asset_id: str) -> str:
+    return f"{asset_prefix(asset_id)}analysis/analysis.json"

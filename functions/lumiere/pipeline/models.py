@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lumiere.errors import InvalidRequestError, MalformedEventError
 from lumiere.media.probe import MediaKind
+
+# BCP 47's common shapes: a 2-3 letter language, optionally a script and a region.
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?")
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,9 @@ class UploadRequest:
     size: int
     # A ladder preset (media/presets/ladder_<name>.json); None: the deployment's default.
     preset: str | None = None
+    # The spoken language (BCP 47 "en", or ISO 639-2 "eng"), for automatic captions;
+    # None: the audio stream's tag, else the deployment's default.
+    language: str | None = None
 
     @classmethod
     def from_json(cls, body: Any) -> UploadRequest:
@@ -36,11 +43,19 @@ class UploadRequest:
         preset = body.get("preset")
         if preset is not None and not isinstance(preset, str):
             raise InvalidRequestError("preset must be a string naming a ladder preset.")
+        language = body.get("language")
+        if language is not None and not (
+            isinstance(language, str) and LANGUAGE_TAG.fullmatch(language)
+        ):
+            raise InvalidRequestError(
+                "language must be a language tag such as 'en', 'en-GB' or 'eng'."
+            )
         return cls(
             filename=filename,
             content_type=content_type.strip().lower(),
             size=size,
             preset=preset or None,
+            language=language or None,
         )
 
 

@@ -18,13 +18,16 @@ from lumiere.media.ladder import LadderPreset, Rendition, plan_ladder
 from lumiere.media.streams import MediaInfo, MediaKind
 
 VIDEO, AUDIO, POSTER, PREVIEWS, IMAGE = "video", "audio", "poster", "previews", "image"
+# Faces, audio facts, captions: run by AnalysisFunction (its own queue), and never able
+# to fail the asset (pipeline/parts/analysis.py records its own status instead).
+ANALYSIS = "analysis"
 STORYBOARD = "storyboard"
 
 
 @dataclass(frozen=True)
 class Part:
     name: str
-    kind: str  # VIDEO | AUDIO | POSTER
+    kind: str  # VIDEO | AUDIO | PREVIEWS | IMAGE | ANALYSIS
     rungs: tuple[str, ...] = ()
     weight: float = 1.0  # share of the asset's work, for the progress figure
     # Outputs made from this part's decode besides its rungs (STORYBOARD).
@@ -97,11 +100,16 @@ def plan_parts(
     preset: LadderPreset,
     video_tasks: int,
     budget: TaskBudget | None = None,
+    *,
+    analysis: bool = False,
 ) -> list[Part]:
     """The parts of an asset's work. With a ``budget``, rungs are split over as many video
-    tasks as it takes for each to finish in time (at least ``video_tasks``)."""
+    tasks as it takes for each to finish in time (at least ``video_tasks``). ``analysis``
+    adds the analysis part."""
     if kind is MediaKind.IMAGE:
-        return [Part(name=IMAGE, kind=IMAGE)]
+        return [Part(name=IMAGE, kind=IMAGE)] + (
+            [Part(name=ANALYSIS, kind=ANALYSIS, weight=0.5)] if analysis else []
+        )
     parts: list[Part] = []
     video_cost = 0.0
     if kind is MediaKind.VIDEO:
@@ -131,6 +139,10 @@ def plan_parts(
     if kind is MediaKind.VIDEO:
         # Poster and animated preview: both seek, so they cost a few seconds of decode.
         parts.append(Part(name=PREVIEWS, kind=PREVIEWS, weight=round(0.02 * video_cost, 3)))
+    if analysis:
+        # Sampled frames and a speech pass: a few percent of a ladder.
+        weight = 0.05 * video_cost if video_cost else 1.0
+        parts.append(Part(name=ANALYSIS, kind=ANALYSIS, weight=round(weight, 3)))
     return parts
 
 

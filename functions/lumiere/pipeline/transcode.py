@@ -34,8 +34,11 @@ def transcode_part(
     catalogue: Catalogue,
     settings: Settings,
     remaining_ms: Callable[[], int | None] = lambda: None,
+    *,
+    produce: producers.Producer | None = None,
 ) -> AssetStatus | None:
-    """Returns the asset's final status if this part finished it, else None."""
+    """Returns the asset's final status if this part finished it, else None. ``produce``
+    replaces the part's producer (a part that gives up completes with a stand-in)."""
     asset = catalogue.get(task.asset_id)
     if asset is None or AssetStatus(asset["status"]) in TERMINAL:
         return None
@@ -73,8 +76,9 @@ def transcode_part(
                 settings=settings,
                 catalogue=catalogue,
                 remaining_ms=remaining_ms,
+                language=asset.get("language"),
             )
-            output = producers.PRODUCERS[part.kind](job, published)
+            output = (produce or producers.PRODUCERS[part.kind])(job, published)
         try:
             asset = catalogue.complete_part(task.asset_id, task.part, utc_now(), output)
         except StaleTransitionError:

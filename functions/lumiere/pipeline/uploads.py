@@ -62,6 +62,7 @@ def create_upload(
             "declared_size": request.size,
             "upload_key": upload.key,
             "preset": preset,
+            **({"language": request.language} if request.language else {}),
             "created_at": now,
             "updated_at": now,
         }

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from lumiere.pipeline.job import Job
+from lumiere.pipeline.parts.analysis import analysis_part
 from lumiere.pipeline.parts.audio import audio_part
 from lumiere.pipeline.parts.image import image_part
 from lumiere.pipeline.parts.previews import poster_part, previews_part
 from lumiere.pipeline.parts.video import video_part
-from lumiere.pipeline.plan import AUDIO, IMAGE, POSTER, PREVIEWS, VIDEO
+from lumiere.pipeline.plan import ANALYSIS, AUDIO, IMAGE, POSTER, PREVIEWS, VIDEO
 
 Producer = Callable[[Job, list[str]], dict[str, Any]]
 
@@ -22,4 +23,5 @@ PRODUCERS: dict[str, Producer] = {
     AUDIO: audio_part,
     POSTER: poster_part,
     PREVIEWS: previews_part,
+    ANALYSIS: analysis_part,
 }

@@ -1,0 +1,72 @@
+"""The analysis part's pure decisions: which language to caption in, what the catalogue
+keeps, what a part that gave up records, and which faces a smart crop keeps."""
+
+from __future__ import annotations
+
+import pytest
+from lumiere.analysis.models import AnalysisResult, AudioFacts, Cue, FaceBox, StepOutcome
+from lumiere.api.app import _crop_focus
+from lumiere.pipeline.parts.analysis import (
+    SUMMARY_FACES,
+    caption_language,
+    give_up_analysis,
+    summarise,
+)
+
+
+@pytest.mark.parametrize(
+    ("requested", "stream", "default", "expected"),
+    [
+        ("fr", "eng", "en", "fr"),  # the request wins
+        (None, "eng", "de", "en"),  # then the stream's tag, shortened
+        (None, "und", "en", "en"),  # "und" says nothing: the default
+        ("en-GB", None, "", "en"),  # the recogniser's model is per language
+        (None, None, "", None),  # nothing known: no guess
+        (None, "zz9", "", None),
+    ],
+)
+def test_caption_language(
+    requested: str | None, stream: str | None, default: str, expected: str | None
+) -> None:
+    assert caption_language(requested, stream, default) == expected
+
+
+def test_summary_is_small_and_keeps_the_largest_faces() -> None:
+    faces = tuple(FaceBox(0.01 * i, 0.0, 0.001 * i, 0.001 * i, time=float(i)) for i in range(100))
+    result = AnalysisResult(
+        faces=faces,
+        audio=AudioFacts(-20.0, 5.0, -1.0, silences=((0.0, 1.0),) * 500, speech_likely=True),
+        captions=(Cue(0.0, 1.0, ("hi",)),),
+        caption_backend="pocketsphinx",
+    )
+    steps = {"faces": StepOutcome("done"), "captions": StepOutcome("failed", "x", "y")}
+    summary = summarise(result, steps, "assets/a/analysis/analysis.json")
+    assert summary["status"] == "done"  # one step failing is not the analysis failing
+    assert summary["face_count"] == 100
+    assert len(summary["faces"]) == SUMMARY_FACES
+    assert summary["faces"][0]["time"] == 99.0  # the largest first
+    assert summary["audio"]["silences"] == 500  # a count; the stretches are in the document
+    assert summary["captions"] == {"cues": 1, "backend": "pocketsphinx"}
+    failed = summarise(AnalysisResult(), {"faces": StepOutcome("failed", "x", "y")}, "k")
+    assert failed["status"] == "failed"
+
+
+def test_giving_up_says_so_and_names_the_attempts() -> None:
+    out = give_up_analysis(3)
+    assert out["subtitles"] == []
+    assert out["analysis"]["status"] == "failed"
+    step = out["analysis"]["steps"]["all"]
+    assert step["reason"] == "analysis_failed"
+    assert "3 attempts" in step["message"]
+
+
+def test_smart_crop_keeps_the_faces_of_a_still_image() -> None:
+    face = {"x": 0.5, "y": 0.25, "w": 0.2, "h": 0.1, "confidence": None, "time": None}
+    still = {"images": {"w640": "k"}, "analysis": {"faces": [face]}}
+    focus = _crop_focus(still)
+    assert focus is not None
+    assert focus.faces == ((0.5, 0.25, 0.7, 0.35),)
+    assert focus.boxes(1000, 1000) == [(500, 250, 700, 350)]
+    # A video's faces are found in frames, not in its poster; no faces: saliency decides.
+    assert _crop_focus({"poster": "p.jpg", "analysis": {"faces": [face]}}) is None
+    assert _crop_focus({"images": {"w640": "k"}, "analysis": {"faces": []}}) is None
