@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import m3u8
 import pytest
 from lumiere.analysis.captions import word_error_rate
 from lumiere.media.tools import find_binaries, run_tool
@@ -130,6 +131,19 @@ def test_talking_head_gets_faces_captions_and_a_subtitle_rendition(
     wer = word_error_rate(SENTENCES, spoken)
     print(f"\ncaptions through the pipeline: WER {wer:.1%}\n{vtt}")
     assert wer < 1.0  # robotic espeak speech: some words must still come through
+
+    # A third-party parser (the m3u8 package, not our validator) follows the master's
+    # subtitle group to the WebVTT file, as a player does. (ffmpeg 6.0's HLS reader
+    # ignores SUBTITLES groups, so ffprobe cannot show this.)
+    parsed = m3u8.load(str(root / "master.m3u8"))
+    [subs] = [m for m in parsed.media if m.type == "SUBTITLES"]
+    assert (subs.language, subs.group_id) == ("en", "subs")
+    assert all(p.stream_info.subtitles == "subs" for p in parsed.playlists)
+    track = m3u8.load(str(root / subs.uri))
+    assert [seg.uri for seg in track.segments] == ["en.vtt"]
+    assert track.is_endlist
+    assert track.playlist_type == "vod"
+    assert abs(track.segments[0].duration - asset["probe"]["duration"]) < 0.5
 
     # The DASH manifest names the same captions as a text adaptation set.
     mpd = ET.fromstring((root / "manifest.mpd").read_text())  # noqa: S314 - our own output
