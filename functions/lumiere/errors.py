@@ -23,6 +23,7 @@ class ReasonCode(StrEnum):
     UPLOAD_MISSING = "upload_missing"
     PROCESSING_ERROR = "processing_error"
     INVALID_REQUEST = "invalid_request"
+    ANALYSIS_FAILED = "analysis_failed"
 
 
 class LumiereError(Exception):
@@ -61,6 +62,14 @@ class InvalidRequestError(PermanentError):
     """A client request the API refuses (HTTP 400)."""
 
     reason = ReasonCode.INVALID_REQUEST
+
+
+class AnalysisError(PermanentError):
+    """An analysis backend refused this input (a picture Rekognition cannot read, a
+    language Transcribe does not know). Recorded as the analysis step's own failure:
+    it never fails the asset's playback outputs."""
+
+    reason = ReasonCode.ANALYSIS_FAILED
 
 
 class TransientError(LumiereError):
