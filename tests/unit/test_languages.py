@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import botocore.session
 import pytest
-
 from lumiere.analysis.languages import (
     OFFLINE_CAPTION_LANGUAGES,
     TRANSCRIBE_LANGUAGES,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from lumiere.analysis.models import FaceBox
 from lumiere.analysis.moderation import ModerationLabel
@@ -111,7 +111,9 @@ def _call(operation: str, image: S3Image | bytes, **params: Any) -> dict[str, An
             raise TransientError(f"Rekognition {method} is unavailable ({code})") from e
         message = str(error.get("Message", "")).strip().rstrip(".")
         raise AnalysisError(_permanent_message(code, message, method, _where(image))) from e
-    except BotoCoreError as e:  # connection refused, timeouts: the network, not the picture
+    except ParamValidationError as e:  # e.g. a bucket name shorter than S3 allows
+        raise AnalysisError(f"Rekognition {method} cannot take {_where(image)}: {e}") from e
+    except clients.NETWORK_ERRORS as e:
         raise TransientError(f"Rekognition {method} could not be reached: {e}") from e
 
 
@@ -125,15 +127,17 @@ def face_box(detail: dict[str, Any], time: float | None = None) -> FaceBox:
     by the frame: it is clipped to the picture."""
     box = detail["BoundingBox"]
     left, top = float(box.get("Left", 0.0)), float(box.get("Top", 0.0))
-    x0, y0 = _clip(left), _clip(top)
-    x1 = _clip(left + float(box.get("Width", 0.0)))
-    y1 = _clip(top + float(box.get("Height", 0.0)))
+    width, height = float(box.get("Width", 0.0)), float(box.get("Height", 0.0))
+    x, y = _clip(left), _clip(top)
+    # What runs over an edge is cut off; a box inside the picture keeps its exact size.
+    w = max(0.0, width - (x - left) - max(0.0, left + width - 1.0))
+    h = max(0.0, height - (y - top) - max(0.0, top + height - 1.0))
     confidence = detail.get("Confidence")
     return FaceBox(
-        x=x0,
-        y=y0,
-        w=x1 - x0,
-        h=y1 - y0,
+        x=x,
+        y=y,
+        w=w,
+        h=h,
         confidence=None if confidence is None else _clip(float(confidence) / 100.0),
         time=time,
     )
