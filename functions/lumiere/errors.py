@@ -67,8 +67,9 @@ class InvalidRequestError(PermanentError):
 
 
 class AnalysisError(PermanentError):
-    """An analysis step cannot succeed on this input; its step is recorded FAILED and the
-    asset's playback outputs are unaffected."""
+    """An analysis step or backend cannot succeed on this input (a picture Rekognition
+    cannot read, a language Transcribe does not know). Recorded as the analysis step's
+    own failure: it never fails the asset's playback outputs."""
 
     reason = ReasonCode.ANALYSIS_FAILED
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 
 _CONFIG = Config(
     signature_version="s3v4",
@@ -18,6 +20,10 @@ _CONFIG = Config(
     connect_timeout=5,
     read_timeout=60,
 )
+
+# Connection refused, DNS, connect and read timeouts: the network, worth retrying. Other
+# BotoCoreErrors (invalid parameters, no credentials) are not.
+NETWORK_ERRORS: tuple[type[Exception], ...] = (BotoConnectionError, HTTPClientError)
 
 
 @cache
