@@ -40,6 +40,9 @@ class Settings:
     default_caption_language: str = "en"
     # Seconds between the video frames searched for faces (scene changes are added).
     face_sample_seconds: float = 2.0
+    # The moderation policy (media/presets/moderation_<name>.json); empty: no moderation
+    # step. Only the aws backend has a moderation model (Rekognition).
+    moderation_policy: str = "default"
     # Public base of MediaBucket (CloudFront, or the local CDN). Empty: presigned URLs.
     media_base_url: str = ""
     event_bus_name: str = "default"
@@ -100,6 +103,7 @@ class Settings:
                 "DEFAULT_CAPTION_LANGUAGE", d.default_caption_language
             ).strip(),
             face_sample_seconds=_float(env, "FACE_SAMPLE_SECONDS", d.face_sample_seconds),
+            moderation_policy=env.get("MODERATION_POLICY", d.moderation_policy).strip(),
             media_base_url=env.get("MEDIA_BASE_URL", d.media_base_url).rstrip("/"),
             event_bus_name=env.get("EVENT_BUS_NAME", d.event_bus_name),
             webhook_url=env.get("WEBHOOK_URL", d.webhook_url),

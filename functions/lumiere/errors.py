@@ -82,6 +82,11 @@ class MalformedEventError(LumiereError):
     """An event we cannot even parse. Left to fail so it lands in the DLQ for a human."""
 
 
+class PartPending(LumiereError):
+    """A part handed its work to an outside service (Amazon Transcribe); the service's
+    completion event, not this invocation, records the part done."""
+
+
 class StaleTransitionError(LumiereError):
     """A conditional status write lost: the asset already moved on (duplicate event)."""
 

@@ -18,11 +18,12 @@ from lumiere.pipeline.parts.analysis import (
     ("requested", "stream", "default", "expected"),
     [
         ("fr", "eng", "en", "fr"),  # the request wins
-        (None, "eng", "de", "en"),  # then the stream's tag, shortened
+        (None, "eng", "de", "eng"),  # then the stream's tag, as given
         (None, "und", "en", "en"),  # "und" says nothing: the default
-        ("en-GB", None, "", "en"),  # the recogniser's model is per language
+        ("en-GB", None, "", "en-GB"),  # kept whole: Transcribe has a British model
         (None, None, "", None),  # nothing known: no guess
         (None, "zz9", "", None),
+        (None, "mul", "", None),  # several languages is not one to caption in
     ],
 )
 def test_caption_language(

@@ -127,6 +127,23 @@ def build_speech_pcm_args(
     return [ffmpeg_bin, *_QUIET, *out.get_args()]
 
 
+def build_speech_flac_args(
+    ffmpeg_bin: str, source_url: str, out: str, *, stream: str = "a:0"
+) -> list[str]:
+    """The speech track as 16 kHz mono FLAC, for a speech service that reads files
+    (Amazon Transcribe takes a few containers only, not mov, mkv or avi): a minute is
+    about 1 MB, and nothing but the audio of the upload is handed over."""
+    out_node = ffmpeg.output(
+        upload_input(source_url)[stream],
+        out,
+        f="flac",
+        acodec="flac",
+        ac=1,
+        ar=SPEECH_SAMPLE_RATE,
+    )
+    return [ffmpeg_bin, *_QUIET, *out_node.get_args()]
+
+
 def build_audio_facts_args(
     ffmpeg_bin: str,
     source_url: str,

@@ -4,6 +4,7 @@ captions). Both complete their part the same way; the last part done runs the fa
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -28,12 +29,23 @@ from lumiere.pipeline.transcode import transcode_part
 GiveUp = Callable[[int], dict[str, Any]]
 
 
+# An EventBridge event routed to the queue (e.g. Transcribe's job state change): handled
+# instead of a part task, under an idempotency key of its own.
+EventHandler = Callable[[dict[str, Any]], str | None]
+
+
 def handle_parts(
-    event: dict[str, Any], context: Any, *, step: str, give_up: GiveUp | None = None
+    event: dict[str, Any],
+    context: Any,
+    *,
+    step: str,
+    give_up: GiveUp | None = None,
+    on_event: EventHandler | None = None,
 ) -> dict[str, Any]:
     """Run each record's part. Without ``give_up`` a permanent error fails the asset (and
     takes its outputs down); with it, the part is completed with ``give_up``'s output, on
-    a permanent error or on the queue's last delivery, so the asset still finishes."""
+    a permanent error or on the queue's last delivery, so the asset still finishes.
+    ``on_event`` takes the EventBridge events that share the queue."""
     settings, catalogue = runtime.settings(), runtime.catalogue()
 
     def fallback(attempts: int) -> Producer:
@@ -60,7 +72,20 @@ def handle_parts(
             return AssetStatus.FAILED.value
         return status.value if status else None
 
+    @once(f"{step.lower()}-event", "id", context)
+    def run_event(*, item: dict[str, Any]) -> str | None:
+        assert on_event is not None
+        return on_event(item)
+
     def record_handler(record: SQSRecord) -> None:
+        if on_event is not None:
+            routed = _eventbridge_event(record.body)
+            if routed is not None:
+                status = run_event(item=routed)
+                logger.info(
+                    "event handled", step=step, detail_type=routed["detail-type"], status=status
+                )
+                return
         task = TranscodeTask.from_json(record.body)
         logger.thread_safe_append_keys(asset_id=task.asset_id)
         started = time.monotonic()
@@ -79,3 +104,15 @@ def handle_parts(
             )
 
     return process_sqs_batch(event, context, record_handler)
+
+
+def _eventbridge_event(body: str) -> dict[str, Any] | None:
+    """The EventBridge event a queue message carries (EventBridge sends the event itself
+    as the body), or None for anything else."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and "detail-type" in data and "id" in data:
+        return data
+    return None

@@ -103,4 +103,8 @@ def captions_prefix(asset_id: str) -> str:
 
 
 def analysis_key(asset_id: str) -> str:
-    return f"{asset_prefix(asset_id)}analysis/analysis.json"
+    return f"{analysis_prefix(asset_id)}analysis.json"
+
+
+def analysis_prefix(asset_id: str) -> str:
+    return f"{asset_prefix(asset_id)}analysis/"

@@ -12,12 +12,13 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lumiere.cloud.catalogue import Catalogue
 from lumiere.cloud.source_proxy import SourceProxy
 from lumiere.cloud.storage import delete_prefix, presign_get
 from lumiere.config import Settings
-from lumiere.errors import MalformedEventError, StaleTransitionError
+from lumiere.errors import MalformedEventError, PartPending, StaleTransitionError
 from lumiere.media.ladder import load_preset
 from lumiere.media.streams import MediaInfo
 from lumiere.pipeline import parts as producers
@@ -78,14 +79,32 @@ def transcode_part(
                 remaining_ms=remaining_ms,
                 language=asset.get("language"),
             )
-            output = (produce or producers.PRODUCERS[part.kind])(job, published)
-        try:
-            asset = catalogue.complete_part(task.asset_id, task.part, utc_now(), output)
-        except StaleTransitionError:
-            # Failed or deleted meanwhile: take back what this part published.
-            for prefix in published:
-                delete_prefix(settings.media_bucket, prefix)
-            return None
-        return finish_if_complete(asset, catalogue, settings)
+            try:
+                output = (produce or producers.PRODUCERS[part.kind])(job, published)
+            except PartPending:
+                # An outside service finishes this part; its event completes it
+                # (pipeline/parts/analysis.py resume_captions).
+                return None
+        return record_part_done(task.asset_id, task.part, output, published, catalogue, settings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def record_part_done(
+    asset_id: str,
+    part: str,
+    output: dict[str, Any],
+    published: list[str],
+    catalogue: Catalogue,
+    settings: Settings,
+) -> AssetStatus | None:
+    """Record a finished part; if it was the last, run the fan-in. Returns the asset's
+    final status if this part finished it, else None."""
+    try:
+        asset = catalogue.complete_part(asset_id, part, utc_now(), output)
+    except StaleTransitionError:
+        # Failed or deleted meanwhile: take back what this part published.
+        for prefix in published:
+            delete_prefix(settings.media_bucket, prefix)
+        return None
+    return finish_if_complete(asset, catalogue, settings)
