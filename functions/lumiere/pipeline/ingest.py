@@ -38,6 +38,7 @@ from lumiere.media.probe import (
 )
 from lumiere.media.sniff import SNIFF_BYTES, check_image_pixels, refuse_non_media
 from lumiere.media.tools import find_binaries, run_tool
+from lumiere.pipeline import mediaconvert
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject, TranscodeTask
@@ -76,7 +77,7 @@ def ingest_object(
         return IngestOutcome.IGNORED
     status = AssetStatus(asset["status"])
     if status is AssetStatus.PROBED:
-        send_transcode_tasks(settings.transcode_queue_url, _tasks(asset))
+        _start_work(asset, catalogue, settings)
         return IngestOutcome.REQUEUED
     if status not in (AssetStatus.CREATED, AssetStatus.UPLOADED):
         # Includes a second write to the same key (a re-upload): one ticket, one object.
@@ -128,7 +129,7 @@ def ingest_object(
         log.info("asset %s rejected: %s (%s)", upload.asset_id, e.reason, e.message)
         record_failure(catalogue, settings, upload.asset_id, e.reason, e.message)
         return IngestOutcome.FAILED
-    send_transcode_tasks(settings.transcode_queue_url, _tasks(asset))
+    _start_work(asset, catalogue, settings)
     return IngestOutcome.QUEUED
 
 
@@ -193,6 +194,14 @@ def _probe_and_check(
         ),
     )
     return info, kind
+
+
+def _start_work(asset: dict[str, Any], catalogue: Catalogue, settings: Settings) -> None:
+    """Hand the planned work to the engine the deployment uses (config TRANSCODE_ENGINE)."""
+    if mediaconvert.uses_mediaconvert(asset, settings):
+        mediaconvert.submit(asset, catalogue, settings)
+    else:
+        send_transcode_tasks(settings.transcode_queue_url, _tasks(asset))
 
 
 def _tasks(asset: dict[str, Any]) -> list[TranscodeTask]:
