@@ -54,11 +54,14 @@ def _intrinsic(long_name: str, split_dots: bool = False) -> Any:
 CfnLoader.add_constructor("!Ref", _intrinsic("Ref"))
 CfnLoader.add_constructor("!GetAtt", _intrinsic("Fn::GetAtt", split_dots=True))
 CfnLoader.add_constructor("!Sub", _intrinsic("Fn::Sub"))
+CfnLoader.add_constructor("!If", _intrinsic("Fn::If"))
+CfnLoader.add_constructor("!Equals", _intrinsic("Fn::Equals"))
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    # Any other tag (!If, !Select, ...) fails here: the local stack's resolver reads this file.
+    # Any other tag (!Select, !Join, ...) fails here: the local stack's resolver reads this
+    # file, and evaluates only what this loader knows.
     return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
 
 
@@ -276,6 +279,7 @@ def test_functions_keep_the_code_contract(template: dict[str, Any]) -> None:
         "ApiFunction": "lumiere.handlers.api.app",
         "IngestFunction": "lumiere.handlers.ingest.handler",
         "TranscodeFunction": "lumiere.handlers.transcode.handler",
+        "MediaConvertEventsFunction": "lumiere.handlers.mediaconvert_events.handler",
     }
     for name, fn in functions.items():
         assert function_setting(template, fn, "CodeUri") == "functions/", name
@@ -387,3 +391,101 @@ def test_transcode_tasks_are_one_part_each(template: dict[str, Any]) -> None:
     """Fan-out: each part gets its own invocation (and its own Lambda in the cloud)."""
     [event] = template["Resources"]["TranscodeFunction"]["Properties"]["Events"].values()
     assert event["Properties"]["BatchSize"] == 1
+
+
+# ---------------------------------------------------------------- MediaConvert engine
+
+MEDIACONVERT_RESOURCES = (
+    "MediaConvertRole",
+    "MediaConvertSubmitPolicy",
+    "MediaConvertEventsFunction",
+    "MediaConvertEventsDLQ",
+)
+
+
+def test_mediaconvert_resources_exist_only_with_that_engine(template: dict[str, Any]) -> None:
+    from lumiere.config import TRANSCODE_ENGINES, Settings
+
+    parameter = template["Parameters"]["TranscodeEngine"]
+    assert tuple(parameter["AllowedValues"]) == TRANSCODE_ENGINES
+    assert parameter["Default"] == Settings().transcode_engine == "ffmpeg"
+    assert template["Conditions"]["UseMediaConvert"] == {
+        "Fn::Equals": [{"Ref": "TranscodeEngine"}, "mediaconvert"]
+    }
+    for name in MEDIACONVERT_RESOURCES:
+        assert template["Resources"][name].get("Condition") == "UseMediaConvert", name
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["TRANSCODE_ENGINE"] == {"Ref": "TranscodeEngine"}
+    assert variables["MEDIACONVERT_ROLE_ARN"] == {
+        "Fn::If": ["UseMediaConvert", {"Fn::GetAtt": ["MediaConvertRole", "Arn"]}, ""]
+    }
+
+
+def test_mediaconvert_role_reads_uploads_and_writes_assets_only(template: dict[str, Any]) -> None:
+    role = template["Resources"]["MediaConvertRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "mediaconvert.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    granted = {
+        (action, statement["Resource"]["Fn::Sub"])
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    assert granted == {
+        ("s3:GetObject", "arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*"),
+        ("s3:GetObjectVersion", "arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*"),
+        ("s3:PutObject", "arn:${AWS::Partition}:s3:::${MediaBucket}/assets/*"),
+    }
+
+
+def test_only_ingest_may_pass_the_mediaconvert_role_and_only_to_mediaconvert(
+    template: dict[str, Any],
+) -> None:
+    policy = template["Resources"]["MediaConvertSubmitPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "IngestFunctionRole"}]  # SAM's role for IngestFunction
+    statements = policy["PolicyDocument"]["Statement"]
+    [pass_role] = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert target_of(pass_role["Resource"]) == "MediaConvertRole"
+    assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == (
+        "mediaconvert.amazonaws.com"
+    )
+    [create] = [s for s in statements if s["Action"] != "iam:PassRole"]
+    assert "mediaconvert:CreateJob" in create["Action"]
+
+
+def _matches(pattern: Any, event: Any) -> bool:
+    """EventBridge's matching for the pattern forms the template uses: lists of exact
+    values, nested objects."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            k in event and _matches(v, event[k]) for k, v in pattern.items()
+        )
+    return event in pattern
+
+
+def test_the_rule_routes_this_stacks_job_events_to_the_completion_function(
+    template: dict[str, Any],
+) -> None:
+    import json
+
+    from lumiere.mediaconvert.job_request import STACK_KEY
+
+    fn = template["Resources"]["MediaConvertEventsFunction"]["Properties"]
+    [event] = fn["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    pattern = event["Properties"]["Pattern"]
+    assert pattern["detail"]["userMetadata"] == {STACK_KEY: [{"Ref": "AWS::StackName"}]}
+    # As deployed under the stack name the samples carry:
+    deployed = json.loads(
+        json.dumps(pattern).replace(json.dumps({"Ref": "AWS::StackName"}), '"lumiere-local"')
+    )
+    for sample in ("mediaconvert_job_complete.json", "mediaconvert_job_error.json"):
+        job_event = json.loads((REPO / "events" / sample).read_text(encoding="utf-8"))
+        assert _matches(deployed, job_event), sample
+        job_event["detail"]["userMetadata"][STACK_KEY] = "another-stack"
+        assert not _matches(deployed, job_event), sample
+    # Lambda's async retries end in a dead-letter queue, not in silence.
+    assert target_of(fn["DeadLetterQueue"]["TargetArn"]) == "MediaConvertEventsDLQ"
