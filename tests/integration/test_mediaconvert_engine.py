@@ -23,6 +23,7 @@ from lumiere.media.probe import AudioStream, MediaInfo, MediaKind, VideoStream
 from lumiere.pipeline.ingest import IngestOutcome, ingest_object
 from lumiere.pipeline.models import SourceObject
 from lumiere.pipeline.plan import TaskBudget, plan_parts
+from lumiere.pipeline.status import AssetStatus
 from lumiere_dev.resources import create_table
 from lumiere_dev.runner import LocalLambdaContext
 from lumiere_dev.template import read_stack
@@ -241,3 +242,21 @@ def test_ingest_keeps_ffmpeg_for_presets_mediaconvert_cannot_make(
     source = SourceObject(**catalogue.get(ASSET)["source"])  # type: ignore[index]
     assert ingest_object(source, catalogue, aws, probe_timeout=None) is IngestOutcome.REQUEUED
     assert {t.part for t in sent} == set(catalogue.get(ASSET)["plan"]["parts"])  # type: ignore[index]
+
+
+def test_a_job_finishing_after_its_asset_was_deleted_leaves_nothing_behind(
+    aws: Settings,
+) -> None:
+    catalogue = put_asset(aws, "PROCESSING", mediaconvert={"job_id": JOB, "plan": "x"})
+    catalogue.transition(ASSET, AssetStatus.DELETED, "2026-11-26T01:45:00Z")
+    s3 = boto3.client("s3")
+    written = [f"assets/{ASSET}/hls/master.m3u8", f"assets/{ASSET}/hls/master_1080p_00001.cmfv"]
+    for key in written:  # what the job wrote after the delete had cleaned up
+        s3.put_object(Bucket=aws.media_bucket, Key=key, Body=b"x")
+    s3.put_object(Bucket=aws.media_bucket, Key=f"assets/{'0' * 32}/poster.jpg", Body=b"x")
+    assert deliver(COMPLETE)["outcome"] == "ignored"
+    left = [o["Key"] for o in s3.list_objects_v2(Bucket=aws.media_bucket).get("Contents", [])]
+    assert left == [f"assets/{'0' * 32}/poster.jpg"]  # another asset's file stays
+    asset = catalogue.get(ASSET)
+    assert asset is not None
+    assert asset["status"] == "DELETED"
