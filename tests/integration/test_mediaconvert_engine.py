@@ -16,7 +16,9 @@ from botocore.stub import Stubber
 from lumiere.api.views import asset_view
 from lumiere.cloud import clients
 from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.mediaconvert import get_job
 from lumiere.config import Settings
+from lumiere.errors import TransientError
 from lumiere.handlers import mediaconvert_events, runtime
 from lumiere.media.ladder import load_preset
 from lumiere.media.probe import AudioStream, MediaInfo, MediaKind, VideoStream
@@ -260,3 +262,31 @@ def test_a_job_finishing_after_its_asset_was_deleted_leaves_nothing_behind(
     asset = catalogue.get(ASSET)
     assert asset is not None
     assert asset["status"] == "DELETED"
+
+
+def test_a_refused_submission_is_retried_with_the_asset_left_probed(aws: Settings) -> None:
+    """Throttled (or any refusal): a TransientError, so SQS redelivers the upload's event
+    and ingest submits again, with the same ClientRequestToken."""
+    catalogue = put_asset(aws, "PROBED")
+    source = SourceObject(**catalogue.get(ASSET)["source"])  # type: ignore[index]
+    with Stubber(clients.client("mediaconvert")) as stub:
+        stub.add_client_error("create_job", "TooManyRequestsException", http_status_code=429)
+        with pytest.raises(TransientError, match="TooManyRequestsException"):
+            ingest_object(source, catalogue, aws, probe_timeout=None)
+    asset = catalogue.get(ASSET)
+    assert asset is not None
+    assert asset["status"] == "PROBED"
+    assert "mediaconvert" not in asset
+
+
+def test_a_job_can_be_read_back(aws: Settings) -> None:
+    with Stubber(clients.client("mediaconvert")) as stub:
+        stub.add_response(
+            "get_job",
+            {"Job": {"Id": JOB, "Role": ROLE, "Settings": {}, "Status": "PROGRESSING"}},
+            expected_params={"Id": JOB},
+        )
+        assert get_job(JOB)["Status"] == "PROGRESSING"
+        stub.add_client_error("get_job", "NotFoundException", http_status_code=404)
+        with pytest.raises(TransientError):
+            get_job(JOB)
