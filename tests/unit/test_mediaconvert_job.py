@@ -14,6 +14,7 @@ import pytest
 from botocore.model import Shape
 from botocore.stub import Stubber
 from botocore.validate import ParamValidator
+from lumiere.media.audio import AudioTrack
 from lumiere.media.ladder import load_preset, plan_ladder
 from lumiere.media.probe import MediaKind, parse_probe
 from lumiere.mediaconvert.job_request import (
@@ -27,6 +28,7 @@ from lumiere.mediaconvert.job_request import (
     frame_rate_fraction,
     poster_interval,
     qvbr_quality,
+    stream_name,
 )
 
 ASSET = "0123456789abcdef0123456789abcdef"
@@ -341,3 +343,29 @@ def test_small_conversions() -> None:
     assert qvbr_quality(23) == 7
     assert qvbr_quality(17) == 9
     assert qvbr_quality(50) == 1
+
+
+def test_silent_video_has_no_audio_selectors_or_renditions() -> None:
+    request = build_create_job(TARGET, probed(audio=[]), MediaKind.VIDEO, DEFAULT)
+    assert_valid(request)
+    assert "AudioSelectors" not in request["Settings"]["Inputs"][0]
+    assert all("AudioDescriptions" not in o for o in cmaf(request)["Outputs"])
+    for output in video_outputs(request):
+        assert "AudioRenditionSets" not in output["ContainerSettings"]["CmfcSettings"]
+
+
+def test_mono_goes_to_both_sides_and_names_are_what_the_service_accepts() -> None:
+    tracks = [{"channels": 1, "channel_layout": "mono", "tags": {"language": "deu"}}]
+    request = build_create_job(TARGET, probed(audio=tracks), MediaKind.VIDEO, DEFAULT)
+    assert_valid(request)
+    [audio] = [o for o in cmaf(request)["Outputs"] if "AudioDescriptions" in o]
+    [description] = audio["AudioDescriptions"]
+    assert description["RemixSettings"]["ChannelMapping"]["OutputChannels"] == [
+        {"InputChannels": [0]},
+        {"InputChannels": [0]},
+    ]
+    assert description["StreamName"] == "German"
+    track = AudioTrack(
+        stream_index=3, language="fr", name="Français (2)", channels=2, default=False
+    )
+    assert stream_name(track) == "Fran ais 2"

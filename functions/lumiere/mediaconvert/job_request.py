@@ -52,9 +52,17 @@ _LEVELS = {
 _PROFILES = {"baseline": "BASELINE", "main": "MAIN", "high": "HIGH"}
 # The usual NTSC rates are exact fractions; anything else is approximated.
 _NTSC = {23.976: Fraction(24000, 1001), 29.97: Fraction(30000, 1001), 59.94: Fraction(60000, 1001)}
-# 5.1 (L R C LFE Ls Rs) folded to stereo, gains in dB (-60 is silence): the ITU downmix
-# the ffmpeg engine gets from swresample, centre and surrounds at -3 dB, LFE dropped.
-_DOWNMIX_5_1 = [[0, -60, -3, -60, -3, -60], [-60, 0, -3, -60, -60, -3]]
+# Source channel layouts folded to stereo, gains in dB per input channel (-60 is
+# silence): the ITU downmix the ffmpeg engine gets from swresample, centre and surrounds
+# at -3 dB, LFE dropped; mono goes to both sides. Other layouts are left to MediaConvert.
+_TO_STEREO = {
+    1: [[0], [0]],
+    6: [[0, -60, -3, -60, -3, -60], [-60, 0, -3, -60, -60, -3]],  # L R C LFE Ls Rs
+    8: [  # L R C LFE Ls Rs Lb Rb
+        [0, -60, -3, -60, -3, -60, -3, -60],
+        [-60, 0, -3, -60, -60, -3, -60, -3],
+    ],
+}
 
 
 class EngineUnsupported(ValueError):
@@ -100,10 +108,14 @@ def build_create_job(
     if ladder and preset.download:
         groups.append(_download_group(target, ladder[0], tracks[:1], preset, video))
     the_input: dict[str, Any] = {
+        # By key: MediaConvert cannot read a given S3 version, so unlike the ffmpeg engine
+        # the job does not pin the version ingest probed (the key is written once per
+        # upload ticket; a second write is the rare case this leaves open).
         "FileInput": f"s3://{target.source_bucket}/{target.source_key}",
         "TimecodeSource": "ZEROBASED",
-        "AudioSelectors": _audio_selectors(tracks),
     }
+    if tracks:
+        the_input["AudioSelectors"] = _audio_selectors(tracks)
     if ladder:
         # Display rotation applied, as plan_ladder's portrait rungs assume.
         the_input["VideoSelector"] = {"Rotate": "AUTO"}
@@ -240,7 +252,9 @@ def _video_description(rung: Rendition, encode: Encode) -> dict[str, Any]:
 
 def stream_name(track: AudioTrack) -> str:
     """The name players show; MediaConvert accepts only word characters and spaces."""
-    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", track.name)).strip() or "Audio"
+    # ASCII: the service's pattern is a Java regex, whose \w is [A-Za-z0-9_].
+    cleaned = re.sub(r"[^\w\s]", " ", track.name, flags=re.ASCII)
+    return re.sub(r"\s+", " ", cleaned).strip() or "Audio"
 
 
 def selector_name(n: int) -> str:
@@ -289,12 +303,12 @@ def audio_description(track: AudioTrack, n: int, preset: LadderPreset) -> dict[s
             "TruePeakLimiterThreshold": audio.loudness.true_peak,
             "LoudnessLogging": "DONT_LOG",
         }
-    if track.channels == 6 and audio.channels == 2:
+    if audio.channels == 2 and track.channels in _TO_STEREO:
         description["RemixSettings"] = {
-            "ChannelsIn": 6,
+            "ChannelsIn": track.channels,
             "ChannelsOut": 2,
             "ChannelMapping": {
-                "OutputChannels": [{"InputChannels": gains} for gains in _DOWNMIX_5_1]
+                "OutputChannels": [{"InputChannels": gains} for gains in _TO_STEREO[track.channels]]
             },
         }
     return description
