@@ -1,5 +1,5 @@
 # The two commands of the README. Both start from nothing but Python 3.11.
-.PHONY: demo test lint format dev bootstrap sam-build clean
+.PHONY: demo test lint format dev bootstrap sam-build lambda-sizes clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -25,6 +25,10 @@ format: bootstrap
 
 sam-build: bootstrap
 	.venv/bin/sam build --build-dir .aws-sam/build
+
+# sam build, then every zip function's code + layers against Lambda's 250 MB (unzipped).
+lambda-sizes: bootstrap
+	.venv/bin/python -m lumiere_dev.lambda_sizes --build-dir .aws-sam/build
 
 clean:
 	rm -rf .venv .aws-sam .pytest_cache

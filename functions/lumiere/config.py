@@ -24,6 +24,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 ANALYSIS_BACKENDS = ("offline", "aws", "off")
 
 
+FFMPEG, MEDIACONVERT = "ffmpeg", "mediaconvert"
+TRANSCODE_ENGINES = (FFMPEG, MEDIACONVERT)
+
+
+def _engine(env: Mapping[str, str], default: str) -> str:
+    raw = env.get("TRANSCODE_ENGINE", "").strip().lower() or default
+    if raw not in TRANSCODE_ENGINES:
+        raise ValueError(f"TRANSCODE_ENGINE must be one of {TRANSCODE_ENGINES}, not {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     assets_table: str = "lumiere-local-AssetsTable"
@@ -75,6 +86,18 @@ class Settings:
     work_dir: str = "/tmp/lumiere"  # noqa: S108 - Lambda's only writable disk
     # Safety margin left to the Lambda when deriving ffmpeg's timeout from remaining time.
     tool_timeout_margin_seconds: float = 20.0
+    # Who transcodes video and audio: our ffmpeg functions, or AWS Elemental MediaConvert
+    # (lumiere/mediaconvert/); images always go through ffmpeg/Pillow.
+    transcode_engine: str = FFMPEG
+    # The role MediaConvert assumes to read uploads and write MediaBucket.
+    mediaconvert_role_arn: str = ""
+    # A queue ARN; empty: the account's Default queue.
+    mediaconvert_queue: str = ""
+    # Empty: the SDK's regional endpoint (account endpoints are no longer needed).
+    mediaconvert_endpoint: str = ""
+    # The deployment's name, carried in each job's metadata so its EventBridge rule sees
+    # only its own jobs.
+    stack_name: str = ""
 
     def __post_init__(self) -> None:
         if self.analysis_backend not in ANALYSIS_BACKENDS:
@@ -129,4 +152,9 @@ class Settings:
             tool_timeout_margin_seconds=_float(
                 env, "TOOL_TIMEOUT_MARGIN_SECONDS", d.tool_timeout_margin_seconds
             ),
+            transcode_engine=_engine(env, d.transcode_engine),
+            mediaconvert_role_arn=env.get("MEDIACONVERT_ROLE_ARN", d.mediaconvert_role_arn),
+            mediaconvert_queue=env.get("MEDIACONVERT_QUEUE", d.mediaconvert_queue),
+            mediaconvert_endpoint=env.get("MEDIACONVERT_ENDPOINT", d.mediaconvert_endpoint),
+            stack_name=env.get("LUMIERE_STACK", d.stack_name),
         )

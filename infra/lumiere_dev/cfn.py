@@ -1,5 +1,6 @@
 """The CloudFormation language, as far as the local stack needs it: loading a template
-with its short-form tags, and evaluating Ref / Fn::GetAtt / Fn::Sub against a local stack.
+with its short-form tags, and evaluating Ref / Fn::GetAtt / Fn::Sub / Fn::If (with the
+template's Conditions) against a local stack.
 
 Physical names follow one rule, so a name can be computed without asking AWS:
 ``{stack}-{LogicalId}`` (lower-cased for buckets, whose names must be), unless the
@@ -91,6 +92,7 @@ class Resolver:
     def __init__(self, template: dict[str, Any], ctx: StackContext) -> None:
         self.resources: dict[str, Any] = template.get("Resources") or {}
         self.parameters: dict[str, Any] = template.get("Parameters") or {}
+        self.conditions: dict[str, Any] = template.get("Conditions") or {}
         self.ctx = ctx
         unknown = set(ctx.parameters) - set(self.parameters)
         if unknown:
@@ -107,6 +109,9 @@ class Resolver:
                 return self.sub(arg)
             if key == "Fn::Join":
                 return as_string(arg[0]).join(as_string(self.resolve(v)) for v in arg[1])
+            if key == "Fn::If":
+                name, if_true, if_false = arg
+                return self.resolve(if_true if self.condition(name) else if_false)
             if key.startswith("Fn::"):
                 raise ValueError(f"{key} is not supported by the local stack")
         if isinstance(value, dict):
@@ -114,6 +119,33 @@ class Resolver:
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def condition(self, name: str) -> bool:
+        """A named condition of the template, evaluated with the stack's parameters."""
+        if name not in self.conditions:
+            raise KeyError(f"no condition {name!r} in the template")
+        return self._truth(self.conditions[name])
+
+    def _truth(self, expression: Any) -> bool:
+        if isinstance(expression, dict) and len(expression) == 1:
+            ((key, arg),) = expression.items()
+            if key == "Condition":
+                return self.condition(arg)
+            if key == "Fn::Equals":
+                left, right = (as_string(self.resolve(v)) for v in arg)
+                return left == right
+            if key == "Fn::Not":
+                return not self._truth(arg[0])
+            if key == "Fn::And":
+                return all(self._truth(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self._truth(a) for a in arg)
+        raise ValueError(f"{expression!r} is not a condition the local stack evaluates")
+
+    def exists(self, logical_id: str) -> bool:
+        """False for a resource whose Condition is false: the stack would not create it."""
+        name = self.resources[logical_id].get("Condition")
+        return name is None or self.condition(name)
 
     def type_of(self, logical_id: str) -> str:
         if logical_id not in self.resources:
@@ -170,6 +202,11 @@ class Resolver:
             },
             "AWS::S3::Bucket": {"Arn": lambda: self.arn("s3", physical, regional=False)},
             "AWS::DynamoDB::Table": {"Arn": lambda: self.arn("dynamodb", f"table/{physical}")},
+            "AWS::IAM::Role": {
+                "Arn": lambda: (
+                    f"arn:{self.ctx.partition}:iam::{self.ctx.account_id}:role/{physical}"
+                )
+            },
         }.get(kind, {})
         if attribute not in attributes:
             raise KeyError(f"!GetAtt {name}.{attribute} ({kind}) is not supported locally")

@@ -224,6 +224,8 @@ def read_stack(template_path: Path, ctx: StackContext | None = None) -> StackSpe
     globals_ = (template.get("Globals") or {}).get("Function") or {}
     spec = StackSpec(ctx, buckets={}, queues={}, tables={}, functions={})
     for logical_id, resource in template["Resources"].items():
+        if not r.exists(logical_id):
+            continue
         props = resource.get("Properties") or {}
         kind = resource["Type"]
         if kind == "AWS::S3::Bucket":

