@@ -170,6 +170,8 @@ class Resolver:
             },
             "AWS::S3::Bucket": {"Arn": lambda: self.arn("s3", physical, regional=False)},
             "AWS::DynamoDB::Table": {"Arn": lambda: self.arn("dynamodb", f"table/{physical}")},
+            # Only ever a stand-in: the local stack serves media itself (MEDIA_BASE_URL).
+            "AWS::CloudFront::Distribution": {"DomainName": lambda: f"{physical}.cloudfront.net"},
         }.get(kind, {})
         if attribute not in attributes:
             raise KeyError(f"!GetAtt {name}.{attribute} ({kind}) is not supported locally")

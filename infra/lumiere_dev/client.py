@@ -25,6 +25,21 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status}: {body}")
 
 
+def ffmpeg_cookies(cookies: list[dict[str, Any]]) -> str:
+    """Signed cookies as ffmpeg's http ``-cookies`` option wants them (one Set-Cookie
+    value per line); its HLS demuxer sends them with every playlist and segment. No
+    ``domain``: ffmpeg compares it with host:port, so a CDN on a port would never match;
+    without one, ffmpeg sends them to the host it reads from (the CDN, and only it)."""
+    return "".join(f"{c['name']}={c['value']}; path={c['path']}\n" for c in cookies)
+
+
+def cookie_jar(cookies: list[dict[str, Any]]) -> requests.cookies.RequestsCookieJar:
+    jar = requests.cookies.RequestsCookieJar()
+    for c in cookies:
+        jar.set(str(c["name"]), str(c["value"]), domain=str(c["domain"]), path=str(c["path"]))
+    return jar
+
+
 @dataclass(frozen=True)
 class UploadResult:
     asset_id: str
@@ -32,11 +47,28 @@ class UploadResult:
     upload_status: int
 
 
+def local_token(api_url: str, username: str, *, timeout: float = 10.0) -> str:
+    """Sign in to a local stack's stand-in user pool (``POST /_local/token``; no such
+    route exists in AWS, where tokens come from Cognito)."""
+    r = requests.post(
+        f"{api_url.rstrip('/')}/_local/token", json={"username": username}, timeout=timeout
+    )
+    if r.status_code != 200:
+        raise ApiError(r.status_code, r.text[:500])
+    return str(r.json()["IdToken"])
+
+
 class LumiereClient:
-    def __init__(self, api_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, api_url: str, *, token: str = "", timeout: float = 30.0) -> None:
+        """``token``: a Cognito ID token (sent as ``Authorization``); the API needs one."""
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.http = requests.Session()
+        # The API's session only: the presigned upload and media requests go elsewhere
+        # and must not carry the token.
+        self.api = requests.Session()
+        if token:
+            self.api.headers["Authorization"] = token
 
     def _json(self, response: requests.Response) -> Any:
         try:
@@ -53,7 +85,7 @@ class LumiereClient:
         body: dict[str, Any] = {"filename": filename, "content_type": content_type, "size": size}
         if preset:
             body["preset"] = preset
-        r = self.http.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
+        r = self.api.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
         return dict(self._json(r))
 
     def upload_file(
@@ -86,17 +118,22 @@ class LumiereClient:
         )
 
     def list_assets(self, **params: str | int) -> dict[str, Any]:
-        r = self.http.get(f"{self.api_url}/assets", params=params, timeout=self.timeout)
+        r = self.api.get(f"{self.api_url}/assets", params=params, timeout=self.timeout)
         return dict(self._json(r))
 
     def delete_asset(self, asset_id: str) -> int:
-        r = self.http.delete(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
+        r = self.api.delete(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
         if r.status_code >= 400:
             self._json(r)
         return r.status_code
 
     def get_asset(self, asset_id: str) -> dict[str, Any]:
-        r = self.http.get(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
+        r = self.api.get(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
+        return dict(self._json(r))
+
+    def playback(self, asset_id: str) -> dict[str, Any]:
+        """Manifest URLs and, when playback is signed, the signed query and cookies."""
+        r = self.api.get(f"{self.api_url}/assets/{asset_id}/playback", timeout=self.timeout)
         return dict(self._json(r))
 
     def wait_until_final(

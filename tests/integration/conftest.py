@@ -23,4 +23,4 @@ def client(stack: LocalStack) -> LumiereClient:
     """An API client, with both queues emptied of what an earlier test left."""
     drain(stack, "IngestQueue")
     drain(stack, "TranscodeQueue")
-    return LumiereClient(stack.api_url)
+    return stack.api_client()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from chalice import Chalice, NotFoundError, Response
@@ -10,6 +12,7 @@ from lumiere.api.identity import caller_id
 from lumiere.api.image_links import signed_transform_url, verify_path
 from lumiere.api.pagination import decode_cursor, encode_cursor, parse_limit
 from lumiere.api.views import asset_view, summary_view
+from lumiere.cloud.playback_signing import SignedAccess
 from lumiere.cloud.storage import head_object, presign_get, put_bytes, read_object
 from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError
 from lumiere.handlers import runtime
@@ -17,7 +20,7 @@ from lumiere.media.images import CropFocus, can_encode, transform
 from lumiere.media.probe import MediaKind
 from lumiere.media.transform_spec import FORMATS, parse_transform
 from lumiere.pipeline.deletion import delete_asset
-from lumiere.pipeline.keys import ASSET_ID_RE, transform_key
+from lumiere.pipeline.keys import ASSET_ID_RE, ASSETS_PREFIX, asset_prefix, transform_key
 from lumiere.pipeline.models import UploadRequest
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.uploads import create_upload
@@ -41,16 +44,33 @@ def _caller() -> str:
 def _owned_asset(asset_id: str) -> dict[str, Any]:
     """The caller's asset, or 404: someone else's asset is indistinguishable from none,
     so ids cannot be probed."""
+    caller = _caller()  # first: an unsigned request learns nothing, not even a 404
     item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
-    if item is None or item.get("owner", "anonymous") != _caller():
+    if item is None or item.get("owner") != caller:
         raise NotFoundError(f"No asset {asset_id}.")
     return item
 
 
+def _playback_expiry() -> int:
+    # Rounded up to the minute: every URL of a view (and repeated views) shares one
+    # policy, signed once.
+    ttl = runtime.settings().playback_ttl_seconds
+    return math.ceil((time.time() + ttl) / 60) * 60
+
+
+def _access(asset_id: str) -> SignedAccess | None:
+    signer = runtime.playback_signer()
+    return signer.access(asset_prefix(asset_id), _playback_expiry()) if signer else None
+
+
 def _url_for(key: str) -> str:
+    """Where a client reads a published object: behind the CDN, signed for the asset's
+    whole prefix when the deployment signs playback; else a presigned S3 GET."""
     settings = runtime.settings()
     if settings.media_base_url:
-        return f"{settings.media_base_url}/{key}"
+        url = f"{settings.media_base_url}/{key}"
+        access = _access(key.split("/")[1]) if key.startswith(ASSETS_PREFIX) else None
+        return access.url(url) if access else url
     return presign_get(settings.media_bucket, key, ttl_seconds=3600)
 
 
@@ -115,6 +135,36 @@ def get_asset(asset_id: str) -> dict[str, Any]:
     return view
 
 
+@app.route("/assets/{asset_id}/playback", methods=["GET"], cors=True)
+def playback(asset_id: str) -> Response:
+    """What a player needs: the manifest URLs and, when playback is signed, one signed
+    policy for the asset's prefix, as a query to append to every request under it and as
+    CloudFront signed cookies. Short-lived: ask again before ``expires_at``."""
+    item = _owned_asset(asset_id)
+    if item.get("status") == AssetStatus.DELETED:
+        raise NotFoundError(f"No asset {asset_id}.")
+    if item.get("status") != AssetStatus.READY:
+        return _error(409, "not_ready", f"Asset {asset_id} is {item.get('status')}, not READY.")
+    outputs = item.get("outputs") or {}
+    keys = {
+        "hls": (outputs.get("hls") or {}).get("master"),
+        "dash": (outputs.get("dash") or {}).get("manifest"),
+        "poster": outputs.get("poster"),
+        "download": outputs.get("download"),
+    }
+    body: dict[str, Any] = {"asset_id": asset_id}
+    body.update({name: _url_for(key) for name, key in keys.items() if key})
+    access = _access(asset_id) if runtime.settings().media_base_url else None
+    if access is not None:
+        body.update(
+            expires_at=access.expires_at,
+            resource=access.resource,
+            signed_query=access.query,
+            cookies=access.cookies(),
+        )
+    return Response(body=body, status_code=200, headers={"Cache-Control": "no-store"})
+
+
 @app.route("/img/{asset_id}/{options}", methods=["GET"], cors=True)
 def transform_image(asset_id: str, options: str) -> Response:
     """On-the-fly transformation behind a signed link. Renders once per (asset, options,
@@ -129,11 +179,11 @@ def transform_image(asset_id: str, options: str) -> Response:
         spec = parse_transform(options)
     except InvalidRequestError as e:
         return _error(400, e.reason.value, e.message)
-    item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
-    outputs = (item or {}).get("outputs") or {}
+    item = _owned_asset(asset_id)  # someone else's asset: 404, as if it did not exist
+    outputs = item.get("outputs") or {}
     images = outputs.get("images") or {}
     source_key = images.get("transform_source") or outputs.get("poster")
-    if item is None or item.get("status") != AssetStatus.READY or not source_key:
+    if item.get("status") != AssetStatus.READY or not source_key:
         raise NotFoundError(f"No image for {asset_id}.")
     has_alpha = bool((images.get("facts") or {}).get("has_alpha"))
     available = tuple(f for f in FORMATS if can_encode(f))
@@ -156,7 +206,9 @@ def transform_image(asset_id: str, options: str) -> Response:
     # Behind CloudFront the target is a stable URL and the redirect can be kept a day;
     # without it the target is a presigned URL that expires, so the redirect must not
     # outlive it in any cache.
-    cache = "public, max-age=86400" if settings.media_base_url else "private, max-age=300"
+    # Signed or presigned, the target expires, so the redirect must not outlive it.
+    stable = settings.media_base_url and runtime.playback_signer() is None
+    cache = "public, max-age=86400" if stable else "private, max-age=300"
     return Response(
         body="",
         status_code=302,
