@@ -117,6 +117,51 @@ class LumiereClient:
             asset_id=ticket["asset_id"], key=ticket["key"], upload_status=r.status_code
         )
 
+    def upload_file_multipart(
+        self,
+        path: Path,
+        *,
+        content_type: str,
+        declared_size: int | None = None,
+        on_part: Callable[[int, int], None] | None = None,
+    ) -> UploadResult:
+        """A multipart upload, as a browser uploads a large file: the API hands out part
+        URLs (100 at a time), each part is PUT straight to S3, then the API completes."""
+        size = path.stat().st_size if declared_size is None else declared_size
+        body = {"filename": path.name, "content_type": content_type, "size": size}
+        ticket = self._json(
+            self.api.post(f"{self.api_url}/uploads/multipart", json=body, timeout=self.timeout)
+        )
+        asset_id, part_size = ticket["asset_id"], int(ticket["part_size"])
+        count = -(-path.stat().st_size // part_size)
+        done: list[dict[str, Any]] = []
+        with path.open("rb") as fh:
+            for first in range(1, count + 1, 100):
+                numbers = list(range(first, min(first + 100, count + 1)))
+                urls = self._json(
+                    self.api.post(
+                        f"{self.api_url}/uploads/{asset_id}/parts",
+                        json={"part_numbers": numbers},
+                        timeout=self.timeout,
+                    )
+                )["parts"]
+                for part in urls:
+                    fh.seek((part["part_number"] - 1) * part_size)
+                    r = self.http.put(part["url"], data=fh.read(part_size), timeout=300.0)
+                    if r.status_code != 200:
+                        raise ApiError(r.status_code, r.text[:500])
+                    done.append({"part_number": part["part_number"], "etag": r.headers["ETag"]})
+                    if on_part is not None:
+                        on_part(part["part_number"], count)
+        self._json(
+            self.api.post(
+                f"{self.api_url}/uploads/{asset_id}/complete",
+                json={"parts": done},
+                timeout=max(self.timeout, 120.0),
+            )
+        )
+        return UploadResult(asset_id=asset_id, key=ticket["key"], upload_status=200)
+
     def list_assets(self, **params: str | int) -> dict[str, Any]:
         r = self.api.get(f"{self.api_url}/assets", params=params, timeout=self.timeout)
         return dict(self._json(r))

@@ -121,6 +121,10 @@ def test_real_template_resolves_names_and_wiring() -> None:
         ("/assets/{asset_id}", "DELETE"),
         ("/img/{asset_id}/{options}", "GET"),
         ("/assets/{asset_id}/playback", "GET"),
+        ("/uploads/multipart", "POST"),
+        ("/uploads/{asset_id}/parts", "POST"),
+        ("/uploads/{asset_id}/complete", "POST"),
+        ("/uploads/{asset_id}", "DELETE"),
     }
     # every route is behind the Cognito authorizer; the CDN trusts the template's key
     assert spec.api_authorizer == "CognitoAuthorizer"
