@@ -10,6 +10,7 @@ stands in for signing in to Cognito (there is no such route in AWS).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 from collections.abc import Iterable
@@ -68,6 +69,10 @@ class CognitoAuthorizer(LocalGatewayAuthorizer):
         return lambda_event, lambda_context
 
 
+def _loopback(server: Any) -> bool:
+    return ipaddress.ip_address(server.server_address[0]).is_loopback
+
+
 def _handler_class(
     pool: DevUserPool | None, public_routes: frozenset[tuple[str, str]]
 ) -> type[ChaliceRequestHandler]:
@@ -86,7 +91,8 @@ def _handler_class(
                 )
 
         def do_POST(self) -> None:
-            if self.path == TOKEN_PATH and self._pool is not None:
+            # Minting tokens for anyone who asks is only tolerable on the loopback interface.
+            if self.path == TOKEN_PATH and self._pool is not None and _loopback(self.server):
                 self._issue_token()
             else:
                 self._generic_handle()

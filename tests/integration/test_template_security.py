@@ -62,6 +62,9 @@ def test_api_needs_a_cognito_token_on_every_route(template: dict[str, Any]) -> N
     assert auth["AddDefaultAuthorizerToCorsPreflight"] is False
     for event in template["Resources"]["ApiFunction"]["Properties"]["Events"].values():
         assert "Auth" not in event["Properties"], event  # no route opts out
+    [throttle] = template["Globals"]["Api"]["MethodSettings"]
+    assert (throttle["ResourcePath"], throttle["HttpMethod"]) == ("/*", "*")
+    assert 0 < throttle["ThrottlingRateLimit"] <= throttle["ThrottlingBurstLimit"]
     client = template["Resources"]["UserPoolClient"]["Properties"]
     assert client["GenerateSecret"] is False
     assert "ALLOW_USER_PASSWORD_AUTH" not in client["ExplicitAuthFlows"]  # SRP only
