@@ -162,3 +162,15 @@ def test_multipart_routes_are_the_owners_only_and_abort_cleans_up(
     with pytest.raises(ApiError) as e:
         client.get_asset(asset_id)
     assert e.value.status == 404
+
+
+def test_deleting_an_asset_mid_upload_frees_its_parts(
+    stack: LocalStack, client: LumiereClient
+) -> None:
+    ticket = start(client, 20 * MIB)
+    requests.put(part_url(client, ticket["asset_id"]), data=b"\0" * (5 * MIB), timeout=60)
+    assert client.delete_asset(ticket["asset_id"]) == 204
+    uploads = stack.client("s3").list_multipart_uploads(
+        Bucket=stack.spec.buckets["UploadsBucket"].name, Prefix=ticket["key"]
+    )
+    assert uploads.get("Uploads", []) == []  # parts are not objects: deleting keys misses them
