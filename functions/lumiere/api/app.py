@@ -6,36 +6,31 @@ import math
 import time
 from typing import Any
 
-from chalice import Chalice, ConflictError, NotFoundError, Response
+from chalice import Chalice, NotFoundError, Response
 
+from lumiere.api import multipart_routes
 from lumiere.api.identity import caller_id
 from lumiere.api.image_links import signed_transform_url, verify_path
+from lumiere.api.ownership import error, owned_asset
 from lumiere.api.pagination import decode_cursor, encode_cursor, parse_limit
 from lumiere.api.views import asset_view, summary_view
 from lumiere.cloud import multipart
 from lumiere.cloud.playback_signing import SignedAccess
 from lumiere.cloud.storage import head_object, presign_get, put_bytes, read_object
-from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError, ReasonCode
+from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError
 from lumiere.handlers import runtime
 from lumiere.media.images import CropFocus, can_encode, transform
 from lumiere.media.probe import MediaKind
 from lumiere.media.transform_spec import FORMATS, parse_transform
 from lumiere.pipeline.deletion import delete_asset
-from lumiere.pipeline.keys import ASSET_ID_RE, ASSETS_PREFIX, asset_prefix, transform_key
+from lumiere.pipeline.keys import ASSETS_PREFIX, asset_prefix, transform_key
 from lumiere.pipeline.models import UploadRequest
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.uploads import create_upload
 
 app = Chalice(app_name="lumiere")
+app.register_blueprint(multipart_routes.bp)
 THUMBNAIL = parse_transform("w_320,h_320,fit_cover,f_auto")
-
-
-def _error(status: int, reason: str, message: str) -> Response:
-    return Response(
-        body={"error": {"reason": reason, "message": message}},
-        status_code=status,
-        headers={"Content-Type": "application/json"},
-    )
 
 
 def _caller() -> str:
@@ -43,13 +38,7 @@ def _caller() -> str:
 
 
 def _owned_asset(asset_id: str) -> dict[str, Any]:
-    """The caller's asset, or 404: someone else's asset is indistinguishable from none,
-    so ids cannot be probed."""
-    caller = _caller()  # first: an unsigned request learns nothing, not even a 404
-    item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
-    if item is None or item.get("owner") != caller:
-        raise NotFoundError(f"No asset {asset_id}.")
-    return item
+    return owned_asset(app.current_request.context, asset_id)
 
 
 def _playback_expiry() -> int:
@@ -82,9 +71,9 @@ def post_upload() -> Any:
         request = UploadRequest.from_json(app.current_request.json_body)
         ticket = create_upload(request, catalogue, settings, owner=_caller())
     except LimitExceededError as e:
-        return _error(413, e.reason.value, e.message)
+        return error(413, e.reason.value, e.message)
     except (InvalidRequestError, PermanentError) as e:
-        return _error(400, e.reason.value, e.message)
+        return error(400, e.reason.value, e.message)
     return Response(
         status_code=201,
         body={
@@ -95,139 +84,6 @@ def post_upload() -> Any:
         },
         headers={"Location": f"/assets/{ticket.asset_id}"},
     )
-
-
-# ---------------------------------------------------------------- multipart uploads
-# For files too large for one POST (a 20 GB master): the client PUTs parts to presigned
-# URLs (resumable: a failed part is sent again), then asks the API to complete. Only the
-# API can complete, and it first checks S3's own total against the declared size.
-MAX_PARTS_PER_REQUEST = 100
-
-
-def _json_body() -> dict[str, Any]:
-    body = app.current_request.json_body
-    if not isinstance(body, dict):
-        raise InvalidRequestError("Send a JSON object.")
-    return body
-
-
-def _multipart_asset(asset_id: str) -> dict[str, Any]:
-    """The caller's asset with a multipart upload still open, else 404 / 409."""
-    item = _owned_asset(asset_id)
-    if not item.get("multipart_upload_id"):
-        raise NotFoundError(f"No multipart upload for asset {asset_id}.")
-    if item.get("status") != AssetStatus.CREATED:
-        raise ConflictError(f"The upload of asset {asset_id} is finished ({item.get('status')}).")
-    return item
-
-
-@app.route("/uploads/multipart", methods=["POST"], cors=True)
-def post_multipart_upload() -> Any:
-    settings, catalogue = runtime.settings(), runtime.catalogue()
-    try:
-        request = UploadRequest.from_json(app.current_request.json_body)
-        part_size = multipart.part_size_for(request.size)
-        ticket = create_upload(request, catalogue, settings, owner=_caller())
-    except LimitExceededError as e:
-        return _error(413, e.reason.value, e.message)
-    except (InvalidRequestError, PermanentError) as e:
-        return _error(400, e.reason.value, e.message)
-    upload_id = multipart.start(settings.uploads_bucket, ticket.key, request.content_type)
-    catalogue.record_multipart_upload(ticket.asset_id, upload_id, part_size)
-    return Response(
-        status_code=201,
-        body={
-            "asset_id": ticket.asset_id,
-            "key": ticket.key,
-            "part_size": part_size,
-            "part_count": -(-request.size // part_size),
-        },
-        headers={"Location": f"/assets/{ticket.asset_id}"},
-    )
-
-
-@app.route("/uploads/{asset_id}/parts", methods=["POST"], cors=True)
-def presign_parts(asset_id: str) -> Any:
-    """``{"part_numbers": [1, 2, ...]}`` -> a presigned PUT URL for each (at most 100 a
-    call, valid UPLOAD_URL_TTL_SECONDS): ask again for the next parts or to resume."""
-    item = _multipart_asset(asset_id)
-    settings = runtime.settings()
-    part_count = -(-int(item["declared_size"]) // int(item["part_size"]))
-    try:
-        numbers = _json_body().get("part_numbers")
-        if (
-            not isinstance(numbers, list)
-            or not 1 <= len(numbers) <= MAX_PARTS_PER_REQUEST
-            or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers)
-            or not all(1 <= n <= part_count for n in numbers)
-        ):
-            raise InvalidRequestError(
-                f"part_numbers: 1 to {MAX_PARTS_PER_REQUEST} part numbers from 1 to {part_count}."
-            )
-    except InvalidRequestError as e:
-        return _error(400, e.reason.value, e.message)
-    ttl = settings.upload_url_ttl_seconds
-    return {
-        "expires_in": ttl,
-        "parts": [
-            {
-                "part_number": n,
-                "url": multipart.presign_part(
-                    settings.uploads_bucket, item["upload_key"], item["multipart_upload_id"], n, ttl
-                ),
-            }
-            for n in sorted(set(numbers))
-        ],
-    }
-
-
-@app.route("/uploads/{asset_id}/complete", methods=["POST"], cors=True)
-def complete_multipart_upload(asset_id: str) -> Any:
-    """``{"parts": [{"part_number", "etag"}, ...]}``: the parts the client sent, checked
-    against what S3 holds; the total must not exceed the declared size."""
-    item = _multipart_asset(asset_id)
-    settings = runtime.settings()
-    bucket, key, upload_id = (
-        settings.uploads_bucket,
-        item["upload_key"],
-        item["multipart_upload_id"],
-    )
-    try:
-        claimed = _json_body().get("parts")
-        if not isinstance(claimed, list) or not claimed:
-            raise InvalidRequestError("parts: a list of {part_number, etag}.")
-        wanted = {
-            (int(p["part_number"]), str(p["etag"]).strip('"'))
-            for p in claimed
-            if isinstance(p, dict) and "part_number" in p and "etag" in p
-        }
-        held = multipart.uploaded_parts(bucket, key, upload_id)
-        if wanted != {(p.part_number, p.etag.strip('"')) for p in held}:
-            raise InvalidRequestError("parts do not match what was uploaded (numbers or ETags).")
-        total = sum(p.size for p in held)
-        if total > int(item["declared_size"]) or total > settings.max_upload_bytes:
-            multipart.abort(bucket, key, upload_id)
-            raise LimitExceededError(
-                f"{total:,} bytes were uploaded; {int(item['declared_size']):,} were declared.",
-                reason=ReasonCode.TOO_LARGE,
-            )
-        multipart.complete(bucket, key, upload_id, sorted(held, key=lambda p: p.part_number))
-    except LimitExceededError as e:
-        return _error(413, e.reason.value, e.message)
-    except (InvalidRequestError, ValueError, TypeError) as e:
-        message = e.message if isinstance(e, InvalidRequestError) else "part_number: a number."
-        return _error(400, "invalid_request", message)
-    return {"asset_id": asset_id, "key": key, "size": total}
-
-
-@app.route("/uploads/{asset_id}", methods=["DELETE"], cors=True)
-def abort_multipart_upload(asset_id: str) -> Response:
-    """Abandon an upload: its parts are freed and the asset is deleted."""
-    item = _multipart_asset(asset_id)
-    settings = runtime.settings()
-    multipart.abort(settings.uploads_bucket, item["upload_key"], item["multipart_upload_id"])
-    delete_asset(asset_id, runtime.catalogue(), settings)
-    return Response(body="", status_code=204)
 
 
 @app.route("/assets", methods=["GET"], cors=True)
@@ -248,7 +104,7 @@ def list_assets() -> Any:
             kind=kind,
         )
     except InvalidRequestError as e:
-        return _error(400, e.reason.value, e.message)
+        return error(400, e.reason.value, e.message)
     return {
         "items": [summary_view(item, _url_for) for item in page.items],
         "next_cursor": encode_cursor(page.last_key),
@@ -278,7 +134,7 @@ def playback(asset_id: str) -> Response:
     if item.get("status") == AssetStatus.DELETED:
         raise NotFoundError(f"No asset {asset_id}.")
     if item.get("status") != AssetStatus.READY:
-        return _error(409, "not_ready", f"Asset {asset_id} is {item.get('status')}, not READY.")
+        return error(409, "not_ready", f"Asset {asset_id} is {item.get('status')}, not READY.")
     outputs = item.get("outputs") or {}
     keys = {
         "hls": (outputs.get("hls") or {}).get("master"),
@@ -308,11 +164,11 @@ def transform_image(asset_id: str, options: str) -> Response:
     request = app.current_request
     path = f"/img/{asset_id}/{options}"
     if not verify_path(settings.image_signing_secret, path, (request.query_params or {}).get("s")):
-        return _error(403, "bad_signature", "This image link is not signed, or was altered.")
+        return error(403, "bad_signature", "This image link is not signed, or was altered.")
     try:
         spec = parse_transform(options)
     except InvalidRequestError as e:
-        return _error(400, e.reason.value, e.message)
+        return error(400, e.reason.value, e.message)
     item = _owned_asset(asset_id)  # someone else's asset: 404, as if it did not exist
     outputs = item.get("outputs") or {}
     images = outputs.get("images") or {}
@@ -322,7 +178,7 @@ def transform_image(asset_id: str, options: str) -> Response:
     has_alpha = bool((images.get("facts") or {}).get("has_alpha"))
     available = tuple(f for f in FORMATS if can_encode(f))
     if spec.format not in (*available, "auto"):
-        return _error(400, "invalid_request", f"This deployment cannot write {spec.format}.")
+        return error(400, "invalid_request", f"This deployment cannot write {spec.format}.")
     spec = spec.resolved(request.headers.get("accept"), has_alpha, available)
     cache_key = transform_key(asset_id, spec.canonical(), spec.extension)
     hit = head_object(settings.media_bucket, cache_key) is not None
