@@ -21,13 +21,13 @@ from chalice.config import Config
 from chalice.deploy.validate import validate_routes
 from chalice.local import (
     ChaliceRequestHandler,
+    CustomLocalChalice,
     LambdaContext,
     LocalChalice,
     LocalDevServer,
     LocalGateway,
     LocalGatewayAuthorizer,
     NotAuthorizedError,
-    create_local_server,
 )
 
 from lumiere_dev.auth import DevUserPool, InvalidToken, gateway_claims
@@ -135,9 +135,10 @@ class ApiServer:
             app_name=app.app_name, lambda_timeout=timeout, lambda_memory_size=memory
         )
         if not isinstance(app, LocalChalice):
-            # create_local_server swaps the app's class for a local subclass (thread-local
-            # current_request), and fails if asked again for the same app.
-            create_local_server(app, config, host, 0).server.server_close()
+            # What chalice.local.create_local_server does before serving: the app's class
+            # becomes a local subclass with a thread-local current_request (once per app).
+            CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+            app.__class__ = CustomLocalChalice
         handler_cls = _handler_class(user_pool, frozenset(public_routes))
         self._server = LocalDevServer(app, config, host, port, handler_cls=handler_cls)
         self._thread = threading.Thread(
