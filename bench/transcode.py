@@ -425,7 +425,7 @@ def run_pipeline(
 ) -> PipelineRun:
     # Imported here: the local stack pulls in moto, and --skip-pipeline should not need it.
     from lumiere_dev.cli import template_path
-    from lumiere_dev.client import FINAL_STATUSES, LumiereClient
+    from lumiere_dev.client import FINAL_STATUSES
     from lumiere_dev.stack import LocalStack
 
     overrides = {
@@ -444,7 +444,7 @@ def run_pipeline(
         bucket = stack.media_bucket
         assert bucket is not None, "the template has no media bucket"
         s3 = stack.client("s3")
-        client = LumiereClient(stack.api_url)
+        client = stack.api_client()
         # The client's transfer is timed on its own: it depends on the viewer's network,
         # not on Lumiere, and here it is moto parsing a multipart POST in Python. The
         # pipeline's window opens when the object is in S3 (what fires the event).

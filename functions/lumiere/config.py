@@ -80,6 +80,12 @@ class Settings:
     # HMAC key of /img/ transformation links; empty turns the endpoint off.
     image_signing_secret: str = ""
     image_preset: str = "default"
+    # CloudFront signed playback: the public key's id in the distribution's trusted key
+    # group, the Secrets Manager secret holding its private key (PEM), and how long a
+    # signature lasts. Empty id or secret: media URLs are not signed.
+    playback_key_pair_id: str = ""
+    playback_key_secret: str = ""
+    playback_ttl_seconds: int = 900
     # Must equal the queues' maxReceiveCount: on the last attempt a failing asset is
     # marked FAILED instead of being left half-done in the dead-letter queue.
     max_attempts: int = 3
@@ -147,6 +153,9 @@ class Settings:
             ),
             image_signing_secret=env.get("IMAGE_SIGNING_SECRET", d.image_signing_secret),
             image_preset=env.get("IMAGE_PRESET", d.image_preset),
+            playback_key_pair_id=env.get("PLAYBACK_KEY_PAIR_ID", d.playback_key_pair_id),
+            playback_key_secret=env.get("PLAYBACK_KEY_SECRET", d.playback_key_secret),
+            playback_ttl_seconds=_int(env, "PLAYBACK_TTL_SECONDS", d.playback_ttl_seconds),
             max_attempts=_int(env, "MAX_ATTEMPTS", d.max_attempts),
             work_dir=env.get("LUMIERE_WORK_DIR", d.work_dir),
             tool_timeout_margin_seconds=_float(

@@ -1,23 +1,131 @@
 """A function's Chalice app over HTTP, served by Chalice's own local server (the one
-`chalice local` uses), so routing, CORS and error responses are Chalice's."""
+`chalice local` uses), so routing, CORS and error responses are Chalice's.
+
+With a user pool, it also plays API Gateway's Cognito authorizer: every route the
+template does not mark ``Authorizer: NONE`` needs a valid ID token in ``Authorization``
+(401 otherwise, before the function runs), and the token's claims reach the function in
+``requestContext.authorizer.claims``, where API Gateway puts them. ``POST /_local/token``
+stands in for signing in to Cognito (there is no such route in AWS).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 from chalice import Chalice
 from chalice.config import Config
 from chalice.deploy.validate import validate_routes
-from chalice.local import LocalChalice, LocalDevServer, create_local_server
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LambdaContext,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayAuthorizer,
+    NotAuthorizedError,
+)
 
+from lumiere_dev.auth import DevUserPool, InvalidToken, gateway_claims
 from lumiere_dev.lambda_runtime import import_handler
+
+TOKEN_PATH = "/_local/token"  # noqa: S105 - a route, not a secret
+_UNAUTHORIZED = b'{"message":"Unauthorized"}'
+
+
+class CognitoAuthorizer(LocalGatewayAuthorizer):
+    """What API Gateway does before invoking the function: verify, then pass the claims."""
+
+    def __init__(
+        self, app: Chalice, pool: DevUserPool, public_routes: Iterable[tuple[str, str]]
+    ) -> None:
+        super().__init__(app)
+        self.pool = pool
+        self.public_routes = set(public_routes)
+
+    def authorize(
+        self, raw_path: str, lambda_event: dict[str, Any], lambda_context: LambdaContext
+    ) -> tuple[dict[str, Any], LambdaContext]:
+        context = lambda_event["requestContext"]
+        if (context["resourcePath"], context["httpMethod"]) in self.public_routes:
+            return lambda_event, lambda_context
+        try:
+            claims = self.pool.verify((lambda_event.get("headers") or {}).get("authorization"))
+        except InvalidToken as e:
+            raise NotAuthorizedError(
+                {
+                    "x-amzn-RequestId": lambda_context.aws_request_id,
+                    "x-amzn-ErrorType": "UnauthorizedException",
+                    # The template's gateway responses add CORS to 4XX, so browsers see it.
+                    "Access-Control-Allow-Origin": "*",
+                },
+                _UNAUTHORIZED,
+            ) from e
+        context["authorizer"] = {"claims": gateway_claims(claims)}
+        return lambda_event, lambda_context
+
+
+def _loopback(server: Any) -> bool:
+    return ipaddress.ip_address(server.server_address[0]).is_loopback
+
+
+def _handler_class(
+    pool: DevUserPool | None, public_routes: frozenset[tuple[str, str]]
+) -> type[ChaliceRequestHandler]:
+    class Handler(ChaliceRequestHandler):
+        def __init__(self, request: Any, client_address: Any, server: Any, **kw: Any) -> None:
+            self._pool = pool
+            self._public_routes = public_routes
+            super().__init__(request, client_address, server, **kw)
+
+        def setup(self) -> None:
+            super().setup()
+            gateway: LocalGateway = self.local_gateway
+            if self._pool is not None:
+                gateway._authorizer = CognitoAuthorizer(
+                    gateway._app_object, self._pool, self._public_routes
+                )
+
+        def do_POST(self) -> None:
+            # Minting tokens for anyone who asks is only tolerable on the loopback interface.
+            if self.path == TOKEN_PATH and self._pool is not None and _loopback(self.server):
+                self._issue_token()
+            else:
+                self._generic_handle()
+
+        def _issue_token(self) -> None:
+            assert self._pool is not None
+            length = int(self.headers.get("content-length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+                username = str(body["username"])
+            except (ValueError, KeyError, TypeError):
+                self._send_http_response(400, {}, b'{"message":"send {\\"username\\": ...}"}')
+                return
+            token = self._pool.issue(username)
+            payload = {"IdToken": token, "TokenType": "Bearer", "ExpiresIn": 3600}
+            self._send_http_response(200, {}, json.dumps(payload).encode())
+
+    return Handler
 
 
 class ApiServer:
     """Serves the Chalice app named by ``handler`` (dotted path) on host:port (0: any)."""
 
     def __init__(
-        self, handler: str, host: str, port: int, *, timeout: int = 30, memory: int = 128
+        self,
+        handler: str,
+        host: str,
+        port: int,
+        *,
+        timeout: int = 30,
+        memory: int = 128,
+        user_pool: DevUserPool | None = None,
+        public_routes: Iterable[tuple[str, str]] = (),
     ) -> None:
         app = import_handler(handler)
         if not isinstance(app, Chalice):
@@ -26,12 +134,13 @@ class ApiServer:
         config = Config.create(
             app_name=app.app_name, lambda_timeout=timeout, lambda_memory_size=memory
         )
-        if isinstance(app, LocalChalice):
-            # create_local_server swaps the app's class for a local subclass, and fails if
-            # asked again: the app of an earlier server in this process has been swapped.
-            self._server = LocalDevServer(app, config, host, port)
-        else:
-            self._server = create_local_server(app, config, host, port)
+        if not isinstance(app, LocalChalice):
+            # What chalice.local.create_local_server does before serving: the app's class
+            # becomes a local subclass with a thread-local current_request (once per app).
+            CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+            app.__class__ = CustomLocalChalice
+        handler_cls = _handler_class(user_pool, frozenset(public_routes))
+        self._server = LocalDevServer(app, config, host, port, handler_cls=handler_cls)
         self._thread = threading.Thread(
             target=self._server.server.serve_forever, name=f"api-{handler}", daemon=True
         )

@@ -1,4 +1,9 @@
-"""MediaBucket over HTTP, standing in for CloudFront: what a player loads locally."""
+"""MediaBucket over HTTP, standing in for CloudFront: what a player loads locally.
+
+With trusted public keys (the template's key group) it serves only requests signed as
+CloudFront requires (cloudfront_auth.py), answering 403 otherwise, as the distribution's
+cache behaviours with TrustedKeyGroups do.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lumiere.cloud.source_proxy import StreamingServer
+
+from lumiere_dev.cloudfront_auth import Denied, load_public_keys, verify
 
 CHUNK = 64 * 1024
 # What a CloudFront distribution for MediaBucket would expose: the published assets, not
@@ -33,7 +41,20 @@ def object_key(raw_path: str, prefix: str = SERVED_PREFIX) -> str | None:
     return key if key.startswith(prefix) and not key.endswith("/") else None
 
 
-def make_handler(s3: Any, bucket: str, prefix: str) -> type[BaseHTTPRequestHandler]:
+def request_cookies(header: str | None) -> dict[str, str]:
+    """Cookie header -> {name: value}; the first of a repeated name wins (browsers send
+    the most specific path first)."""
+    cookies: dict[str, str] = {}
+    for part in (header or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name not in cookies:
+            cookies[name] = value
+    return cookies
+
+
+def make_handler(
+    s3: Any, bucket: str, prefix: str, public_keys: dict[str, rsa.RSAPublicKey] | None
+) -> type[BaseHTTPRequestHandler]:
     class MediaHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -68,7 +89,27 @@ def make_handler(s3: Any, bucket: str, prefix: str) -> type[BaseHTTPRequestHandl
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
+        def _signed(self) -> bool:
+            if public_keys is None:
+                return True
+            parts = urlsplit(self.path)
+            try:
+                verify(
+                    scheme_host=f"http://{self.headers.get('Host', '')}",
+                    path=parts.path,
+                    query=parts.query,
+                    cookies=request_cookies(self.headers.get("Cookie")),
+                    client_ip=self.client_address[0],
+                    public_keys=public_keys,
+                )
+            except Denied as e:
+                self._error(403, f"Forbidden: {e}")
+                return False
+            return True
+
         def _serve(self, body: bool) -> None:
+            if not self._signed():
+                return
             key = object_key(self.path, prefix)
             if key is None:
                 self._error(404, "Not Found")
@@ -111,12 +152,21 @@ def make_handler(s3: Any, bucket: str, prefix: str) -> type[BaseHTTPRequestHandl
 
 
 class MediaServer:
-    """Serves ``bucket`` under ``prefix`` on host:port (0: any free port)."""
+    """Serves ``bucket`` under ``prefix`` on host:port (0: any free port); with
+    ``public_keys`` ({key id: PEM}), only to signed requests."""
 
     def __init__(
-        self, s3: Any, bucket: str, host: str, port: int, *, prefix: str = SERVED_PREFIX
+        self,
+        s3: Any,
+        bucket: str,
+        host: str,
+        port: int,
+        *,
+        prefix: str = SERVED_PREFIX,
+        public_keys: dict[str, str] | None = None,
     ) -> None:
-        self.server = StreamingServer((host, port), make_handler(s3, bucket, prefix))
+        keys = load_public_keys(public_keys) if public_keys is not None else None
+        self.server = StreamingServer((host, port), make_handler(s3, bucket, prefix, keys))
         self._thread = threading.Thread(
             target=self.server.serve_forever, name="media-cdn", daemon=True
         )

@@ -207,6 +207,8 @@ class Resolver:
                     f"arn:{self.ctx.partition}:iam::{self.ctx.account_id}:role/{physical}"
                 )
             },
+            # Only ever a stand-in: the local stack serves media itself (MEDIA_BASE_URL).
+            "AWS::CloudFront::Distribution": {"DomainName": lambda: f"{physical}.cloudfront.net"},
         }.get(kind, {})
         if attribute not in attributes:
             raise KeyError(f"!GetAtt {name}.{attribute} ({kind}) is not supported locally")

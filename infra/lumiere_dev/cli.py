@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from lumiere_dev.stack import LocalStack
 
 DEFAULT_API_URL = "http://127.0.0.1:8601"
+DEMO_USER = "demo"
 
 
 def template_path() -> Path:
@@ -45,6 +46,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"  API:         {stack.api_url}")
     print(f"  Media (CDN): {stack.media_url}")
     print(f"  AWS (moto):  {stack.endpoint_url}")
+    print("The API needs a token: lumiere token --user <name>  (send it as Authorization).")
     print("Press Ctrl-C to stop.", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -68,7 +70,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         api_url = stack.api_url
         print(f"  API: {api_url}\n  Media: {stack.media_url}", flush=True)
     try:
-        code = run_demo(api_url, Path(args.file) if args.file else None, timeout=args.timeout)
+        token = _demo_token(api_url, stack)
+        code = run_demo(
+            api_url, Path(args.file) if args.file else None, token=token, timeout=args.timeout
+        )
         if stack is not None and args.keep_running and code == 0:
             print("Keeping the stack up so you can play it; Ctrl-C to stop.", flush=True)
             threading.Event().wait()
@@ -78,6 +83,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         if stack is not None:
             stack.stop()
+
+
+def _demo_token(api_url: str, stack: LocalStack | None) -> str:
+    """LUMIERE_TOKEN (a Cognito ID token, for a deployed stack), else a token from the
+    local stack's stand-in user pool."""
+    if os.environ.get("LUMIERE_TOKEN"):
+        return os.environ["LUMIERE_TOKEN"]
+    if stack is not None:
+        return stack.token(DEMO_USER)
+    from lumiere_dev.client import local_token
+
+    return local_token(api_url, DEMO_USER)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print an ID token from a running `lumiere dev`, for curl and friends."""
+    from lumiere_dev.client import local_token
+
+    print(local_token(args.api_url, args.user))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-running", action="store_true", help="keep the stack up after the demo"
     )
     demo.set_defaults(func=cmd_demo)
+
+    token = sub.add_parser(
+        "token", help="print an ID token from a running local stack (Authorization header)"
+    )
+    token.add_argument("--user", default="developer", help="username (created on first use)")
+    token.add_argument("--api-url", default=os.environ.get("LUMIERE_API_URL", DEFAULT_API_URL))
+    token.set_defaults(func=cmd_token)
     return parser
 
 

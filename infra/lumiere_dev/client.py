@@ -25,6 +25,21 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status}: {body}")
 
 
+def ffmpeg_cookies(cookies: list[dict[str, Any]]) -> str:
+    """Signed cookies as ffmpeg's http ``-cookies`` option wants them (one Set-Cookie
+    value per line); its HLS demuxer sends them with every playlist and segment. No
+    ``domain``: ffmpeg compares it with host:port, so a CDN on a port would never match;
+    without one, ffmpeg sends them to the host it reads from (the CDN, and only it)."""
+    return "".join(f"{c['name']}={c['value']}; path={c['path']}\n" for c in cookies)
+
+
+def cookie_jar(cookies: list[dict[str, Any]]) -> requests.cookies.RequestsCookieJar:
+    jar = requests.cookies.RequestsCookieJar()
+    for c in cookies:
+        jar.set(str(c["name"]), str(c["value"]), domain=str(c["domain"]), path=str(c["path"]))
+    return jar
+
+
 @dataclass(frozen=True)
 class UploadResult:
     asset_id: str
@@ -32,11 +47,28 @@ class UploadResult:
     upload_status: int
 
 
+def local_token(api_url: str, username: str, *, timeout: float = 10.0) -> str:
+    """Sign in to a local stack's stand-in user pool (``POST /_local/token``; no such
+    route exists in AWS, where tokens come from Cognito)."""
+    r = requests.post(
+        f"{api_url.rstrip('/')}/_local/token", json={"username": username}, timeout=timeout
+    )
+    if r.status_code != 200:
+        raise ApiError(r.status_code, r.text[:500])
+    return str(r.json()["IdToken"])
+
+
 class LumiereClient:
-    def __init__(self, api_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, api_url: str, *, token: str = "", timeout: float = 30.0) -> None:
+        """``token``: a Cognito ID token (sent as ``Authorization``); the API needs one."""
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.http = requests.Session()
+        # The API's session only: the presigned upload and media requests go elsewhere
+        # and must not carry the token.
+        self.api = requests.Session()
+        if token:
+            self.api.headers["Authorization"] = token
 
     def _json(self, response: requests.Response) -> Any:
         try:
@@ -61,7 +93,7 @@ class LumiereClient:
             body["preset"] = preset
         if language:
             body["language"] = language
-        r = self.http.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
+        r = self.api.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
         return dict(self._json(r))
 
     def upload_file(
@@ -96,18 +128,68 @@ class LumiereClient:
             asset_id=ticket["asset_id"], key=ticket["key"], upload_status=r.status_code
         )
 
+    def upload_file_multipart(
+        self,
+        path: Path,
+        *,
+        content_type: str,
+        declared_size: int | None = None,
+        on_part: Callable[[int, int], None] | None = None,
+    ) -> UploadResult:
+        """A multipart upload, as a browser uploads a large file: the API hands out part
+        URLs (100 at a time), each part is PUT straight to S3, then the API completes."""
+        size = path.stat().st_size if declared_size is None else declared_size
+        body = {"filename": path.name, "content_type": content_type, "size": size}
+        ticket = self._json(
+            self.api.post(f"{self.api_url}/uploads/multipart", json=body, timeout=self.timeout)
+        )
+        asset_id, part_size = ticket["asset_id"], int(ticket["part_size"])
+        count = -(-path.stat().st_size // part_size)
+        done: list[dict[str, Any]] = []
+        with path.open("rb") as fh:
+            for first in range(1, count + 1, 100):
+                numbers = list(range(first, min(first + 100, count + 1)))
+                urls = self._json(
+                    self.api.post(
+                        f"{self.api_url}/uploads/{asset_id}/parts",
+                        json={"part_numbers": numbers},
+                        timeout=self.timeout,
+                    )
+                )["parts"]
+                for part in urls:
+                    fh.seek((part["part_number"] - 1) * part_size)
+                    r = self.http.put(part["url"], data=fh.read(part_size), timeout=300.0)
+                    if r.status_code != 200:
+                        raise ApiError(r.status_code, r.text[:500])
+                    done.append({"part_number": part["part_number"], "etag": r.headers["ETag"]})
+                    if on_part is not None:
+                        on_part(part["part_number"], count)
+        self._json(
+            self.api.post(
+                f"{self.api_url}/uploads/{asset_id}/complete",
+                json={"parts": done},
+                timeout=max(self.timeout, 120.0),
+            )
+        )
+        return UploadResult(asset_id=asset_id, key=ticket["key"], upload_status=200)
+
     def list_assets(self, **params: str | int) -> dict[str, Any]:
-        r = self.http.get(f"{self.api_url}/assets", params=params, timeout=self.timeout)
+        r = self.api.get(f"{self.api_url}/assets", params=params, timeout=self.timeout)
         return dict(self._json(r))
 
     def delete_asset(self, asset_id: str) -> int:
-        r = self.http.delete(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
+        r = self.api.delete(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
         if r.status_code >= 400:
             self._json(r)
         return r.status_code
 
     def get_asset(self, asset_id: str) -> dict[str, Any]:
-        r = self.http.get(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
+        r = self.api.get(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
+        return dict(self._json(r))
+
+    def playback(self, asset_id: str) -> dict[str, Any]:
+        """Manifest URLs and, when playback is signed, the signed query and cookies."""
+        r = self.api.get(f"{self.api_url}/assets/{asset_id}/playback", timeout=self.timeout)
         return dict(self._json(r))
 
     def wait_until_final(

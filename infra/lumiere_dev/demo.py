@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from lumiere.media.tools import find_binaries, run_tool
 
-from lumiere_dev.client import LumiereClient
+from lumiere_dev.client import LumiereClient, ffmpeg_cookies
 from lumiere_dev.samples import make_clip
 
 
@@ -25,6 +25,12 @@ def api_is_up(api_url: str) -> bool:
     return True
 
 
+def _shown(url: str) -> str:
+    """A media URL for the terminal: its signature (hundreds of characters) elided."""
+    plain, _, query = url.partition("?")
+    return f"{plain}?<signed>" if "Signature=" in query else url
+
+
 def _print_progress(asset: dict[str, Any]) -> None:
     status = asset.get("status")
     progress = asset.get("progress")
@@ -32,20 +38,21 @@ def _print_progress(asset: dict[str, Any]) -> None:
     print(f"  status: {status}{suffix}", flush=True)
 
 
-def probe_playlist(url: str) -> dict[str, Any]:
+def probe_playlist(url: str, cookies: str = "") -> dict[str, Any]:
     """Read the published HLS as a player would (our own output, so the hls demuxer is
-    allowed here, over HTTP only)."""
+    allowed here, over HTTP only), with the signed cookies if playback is signed."""
     argv = [
         str(find_binaries().ffprobe), "-hide_banner", "-v", "error",
         "-protocol_whitelist", "http,https,tcp,tls",
+        *(["-cookies", cookies] if cookies else []),
         "-show_streams", "-show_format", "-of", "json", url,
     ]  # fmt: skip
     out = run_tool(argv, timeout=120)
     return dict(json.loads(out))
 
 
-def run_demo(api_url: str, source: Path | None, *, timeout: float = 600.0) -> int:
-    client = LumiereClient(api_url)
+def run_demo(api_url: str, source: Path | None, *, token: str = "", timeout: float = 600.0) -> int:
+    client = LumiereClient(api_url, token=token)
     with ExitStack() as stack:
         if source is None:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lumiere-demo-")))
@@ -64,9 +71,9 @@ def run_demo(api_url: str, source: Path | None, *, timeout: float = 600.0) -> in
     hls = asset["outputs"].get("hls")
     poster = asset["outputs"].get("poster")
     if poster:
-        print(f"\nPoster:          {poster['url']}")
+        print(f"\nPoster:          {_shown(poster['url'])}")
     if hls:
-        print(f"Master playlist: {hls['url']}")
+        print(f"Master playlist: {_shown(hls['url'])}")
         for r in hls["renditions"]:
             size = f"{r['width']}x{r['height']}@{r.get('frame_rate') or '?'}"
             kbps = r["bandwidth"] / 1000
@@ -78,16 +85,21 @@ def run_demo(api_url: str, source: Path | None, *, timeout: float = 600.0) -> in
                   f"{a['codecs']}  {measured}")  # fmt: skip
         dash = asset["outputs"].get("dash")
         if dash:
-            print(f"DASH manifest:   {dash['url']}")
+            print(f"DASH manifest:   {_shown(dash['url'])}")
     previews = asset["outputs"].get("previews") or {}
     if previews.get("storyboard"):
         board = previews["storyboard"]
-        print(f"Storyboard:      {board['url']} ({board['thumbnails']} thumbnails)")
+        print(f"Storyboard:      {_shown(board['url'])} ({board['thumbnails']} thumbnails)")
     if previews.get("animated"):
-        print(f"Preview:         {previews['animated']['url']}")
+        print(f"Preview:         {_shown(previews['animated']['url'])}")
     if previews.get("waveform"):
-        print(f"Waveform peaks:  {previews['waveform']['peaks_url']}")
-        probed = probe_playlist(hls["url"])
+        print(f"Waveform peaks:  {_shown(previews['waveform']['peaks_url'])}")
+    if hls:
+        # A signed master URL alone does not play: its relative playlist and segment
+        # URIs do not carry the signature. The signed cookies do, for every request.
+        play = client.playback(upload.asset_id)
+        cookies = ffmpeg_cookies(play.get("cookies", []))
+        probed = probe_playlist(play["hls"], cookies)
         streams = [
             f"{s['codec_name']} {s.get('width', '')}x{s.get('height', '')}".rstrip("x")
             if s["codec_type"] == "video"
@@ -95,7 +107,10 @@ def run_demo(api_url: str, source: Path | None, *, timeout: float = 600.0) -> in
             for s in probed["streams"]
         ]
         print(f"ffprobe reads the master playlist: {probed['format']['format_name']}, {streams}")
-    print(
-        f"\nREADY. Play it with any HLS player, e.g. ffplay {hls['url'] if hls else poster['url']}"
-    )
+        print(
+            f"\nREADY. Play it (signed cookies, valid until {play.get('expires_at')} epoch s):\n"
+            f"  ffplay -cookies '{cookies.strip()}' {play['hls'].split('?')[0]}"
+        )
+    else:
+        print(f"\nREADY. {poster['url'] if poster else ''}")
     return 0

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import logging
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import boto3
+from cryptography.hazmat.primitives.asymmetric import rsa
+from lumiere.cloud.playback_signing import PlaybackSigner
 from moto.server import ThreadedMotoServer
 
 from lumiere_dev.api_server import ApiServer
+from lumiere_dev.auth import DevUserPool, new_rsa_key, private_pem, public_pem
 from lumiere_dev.cdn import MediaServer
 from lumiere_dev.cfn import load_template
+from lumiere_dev.client import LumiereClient
 from lumiere_dev.environment import (
     LOCAL_CREDENTIALS,
     apply_environment,
@@ -52,9 +57,24 @@ def _check_free(host: str, port: int) -> None:
 LOCAL_PARAMETERS = {"ImageSigningSecret": "lumiere-local-development-only"}
 
 
-def _local_defaults(template_path: Path) -> dict[str, str]:
+def _local_defaults(template_path: Path, playback: PlaybackKeys) -> dict[str, str]:
     declared = load_template(template_path).get("Parameters") or {}
-    return {k: v for k, v in LOCAL_PARAMETERS.items() if k in declared}
+    values = {
+        **LOCAL_PARAMETERS,
+        "PlaybackPublicKey": public_pem(playback.key),
+        "PlaybackKeySecretName": playback.secret_name,
+    }
+    return {k: v for k, v in values.items() if k in declared}
+
+
+@dataclass(frozen=True)
+class PlaybackKeys:
+    """The CloudFront key pair of this run: its public half goes to the template (and so
+    to the local CDN's trusted keys), its private half into moto's Secrets Manager, where
+    the API reads it as it does in AWS."""
+
+    secret_name: str
+    key: rsa.RSAPrivateKey
 
 
 class LocalStack:
@@ -88,12 +108,17 @@ class LocalStack:
         self.run_functions = run_functions
         self.overrides = dict(overrides or {})
         self.cold_start_hook = cold_start_hook
+        self.playback_keys = PlaybackKeys(f"{stack_name}-playback-key", new_rsa_key())
         ctx = StackContext(
             stack_name=stack_name,
             endpoint_url=f"http://{host}:{self.moto_port}",
-            parameters={**_local_defaults(template_path), **(parameters or {})},
+            parameters={**_local_defaults(template_path, self.playback_keys), **(parameters or {})},
         )
         self.spec: StackSpec = read_stack(template_path, ctx)
+        # The template's Cognito authorizer, played by a development key made for this run.
+        self.user_pool: DevUserPool | None = (
+            DevUserPool(region=ctx.region) if self.spec.api_authorizer else None
+        )
         self.runner: FunctionRunner | None = None
         self._moto: ThreadedMotoServer | None = None
         self._api: ApiServer | None = None
@@ -117,6 +142,15 @@ class LocalStack:
         """The bucket the CDN fronts: the one the functions publish to (MEDIA_BUCKET)."""
         names = {fn.environment.get("MEDIA_BUCKET") for fn in self.spec.functions.values()}
         return next((b for b in self.spec.buckets.values() if b.name in names), None)
+
+    def token(self, username: str = "developer") -> str:
+        """An ID token for ``username`` (a user is created on first use), as Cognito would
+        issue after sign-in; empty when the template's API has no authorizer."""
+        return self.user_pool.issue(username) if self.user_pool else ""
+
+    def api_client(self, username: str = "developer", **kwargs: Any) -> LumiereClient:
+        """An API client signed in as ``username``."""
+        return LumiereClient(self.api_url, token=self.token(username), **kwargs)
 
     def boto3_session(self) -> boto3.session.Session:
         return boto3.session.Session(
@@ -149,24 +183,51 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
         self._moto.start()
         create_resources(self.spec, self.boto3_session())
+        if self.spec.cdn_public_keys:
+            self._store_playback_key()
         # Handlers run in this process and read their configuration from its environment;
         # it must be in place before a handler module is imported.
         self._saved_env = apply_environment(self.environment())
         self._cold_start()
         bucket = self.media_bucket
         if bucket is not None:
-            self._cdn = MediaServer(self.client("s3"), bucket.name, self.host, self.cdn_port)
+            self._cdn = MediaServer(
+                self.client("s3"),
+                bucket.name,
+                self.host,
+                self.cdn_port,
+                public_keys=dict(self.spec.cdn_public_keys) or None,
+            )
             self._cdn.start()
         api_functions = [f for f in self.spec.functions.values() if f.api_events]
         if len(api_functions) > 1:
             raise ValueError("the local stack serves one API function (one Chalice app)")
         for fn in api_functions:
             self._api = ApiServer(
-                fn.handler, self.host, self.api_port, timeout=fn.timeout, memory=fn.memory
+                fn.handler,
+                self.host,
+                self.api_port,
+                timeout=fn.timeout,
+                memory=fn.memory,
+                user_pool=self.user_pool,
+                public_routes=fn.public_api_events,
             )
             self._api.start()
         if self.run_functions:
             self.start_functions()
+
+    def _store_playback_key(self) -> None:
+        secrets = self.client("secretsmanager")
+        name, pem = self.playback_keys.secret_name, private_pem(self.playback_keys.key)
+        try:
+            secrets.create_secret(Name=name, SecretString=pem)
+        except secrets.exceptions.ResourceExistsException:
+            secrets.put_secret_value(SecretId=name, SecretString=pem)
+
+    def playback_signer(self) -> PlaybackSigner:
+        """Signs media URLs as the API does (for tests that sign their own)."""
+        [key_id] = self.spec.cdn_public_keys
+        return PlaybackSigner(self.media_url, key_id, private_pem(self.playback_keys.key))
 
     def start_functions(self) -> None:
         """Start the event-source mappings (done by start() unless run_functions=False)."""

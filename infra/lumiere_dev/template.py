@@ -108,6 +108,8 @@ class FunctionSpec:
     environment: dict[str, str]  # Globals merged with the function's own, resolved
     sqs_events: list[SqsEventSpec] = field(default_factory=list)
     api_events: list[tuple[str, str]] = field(default_factory=list)  # (path, METHOD)
+    # Api events marked `Auth: {Authorizer: NONE}`: open even under a default authorizer.
+    public_api_events: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,10 @@ class StackSpec:
     queues: dict[str, QueueSpec]
     tables: dict[str, TableSpec]
     functions: dict[str, FunctionSpec]
+    # The implicit API's DefaultAuthorizer (Globals.Api.Auth), if it has one.
+    api_authorizer: str | None = None
+    # CloudFront public keys in a key group ({key id: PEM}): the CDN's trusted signers.
+    cdn_public_keys: dict[str, str] = field(default_factory=dict)
 
     def bucket_named(self, name: str) -> BucketSpec | None:
         return next((b for b in self.buckets.values() if b.name == name), None)
@@ -184,7 +190,7 @@ def _function(
         **((globals_.get("Environment") or {}).get("Variables") or {}),
         **((props.get("Environment") or {}).get("Variables") or {}),
     }
-    sqs, api = [], []
+    sqs, api, public = [], [], []
     for event in (props.get("Events") or {}).values():
         p = event.get("Properties") or {}
         if event["Type"] == "SQS":
@@ -197,7 +203,10 @@ def _function(
                 )
             )
         elif event["Type"] in ("Api", "HttpApi"):
-            api.append((str(p.get("Path", "/")), str(p.get("Method", "ANY")).upper()))
+            route = (str(p.get("Path", "/")), str(p.get("Method", "ANY")).upper())
+            api.append(route)
+            if (p.get("Auth") or {}).get("Authorizer") == "NONE":
+                public.append(route)
     setting = {**globals_, **props}  # SAM: a function's own setting wins over Globals
     if setting.get("PackageType") == "Image":
         # A container image names its handler as the image's command (the runtime
@@ -214,6 +223,7 @@ def _function(
         environment={k: as_string(r.resolve(v)) for k, v in env.items()},
         sqs_events=sqs,
         api_events=api,
+        public_api_events=public,
     )
 
 
@@ -222,7 +232,15 @@ def read_stack(template_path: Path, ctx: StackContext | None = None) -> StackSpe
     template = load_template(template_path)
     r = Resolver(template, ctx)
     globals_ = (template.get("Globals") or {}).get("Function") or {}
-    spec = StackSpec(ctx, buckets={}, queues={}, tables={}, functions={})
+    api_auth = ((template.get("Globals") or {}).get("Api") or {}).get("Auth") or {}
+    spec = StackSpec(
+        ctx,
+        buckets={},
+        queues={},
+        tables={},
+        functions={},
+        api_authorizer=api_auth.get("DefaultAuthorizer"),
+    )
     for logical_id, resource in template["Resources"].items():
         if not r.exists(logical_id):
             continue
@@ -236,4 +254,9 @@ def read_stack(template_path: Path, ctx: StackContext | None = None) -> StackSpe
             spec.tables[logical_id] = _table(r, logical_id, props)
         elif kind == "AWS::Serverless::Function":
             spec.functions[logical_id] = _function(r, logical_id, props, globals_)
+        elif kind == "AWS::CloudFront::KeyGroup":
+            for item in (props.get("KeyGroupConfig") or {}).get("Items") or []:
+                key_id = r.target_id(item)
+                config = r.props(key_id).get("PublicKeyConfig") or {}
+                spec.cdn_public_keys[r.ref(key_id)] = as_string(r.resolve(config["EncodedKey"]))
     return spec

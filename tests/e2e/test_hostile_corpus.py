@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
 
 from tests.conftest import REPO
@@ -29,7 +28,7 @@ def outcomes(
     with LocalStack(
         REPO / "template.yaml", stack_name="corpus", overrides={"POWERTOOLS_LOG_LEVEL": "ERROR"}
     ) as stack:
-        client = LumiereClient(stack.api_url)
+        client = stack.api_client()
         ids = {
             case.name: client.upload_file(
                 case.path,

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from lumiere.pipeline.webhooks import SIGNATURE_HEADER, verify
-from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
 
 from tests.conftest import REPO, Media
@@ -73,7 +72,7 @@ def test_ready_and_failed_are_announced(
     stack: LocalStack, receiver: Receiver, media: Media
 ) -> None:
     queue = events_queue(stack)
-    client = LumiereClient(stack.api_url)
+    client = stack.api_client()
     good = client.upload_file(media.tone, content_type="audio/wav").asset_id
     bad = client.upload_file(media.not_media, content_type="video/mp4").asset_id
     for asset_id in (good, bad):

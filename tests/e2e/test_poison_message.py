@@ -8,7 +8,6 @@ import json
 import time
 from pathlib import Path
 
-from lumiere_dev.client import LumiereClient
 from lumiere_dev.samples import make_clip
 from lumiere_dev.stack import LocalStack
 
@@ -20,7 +19,7 @@ def test_transcode_that_always_times_out(tmp_path: Path) -> None:
     # Leave ffmpeg one second of the function's 900 s: every encode times out.
     overrides = {"TOOL_TIMEOUT_MARGIN_SECONDS": "899.5", "POWERTOOLS_LOG_LEVEL": "CRITICAL"}
     with LocalStack(REPO / "template.yaml", stack_name="poison", overrides=overrides) as stack:
-        client = LumiereClient(stack.api_url)
+        client = stack.api_client()
         asset_id = client.upload_file(clip, content_type="video/mp4").asset_id
         asset = client.wait_until_final(asset_id, timeout=120, interval=0.2)
         assert asset["status"] == "FAILED"

@@ -11,7 +11,7 @@ import m3u8
 import pytest
 import requests
 from lumiere.media.tools import find_binaries, run_tool
-from lumiere_dev.client import LumiereClient
+from lumiere_dev.client import LumiereClient, cookie_jar, ffmpeg_cookies
 from lumiere_dev.stack import LocalStack
 
 from tests.conftest import REPO, Media
@@ -25,7 +25,7 @@ def stack() -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def client(stack: LocalStack) -> LumiereClient:
-    return LumiereClient(stack.api_url)
+    return stack.api_client()
 
 
 def test_clip_becomes_a_playable_hls_ladder(client: LumiereClient, media: Media) -> None:
@@ -41,21 +41,29 @@ def test_clip_becomes_a_playable_hls_ladder(client: LumiereClient, media: Media)
     order = ["CREATED", "UPLOADED", "PROBED", "PROCESSING", "READY"]
     assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen)
 
-    # the master playlist parses and every segment it names exists
-    master_url = asset["outputs"]["hls"]["url"]
-    master = m3u8.load(master_url)
+    # the master playlist parses and every segment it names exists, read as a browser
+    # would with the signed cookies GET /assets/{id}/playback hands out
+    play = client.playback(uploaded.asset_id)
+    cdn = requests.Session()
+    cdn.cookies = cookie_jar(play["cookies"])
+    master_url = play["hls"].split("?")[0]
+    master = m3u8.loads(cdn.get(master_url, timeout=10).text, uri=master_url)
     assert master.is_variant
     for variant in master.playlists:
-        playlist = m3u8.load(variant.absolute_uri)
+        playlist = m3u8.loads(
+            cdn.get(variant.absolute_uri, timeout=10).text, uri=variant.absolute_uri
+        )
         assert playlist.is_endlist
         init = playlist.segment_map[0].absolute_uri
         for uri in [init, *(s.absolute_uri for s in playlist.segments)]:
-            assert requests.head(uri, timeout=10).status_code == 200, uri
+            assert cdn.head(uri, timeout=10).status_code == 200, uri
+            assert requests.head(uri, timeout=10).status_code == 403, uri  # not without them
 
     # ffprobe decodes the top rendition as H.264 through the CDN
     top = max(master.playlists, key=lambda p: p.stream_info.bandwidth)
     argv = [
         str(find_binaries().ffprobe), "-v", "error", "-protocol_whitelist", "http,tcp",
+        "-cookies", ffmpeg_cookies(play["cookies"]),
         "-select_streams", "v:0", "-count_frames", "-show_streams", "-of", "json",
         top.absolute_uri,
     ]  # fmt: skip

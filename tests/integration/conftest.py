@@ -28,4 +28,4 @@ def client(stack: LocalStack) -> LumiereClient:
     """An API client, with the queues emptied of what an earlier test left."""
     for queue_id in ("IngestQueue", *PART_QUEUES):
         drain(stack, queue_id)
-    return LumiereClient(stack.api_url)
+    return stack.api_client()

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from lumiere.pipeline import ingest as ingest_module
 from lumiere.pipeline import job as job_module
-from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
 
 from tests.conftest import Media
@@ -45,7 +44,7 @@ def test_triple_shuffled_delivery_processes_each_upload_once(
 
     monkeypatch.setattr(ingest_module, "run_tool", counting(ingest_module.run_tool))
     monkeypatch.setattr(job_module, "run_tool_streaming", counting(job_module.run_tool_streaming))
-    client = LumiereClient(stack.api_url)
+    client = stack.api_client()
     table = stack.client("dynamodb")
     table_name = stack.spec.tables["AssetsTable"].name
     before = table.scan(TableName=table_name, Select="COUNT")["Count"]

@@ -65,7 +65,8 @@ def test_signed_transformations_render_once_and_refuse_tampering(
 ) -> None:
     asset = process_upload(stack, client, phone_photo(tmp_path / "phone.jpg"), "image/jpeg")
     link = stack.api_url + asset["outputs"]["thumbnail"]
-    first = fetch(link, Accept="image/avif,image/webp,*/*")
+    token = client.api.headers["Authorization"]
+    first = fetch(link, Accept="image/avif,image/webp,*/*", Authorization=token)
     assert first.status_code == 302
     assert first.headers["X-Lumiere-Cache"] == "miss"
     assert first.headers["Vary"] == "Accept"
@@ -73,17 +74,20 @@ def test_signed_transformations_render_once_and_refuse_tampering(
     assert image.headers["Content-Type"] in ("image/avif", "image/webp")
     assert Image.open(io.BytesIO(image.content)).size == (320, 320)
     # the same link again is served from the cache
-    again = fetch(link, Accept="image/avif,image/webp,*/*")
+    again = fetch(link, Accept="image/avif,image/webp,*/*", Authorization=token)
     assert again.headers["X-Lumiere-Cache"] == "hit"
     assert again.headers["Location"] == first.headers["Location"]
     # an old browser gets JPEG from the same link
-    jpeg = fetch(fetch(link, Accept="image/*").headers["Location"])
+    jpeg = fetch(fetch(link, Accept="image/*", Authorization=token).headers["Location"])
     assert jpeg.headers["Content-Type"] == "image/jpeg"
     # nobody can ask for other sizes without the key
     tampered = link.replace("w_320", "w_3200")
-    assert fetch(tampered).status_code == 403
-    assert fetch(link.split("?")[0]).status_code == 403
-    assert fetch(link[:-2] + "xx").status_code == 403
+    assert fetch(tampered, Authorization=token).status_code == 403
+    assert fetch(link.split("?")[0], Authorization=token).status_code == 403
+    assert fetch(link[:-2] + "xx", Authorization=token).status_code == 403
+    # a signed link is no use without signing in, nor to someone else: 404, as if absent
+    assert fetch(link).status_code == 401
+    assert fetch(link, Authorization=stack.token("someone-else")).status_code == 404
 
 
 def test_animated_gif_keeps_its_frames(

@@ -132,8 +132,12 @@ def test_conditions_decide_resources_and_fn_if(
     assert spec.functions["F"].environment == {"ROLE": role, "NOT_B": not_b}
 
 
+DEPLOY_PARAMETERS = {"PlaybackPublicKey": "PEM", "PlaybackKeySecretName": "playback-key"}
+
+
 def test_real_template_resolves_names_and_wiring() -> None:
-    spec = read_stack(REPO / "template.yaml", StackContext(endpoint_url="http://h:1"))
+    ctx = StackContext(endpoint_url="http://h:1", parameters=DEPLOY_PARAMETERS)
+    spec = read_stack(REPO / "template.yaml", ctx)
     ingest = spec.queues["IngestQueue"]
     assert ingest.redrive == ("IngestDLQ", 3)
     assert ingest.visibility_timeout == 720
@@ -156,7 +160,19 @@ def test_real_template_resolves_names_and_wiring() -> None:
         ("/assets/{asset_id}", "GET"),
         ("/assets/{asset_id}", "DELETE"),
         ("/img/{asset_id}/{options}", "GET"),
+        ("/assets/{asset_id}/playback", "GET"),
+        ("/uploads/multipart", "POST"),
+        ("/uploads/{asset_id}/parts", "POST"),
+        ("/uploads/{asset_id}/complete", "POST"),
+        ("/uploads/{asset_id}", "DELETE"),
     }
+    # every route is behind the Cognito authorizer; the CDN trusts the template's key
+    assert spec.api_authorizer == "CognitoAuthorizer"
+    assert spec.functions["ApiFunction"].public_api_events == []
+    assert spec.cdn_public_keys == {"lumiere-local-PlaybackKey": "PEM"}
+    assert spec.functions["ApiFunction"].environment["PLAYBACK_KEY_PAIR_ID"] == (
+        "lumiere-local-PlaybackKey"
+    )
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> None:
@@ -389,20 +405,29 @@ class TestCdn:
         s3.put_object(Bucket=bucket, Key="private/x", Body=b"secret")
         return real.media_url
 
-    def test_full_and_ranged_reads(self, media: str) -> None:
-        full = requests.get(f"{media}/assets/x/seg.m4s", timeout=10)
+    @pytest.fixture(scope="class")
+    @classmethod
+    def signed(cls, real: LocalStack) -> str:
+        """A query signed for everything the CDN may serve."""
+        return real.playback_signer().access("", int(time.time()) + 300).query
+
+    def test_unsigned_is_403(self, media: str) -> None:
+        assert requests.get(f"{media}/assets/x/seg.m4s", timeout=10).status_code == 403
+
+    def test_full_and_ranged_reads(self, media: str, signed: str) -> None:
+        full = requests.get(f"{media}/assets/x/seg.m4s?{signed}", timeout=10)
         assert full.status_code == 200
         assert full.headers["Content-Type"] == "video/iso.segment"
         assert full.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert full.headers["Access-Control-Allow-Origin"] == "*"
         assert full.content == bytes(range(256)) * 4
         part = requests.get(
-            f"{media}/assets/x/seg.m4s", headers={"Range": "bytes=10-19"}, timeout=10
+            f"{media}/assets/x/seg.m4s?{signed}", headers={"Range": "bytes=10-19"}, timeout=10
         )
         assert part.status_code == 206
         assert part.headers["Content-Range"] == "bytes 10-19/1024"
         assert part.content == bytes(range(10, 20))
-        head = requests.head(f"{media}/assets/x/seg.m4s", timeout=10)
+        head = requests.head(f"{media}/assets/x/seg.m4s?{signed}", timeout=10)
         assert (head.status_code, head.headers["Content-Length"]) == (200, "1024")
 
     def test_preflight(self, media: str) -> None:
@@ -415,9 +440,9 @@ class TestCdn:
         "path",
         ["/assets/x/nope.m4s", "/private/x", "/assets/../private/x", "/assets/%2E%2E/private/x"],
     )
-    def test_missing_and_outside_are_404(self, media: str, path: str) -> None:
+    def test_missing_and_outside_are_404(self, media: str, signed: str, path: str) -> None:
         # http.client sends the path as written; requests would resolve the ".." itself.
         connection = http.client.HTTPConnection(urlsplit(media).netloc, timeout=10)
-        connection.request("GET", path)
+        connection.request("GET", f"{path}?{signed}")
         assert connection.getresponse().status == 404
         connection.close()

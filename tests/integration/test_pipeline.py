@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +64,19 @@ def test_video_goes_from_upload_to_ready(
     assert {b["asset_id"] for b in bodies} == {asset_id}
     assert sorted(b["part"] for b in bodies) == ["audio", "previews", "video-180p"]
     master_url = f"{stack.media_url}/assets/{asset_id}/hls/master.m3u8"
+    # signed, so the CDN's 404 is about the master, not the signature
+    access = stack.playback_signer().access(f"assets/{asset_id}/", int(time.time()) + 300)
     for task in sorted(tasks, key=lambda t: json.loads(t["Body"])["part"] == "audio"):
         assert client.get_asset(asset_id)["status"] in ("PROBED", "PROCESSING")
-        assert requests.get(master_url, timeout=10).status_code in (403, 404)
+        assert requests.get(access.url(master_url), timeout=10).status_code == 404
         assert deliver(stack, "TranscodeFunction", [task]) == {"batchItemFailures": []}
 
     ready = client.get_asset(asset_id)
     assert ready["status"] == "READY"
     assert ready["progress"] == 100
     hls = ready["outputs"]["hls"]
-    assert hls["url"] == master_url
+    assert hls["url"].split("?")[0] == master_url  # signed for the asset's prefix
+    signed = hls["url"].split("?")[1]
     assert [(r["width"], r["height"]) for r in hls["renditions"]] == [(320, 180)]
     [track] = hls["audio"]
     assert track["default"] is True
@@ -80,7 +84,7 @@ def test_video_goes_from_upload_to_ready(
     master = requests.get(hls["url"], timeout=10)
     assert master.headers["Content-Type"] == "application/vnd.apple.mpegurl"
     assert "max-age=60" in master.headers["Cache-Control"]
-    playlist = m3u8.loads(master.text, uri=hls["url"])
+    playlist = m3u8.loads(master.text, uri=master_url)
     [variant] = playlist.playlists
     # High profile, level 3.0, as read from the encoded stream
     assert variant.stream_info.codecs == "avc1.64001e,mp4a.40.2"
@@ -94,9 +98,13 @@ def test_video_goes_from_upload_to_ready(
     dash = requests.get(ready["outputs"]["dash"]["url"], timeout=10)
     assert dash.headers["Content-Type"] == "application/dash+xml"
     assert_package_valid(fetch_package(stack, asset_id, tmp_path))
-    media_playlist = m3u8.load(variant.absolute_uri)
+    # the one signature opens every file under the asset's prefix (a player carries it)
+    media_playlist = m3u8.loads(
+        requests.get(f"{variant.absolute_uri}?{signed}", timeout=10).text,
+        uri=variant.absolute_uri,
+    )
     for seg in media_playlist.segments:
-        r = requests.head(seg.absolute_uri, timeout=10)
+        r = requests.head(f"{seg.absolute_uri}?{signed}", timeout=10)
         assert r.status_code == 200
         assert "immutable" in r.headers["Cache-Control"]
     previews = ready["outputs"]["previews"]
@@ -293,14 +301,24 @@ class TestApi:
     def test_bad_upload_requests(
         self, stack: LocalStack, body: dict[str, Any], status: int, reason: str
     ) -> None:
-        r = requests.post(f"{stack.api_url}/uploads", json=body, timeout=10)
+        r = requests.post(
+            f"{stack.api_url}/uploads",
+            json=body,
+            headers={"Authorization": stack.token()},
+            timeout=10,
+        )
         assert r.status_code == status
         assert r.json()["error"]["reason"] == reason
         assert r.json()["error"]["message"]
 
     @pytest.mark.parametrize("asset_id", ["0" * 32, "not-an-id", "..%2f..%2fetc"])
     def test_unknown_assets_are_404(self, stack: LocalStack, asset_id: str) -> None:
-        assert requests.get(f"{stack.api_url}/assets/{asset_id}", timeout=10).status_code == 404
+        r = requests.get(
+            f"{stack.api_url}/assets/{asset_id}",
+            headers={"Authorization": stack.token()},
+            timeout=10,
+        )
+        assert r.status_code == 404
 
 
 def test_logs_carry_the_asset_id_and_metrics_count_failures_by_reason(

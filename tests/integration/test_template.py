@@ -55,8 +55,8 @@ def _intrinsic(long_name: str, split_dots: bool = False) -> Any:
 CfnLoader.add_constructor("!Ref", _intrinsic("Ref"))
 CfnLoader.add_constructor("!GetAtt", _intrinsic("Fn::GetAtt", split_dots=True))
 CfnLoader.add_constructor("!Sub", _intrinsic("Fn::Sub"))
-CfnLoader.add_constructor("!If", _intrinsic("Fn::If"))
-CfnLoader.add_constructor("!Equals", _intrinsic("Fn::Equals"))
+for _name in ("If", "Equals", "Not"):
+    CfnLoader.add_constructor(f"!{_name}", _intrinsic(f"Fn::{_name}"))
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from chalice import Chalice, NotFoundError, Response
 
+from lumiere.api import multipart_routes
 from lumiere.api.identity import caller_id
 from lumiere.api.image_links import signed_transform_url, verify_path
+from lumiere.api.ownership import error, owned_asset
 from lumiere.api.pagination import decode_cursor, encode_cursor, parse_limit
 from lumiere.api.views import asset_view, summary_view
+from lumiere.cloud import multipart
+from lumiere.cloud.playback_signing import SignedAccess
 from lumiere.cloud.storage import head_object, presign_get, put_bytes, read_object
 from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError
 from lumiere.handlers import runtime
@@ -17,21 +23,14 @@ from lumiere.media.images import CropFocus, can_encode, transform
 from lumiere.media.probe import MediaKind
 from lumiere.media.transform_spec import FORMATS, parse_transform
 from lumiere.pipeline.deletion import delete_asset
-from lumiere.pipeline.keys import ASSET_ID_RE, transform_key
+from lumiere.pipeline.keys import ASSETS_PREFIX, asset_prefix, transform_key
 from lumiere.pipeline.models import UploadRequest
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.uploads import create_upload
 
 app = Chalice(app_name="lumiere")
+app.register_blueprint(multipart_routes.bp)
 THUMBNAIL = parse_transform("w_320,h_320,fit_cover,f_auto")
-
-
-def _error(status: int, reason: str, message: str) -> Response:
-    return Response(
-        body={"error": {"reason": reason, "message": message}},
-        status_code=status,
-        headers={"Content-Type": "application/json"},
-    )
 
 
 def _caller() -> str:
@@ -39,18 +38,29 @@ def _caller() -> str:
 
 
 def _owned_asset(asset_id: str) -> dict[str, Any]:
-    """The caller's asset, or 404: someone else's asset is indistinguishable from none,
-    so ids cannot be probed."""
-    item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
-    if item is None or item.get("owner", "anonymous") != _caller():
-        raise NotFoundError(f"No asset {asset_id}.")
-    return item
+    return owned_asset(app.current_request.context, asset_id)
+
+
+def _playback_expiry() -> int:
+    # Rounded up to the minute: every URL of a view (and repeated views) shares one
+    # policy, signed once.
+    ttl = runtime.settings().playback_ttl_seconds
+    return math.ceil((time.time() + ttl) / 60) * 60
+
+
+def _access(asset_id: str) -> SignedAccess | None:
+    signer = runtime.playback_signer()
+    return signer.access(asset_prefix(asset_id), _playback_expiry()) if signer else None
 
 
 def _url_for(key: str) -> str:
+    """Where a client reads a published object: behind the CDN, signed for the asset's
+    whole prefix when the deployment signs playback; else a presigned S3 GET."""
     settings = runtime.settings()
     if settings.media_base_url:
-        return f"{settings.media_base_url}/{key}"
+        url = f"{settings.media_base_url}/{key}"
+        access = _access(key.split("/")[1]) if key.startswith(ASSETS_PREFIX) else None
+        return access.url(url) if access else url
     return presign_get(settings.media_bucket, key, ttl_seconds=3600)
 
 
@@ -61,9 +71,9 @@ def post_upload() -> Any:
         request = UploadRequest.from_json(app.current_request.json_body)
         ticket = create_upload(request, catalogue, settings, owner=_caller())
     except LimitExceededError as e:
-        return _error(413, e.reason.value, e.message)
+        return error(413, e.reason.value, e.message)
     except (InvalidRequestError, PermanentError) as e:
-        return _error(400, e.reason.value, e.message)
+        return error(400, e.reason.value, e.message)
     return Response(
         status_code=201,
         body={
@@ -94,7 +104,7 @@ def list_assets() -> Any:
             kind=kind,
         )
     except InvalidRequestError as e:
-        return _error(400, e.reason.value, e.message)
+        return error(400, e.reason.value, e.message)
     return {
         "items": [summary_view(item, _url_for) for item in page.items],
         "next_cursor": encode_cursor(page.last_key),
@@ -115,6 +125,36 @@ def get_asset(asset_id: str) -> dict[str, Any]:
     return view
 
 
+@app.route("/assets/{asset_id}/playback", methods=["GET"], cors=True)
+def playback(asset_id: str) -> Response:
+    """What a player needs: the manifest URLs and, when playback is signed, one signed
+    policy for the asset's prefix, as a query to append to every request under it and as
+    CloudFront signed cookies. Short-lived: ask again before ``expires_at``."""
+    item = _owned_asset(asset_id)
+    if item.get("status") == AssetStatus.DELETED:
+        raise NotFoundError(f"No asset {asset_id}.")
+    if item.get("status") != AssetStatus.READY:
+        return error(409, "not_ready", f"Asset {asset_id} is {item.get('status')}, not READY.")
+    outputs = item.get("outputs") or {}
+    keys = {
+        "hls": (outputs.get("hls") or {}).get("master"),
+        "dash": (outputs.get("dash") or {}).get("manifest"),
+        "poster": outputs.get("poster"),
+        "download": outputs.get("download"),
+    }
+    body: dict[str, Any] = {"asset_id": asset_id}
+    body.update({name: _url_for(key) for name, key in keys.items() if key})
+    access = _access(asset_id) if runtime.settings().media_base_url else None
+    if access is not None:
+        body.update(
+            expires_at=access.expires_at,
+            resource=access.resource,
+            signed_query=access.query,
+            cookies=access.cookies(),
+        )
+    return Response(body=body, status_code=200, headers={"Cache-Control": "no-store"})
+
+
 @app.route("/img/{asset_id}/{options}", methods=["GET"], cors=True)
 def transform_image(asset_id: str, options: str) -> Response:
     """On-the-fly transformation behind a signed link. Renders once per (asset, options,
@@ -124,21 +164,21 @@ def transform_image(asset_id: str, options: str) -> Response:
     request = app.current_request
     path = f"/img/{asset_id}/{options}"
     if not verify_path(settings.image_signing_secret, path, (request.query_params or {}).get("s")):
-        return _error(403, "bad_signature", "This image link is not signed, or was altered.")
+        return error(403, "bad_signature", "This image link is not signed, or was altered.")
     try:
         spec = parse_transform(options)
     except InvalidRequestError as e:
-        return _error(400, e.reason.value, e.message)
-    item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
-    outputs = (item or {}).get("outputs") or {}
+        return error(400, e.reason.value, e.message)
+    item = _owned_asset(asset_id)  # someone else's asset: 404, as if it did not exist
+    outputs = item.get("outputs") or {}
     images = outputs.get("images") or {}
     source_key = images.get("transform_source") or outputs.get("poster")
-    if item is None or item.get("status") != AssetStatus.READY or not source_key:
+    if item.get("status") != AssetStatus.READY or not source_key:
         raise NotFoundError(f"No image for {asset_id}.")
     has_alpha = bool((images.get("facts") or {}).get("has_alpha"))
     available = tuple(f for f in FORMATS if can_encode(f))
     if spec.format not in (*available, "auto"):
-        return _error(400, "invalid_request", f"This deployment cannot write {spec.format}.")
+        return error(400, "invalid_request", f"This deployment cannot write {spec.format}.")
     spec = spec.resolved(request.headers.get("accept"), has_alpha, available)
     cache_key = transform_key(asset_id, spec.canonical(), spec.extension)
     hit = head_object(settings.media_bucket, cache_key) is not None
@@ -156,7 +196,9 @@ def transform_image(asset_id: str, options: str) -> Response:
     # Behind CloudFront the target is a stable URL and the redirect can be kept a day;
     # without it the target is a presigned URL that expires, so the redirect must not
     # outlive it in any cache.
-    cache = "public, max-age=86400" if settings.media_base_url else "private, max-age=300"
+    # Signed or presigned, the target expires, so the redirect must not outlive it.
+    stable = settings.media_base_url and runtime.playback_signer() is None
+    cache = "public, max-age=86400" if stable else "private, max-age=300"
     return Response(
         body="",
         status_code=302,
@@ -182,6 +224,10 @@ def _crop_focus(outputs: dict[str, Any]) -> CropFocus | None:
 
 @app.route("/assets/{asset_id}", methods=["DELETE"], cors=True)
 def remove_asset(asset_id: str) -> Response:
-    _owned_asset(asset_id)  # a tombstone still has its owner: a repeat DELETE is a 204
-    delete_asset(asset_id, runtime.catalogue(), runtime.settings())
+    item = _owned_asset(asset_id)  # a tombstone still has its owner: a repeat DELETE is a 204
+    settings = runtime.settings()
+    if item.get("multipart_upload_id") and item.get("status") == AssetStatus.CREATED:
+        # Parts of an unfinished upload are not objects: deleting the prefix misses them.
+        multipart.abort(settings.uploads_bucket, item["upload_key"], item["multipart_upload_id"])
+    delete_asset(asset_id, runtime.catalogue(), settings)
     return Response(body="", status_code=204)

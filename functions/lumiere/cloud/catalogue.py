@@ -105,6 +105,26 @@ class Catalogue:
             _raise_for(e, asset_id, target)
         return from_dynamo(out["Attributes"])
 
+    def record_multipart_upload(self, asset_id: str, upload_id: str, part_size: int) -> None:
+        """Bind one S3 multipart upload to a new asset (once: a second is refused)."""
+        try:
+            self._table.update_item(
+                Key={"asset_id": asset_id},
+                UpdateExpression="SET multipart_upload_id = :u, part_size = :p",
+                ConditionExpression=(
+                    "attribute_exists(asset_id) AND #status = :created"
+                    " AND attribute_not_exists(multipart_upload_id)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":u": upload_id,
+                    ":p": part_size,
+                    ":created": AssetStatus.CREATED.value,
+                },
+            )
+        except ClientError as e:
+            _raise_for(e, asset_id, "multipart")
+
     def set_part_progress(self, asset_id: str, part: str, now: str, percent: int) -> None:
         """One part's progress; it only moves forward, and only while PROCESSING."""
         try:

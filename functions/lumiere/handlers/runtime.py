@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from lumiere.cloud import clients
 from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.playback_signing import PlaybackSigner, read_private_key
 from lumiere.config import Settings
 
 
@@ -34,8 +35,20 @@ def idempotency_store(step: str) -> DynamoDBPersistenceLayer:
     )
 
 
+@cache
+def playback_signer() -> PlaybackSigner | None:
+    """Signs media URLs when the deployment has a CDN and a key pair; else None."""
+    s = settings()
+    if not (s.media_base_url and s.playback_key_pair_id and s.playback_key_secret):
+        return None
+    return PlaybackSigner(
+        s.media_base_url, s.playback_key_pair_id, read_private_key(s.playback_key_secret)
+    )
+
+
 def reset() -> None:
     settings.cache_clear()
+    playback_signer.cache_clear()
     catalogue.cache_clear()
     idempotency_store.cache_clear()
     clients.client.cache_clear()
