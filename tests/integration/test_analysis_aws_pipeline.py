@@ -63,7 +63,7 @@ def stack() -> Iterator[LocalStack]:
 def client(stack: LocalStack) -> LumiereClient:
     for queue_id in ("IngestQueue", *PART_QUEUES):
         drain(stack, queue_id)
-    return LumiereClient(stack.api_url)
+    return stack.api_client()
 
 
 @pytest.fixture
