@@ -167,3 +167,18 @@ def test_a_chunk_is_trimmed_on_half_frame_bounds_of_the_source_timestamps() -> N
     assert span.seek() == pytest.approx(3596 * 1001 / 30000 - 1.0)
     assert "end" not in FrameSpan(first=7192, count=None, fps=fps).trim()
     assert FrameSpan(first=0, count=10, fps=fps).seek() == 0.0
+
+
+def test_a_59_94_fps_film_with_half_rate_rungs_gets_an_even_chunk_length() -> None:
+    """Its 360p and 240p run at 29.97: a chunk must start on one of their frames too, so
+    N is even, rounded down so the chunk never reaches its 31st segment."""
+    fps = Fraction(60000, 1001)
+    assert plan_chunks(3600.0, fps, POLICY)[0].frame_count == 7193  # round(7192.8)
+    even = plan_chunks(3600.0, fps, POLICY, multiple=2)[0].frame_count
+    assert even == 7192
+    parts = plan_parts(film(20, rate=59.94), MediaKind.VIDEO, PRESET, 1, BUDGET, chunking=POLICY)
+    chunks = [p.chunk for p in parts if p.chunk is not None]
+    assert {c.frame_count for c in chunks[:-1]} == {7192}
+    # at 60 fps exactly 120 s is already even
+    parts = plan_parts(film(20, rate=60.0), MediaKind.VIDEO, PRESET, 1, BUDGET, chunking=POLICY)
+    assert {p.chunk.frame_count for p in parts if p.chunk is not None} - {None} == {7200}

@@ -98,14 +98,23 @@ class ChunkPolicy:
             raise ValueError("a chunk must be a whole number of segments")
 
 
-def plan_chunks(duration: float, rate: Fraction, policy: ChunkPolicy) -> list[Chunk]:
+def plan_chunks(
+    duration: float, rate: Fraction, policy: ChunkPolicy, multiple: int = 1
+) -> list[Chunk]:
     """Chunks of N = round(chunk_seconds x rate) frames. N is whole, so every boundary is
     a frame boundary; at 29.97 fps a 120 s chunk is 3596 frames (119.986 s). Each full
     chunk still holds exactly chunk_seconds / segment_seconds segments: keyframes are
-    forced on the segment grid of the chunk's own time, and rounding moves its end by at
-    most half a frame. A last piece shorter than one segment joins the chunk before it,
-    so no task encodes a sliver (or nothing, if the container outlasts the video)."""
-    frames = max(1, round(policy.chunk_seconds * rate))
+    forced on the segment grid of the chunk's own time, and N never reaches past
+    chunk_seconds by a whole frame. A last piece shorter than one segment joins the chunk
+    before it, so no task encodes a sliver (or nothing, if the container outlasts the
+    video).
+
+    ``multiple``: rungs at 1/m of the source's rate (59.94 fps video has 29.97 fps low
+    rungs) need N a multiple of m, or chunk starts would fall between their frames; N is
+    then rounded down to one (7192 frames at 59.94), so it still never overshoots."""
+    exact = policy.chunk_seconds * rate
+    frames = round(exact) if multiple <= 1 else multiple * math.floor(exact / multiple)
+    frames = max(multiple, frames)
     total = duration * rate
     count = max(1, math.ceil(total / frames))
     if count > 1 and total - (count - 1) * frames < policy.segment_seconds * rate:
@@ -124,9 +133,12 @@ def plan_chunks(duration: float, rate: Fraction, policy: ChunkPolicy) -> list[Ch
     ]
 
 
-def chunks_for(info: MediaInfo, policy: ChunkPolicy | None) -> list[Chunk]:
+def chunks_for(
+    info: MediaInfo, policy: ChunkPolicy | None, ladder: list[Rendition] | None = None
+) -> list[Chunk]:
     """The video's chunks, or none when it is encoded whole: short, variable frame rate
-    (no frame count maps to a time), or of unknown rate or length."""
+    (no frame count maps to a time), or of unknown rate or length. ``ladder``: the rungs,
+    whose reduced frame rates constrain the chunk length (``plan_chunks``)."""
     video = info.primary_video
     if (
         policy is None
@@ -137,7 +149,11 @@ def chunks_for(info: MediaInfo, policy: ChunkPolicy | None) -> list[Chunk]:
         or video.is_vfr
     ):
         return []
-    chunks = plan_chunks(info.duration, exact_frame_rate(video.frame_rate), policy)
+    multiple = max(
+        (round(video.frame_rate / r.frame_rate) for r in ladder or [] if r.frame_rate),
+        default=1,
+    )
+    chunks = plan_chunks(info.duration, exact_frame_rate(video.frame_rate), policy, multiple)
     return chunks if len(chunks) > 1 else []
 
 
@@ -241,12 +257,13 @@ def plan_parts(
         )
     parts: list[Part] = []
     video_cost = 0.0
-    chunks = chunks_for(info, chunking) if kind is MediaKind.VIDEO else []
+    full_ladder = plan_ladder(info, preset) if kind is MediaKind.VIDEO else []
+    chunks = chunks_for(info, chunking, full_ladder) if kind is MediaKind.VIDEO else []
     if kind is MediaKind.VIDEO:
         # One task's share of the timeline, what the budget must fit: a full chunk (the
         # first; chunks_for gives two or more) or the whole video.
         span = float(chunks[0].end or 0) if chunks else info.duration
-        ladder = fit_ladder(plan_ladder(info, preset), span, budget)
+        ladder = fit_ladder(full_ladder, span, budget)
         groups = video_tasks
         if budget is not None and span:
             needed = budget.encode_seconds(ladder, span) / budget.seconds
