@@ -7,7 +7,7 @@ groups finish sooner when each gets its own Lambda. The benchmark measures both.
 
 A long constant-frame-rate video is also cut in time: each group is split into chunks of
 whole frames (``plan_chunks``), one part per (group x chunk), so no task's work grows with
-the video's length. The fan-in stitches each rendition's chunks (pipeline/stitch.py).
+the video's length. The fan-in stitches each rendition's chunks (pipeline/stitching.py).
 """
 
 from __future__ import annotations

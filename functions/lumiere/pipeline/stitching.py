@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from lumiere.cloud.storage import put_text, read_object
+from lumiere.cloud.storage import PUBLISH_THREADS, put_text, read_object
 from lumiere.config import Settings
 from lumiere.errors import PermanentError, ReasonCode
 from lumiere.media.commands import VARIANT_PLAYLIST
@@ -38,10 +39,13 @@ def stitch_renditions(
     bucket = settings.media_bucket
     for dirname, chunks in sorted(entries.items()):
         prefix = keys.rendition_prefix(asset["asset_id"], dirname)
-        records = [
-            ChunkRecord.from_dict(json.loads(read_object(bucket, prefix + c["record"])))
-            for c in chunks
-        ]
+
+        def fetch(entry: dict[str, Any], prefix: str = prefix) -> ChunkRecord:
+            return ChunkRecord.from_dict(json.loads(read_object(bucket, prefix + entry["record"])))
+
+        # A 2-hour film has 60 records per rendition: read them side by side.
+        with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
+            records = list(pool.map(fetch, chunks))
         try:
             whole = stitch(records)
         except SeamError as e:
