@@ -75,6 +75,11 @@ class Settings:
     # and the output pixels per second a task encodes.
     task_budget_seconds: float = 720.0
     encode_pixel_rate: float = 110e6
+    # Video longer than this (seconds, constant frame rate) is encoded in time chunks of
+    # CHUNK_SECONDS, one task per (rung group x chunk), stitched by the fan-in
+    # (pipeline/plan.py plan_chunks). A whole number of segments per chunk.
+    chunk_threshold_seconds: float = 900.0
+    chunk_seconds: float = 120.0
     # At most one progress write per part this often.
     progress_interval_seconds: float = 2.0
     # HMAC key of /img/ transformation links; empty turns the endpoint off.
@@ -106,6 +111,12 @@ class Settings:
     stack_name: str = ""
 
     def __post_init__(self) -> None:
+        segments = self.chunk_seconds / self.segment_seconds if self.segment_seconds > 0 else 0
+        if segments < 1 or abs(segments - round(segments)) > 1e-9:
+            raise ValueError(
+                f"CHUNK_SECONDS is {self.chunk_seconds:g}; it must be a positive multiple of "
+                f"SEGMENT_SECONDS ({self.segment_seconds:g}) so chunks join on segment bounds"
+            )
         if self.analysis_backend not in ANALYSIS_BACKENDS:
             raise ValueError(
                 f"ANALYSIS_BACKEND is {self.analysis_backend!r}; use one of "
@@ -148,6 +159,10 @@ class Settings:
             video_tasks=max(1, _int(env, "VIDEO_TASKS", d.video_tasks)),
             task_budget_seconds=_float(env, "TASK_BUDGET_SECONDS", d.task_budget_seconds),
             encode_pixel_rate=_float(env, "ENCODE_PIXEL_RATE", d.encode_pixel_rate),
+            chunk_threshold_seconds=_float(
+                env, "CHUNK_THRESHOLD_SECONDS", d.chunk_threshold_seconds
+            ),
+            chunk_seconds=_float(env, "CHUNK_SECONDS", d.chunk_seconds),
             progress_interval_seconds=_float(
                 env, "PROGRESS_INTERVAL_SECONDS", d.progress_interval_seconds
             ),

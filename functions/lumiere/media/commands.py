@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +81,54 @@ def keyframe_interval(frame_rate: float | None, segment_seconds: float) -> int:
     return 2 * math.ceil((frame_rate or 30.0) * segment_seconds)
 
 
-def _video_chain(stream: Any, source: VideoStream, rendition: Rendition) -> Any:
+@dataclass(frozen=True)
+class FrameSpan:
+    """Source frames [first, first + count) of a constant-rate video (``count`` None: to
+    the end), encoded on their own timeline starting at zero: one chunk of a long video.
+
+    The frames are picked by their original timestamps (``-copyts``), with each bound
+    half a frame early so the frame exactly at a bound falls on the right side whatever
+    the rounding, then restamped from zero. Keyframes forced by time then land on the
+    chunk's own segment grid, and every chunk writes the same init segment."""
+
+    first: int
+    count: int | None
+    fps: Fraction
+    origin: float = 0.0  # the video's first timestamp (stream start_time)
+    preroll: float = 1.0  # seek this far before the first frame, then trim exactly
+
+    @property
+    def start_seconds(self) -> Fraction:
+        return self.first / self.fps
+
+    def seek(self) -> float:
+        return max(0.0, float(self.start_seconds) - self.preroll)
+
+    def trim(self) -> dict[str, float]:
+        half = 1 / (2 * self.fps)
+        bounds = {"start": self.origin + float(self.start_seconds - half)}
+        if self.count is not None:
+            bounds["end"] = self.origin + float((self.first + self.count) / self.fps - half)
+        return bounds
+
+
+def _video_chain(
+    stream: Any, source: VideoStream, rendition: Rendition, span: FrameSpan | None = None
+) -> Any:
     """Deinterlace, tone-map, resample the rate, then scale: cheapest order first."""
     if source.is_interlaced:
         stream = stream.filter("bwdif", mode="send_frame")
     if source.is_hdr:
         for name, kwargs in _TONEMAP:
             stream = stream.filter(name, **kwargs)
-    if rendition.frame_rate is not None:
+    if span is not None:
+        # The exact rational rate (a rung's rate is rounded: 29.97 is not 30000/1001),
+        # and no fps filter at all when the rung keeps the source's rate.
+        if rendition.frame_rate is not None and abs(rendition.frame_rate - span.fps) > 0.01:
+            ratio = round(float(span.fps) / rendition.frame_rate)
+            rate = span.fps / max(1, ratio)
+            stream = stream.filter("fps", f"{rate.numerator}/{rate.denominator}")
+    elif rendition.frame_rate is not None:
         stream = stream.filter("fps", rendition.frame_rate)
     return stream.filter("scale", rendition.width, rendition.height).filter("setsar", 1)
 
@@ -137,17 +178,21 @@ def _video_outputs(
     hls: HlsOptions,
     *,
     extra: int = 0,
+    span: FrameSpan | None = None,
 ) -> list[Any]:
     """One output per rung; with ``extra``, that many more raw branches of the decoded
     video are appended (for the caller to finish)."""
     video = src[str(source.index)]
+    if span is not None:
+        # Once, before the split: every rung gets the same frames.
+        video = video.filter("trim", **span.trim()).filter("setpts", "PTS-STARTPTS")
     count = len(renditions) + extra
     branches = [video] if count == 1 else list(_split(video, count))
     outputs = []
     for branch, rendition in zip(branches, renditions, strict=False):
         out_dir = out_root / video_dirname(rendition.name)
         options = {**video_codec_options(rendition, hls), **hls.muxer_options(out_dir)}
-        chain = _video_chain(branch, source, rendition)
+        chain = _video_chain(branch, source, rendition, span)
         outputs.append(ffmpeg.output(chain, str(out_dir / VARIANT_PLAYLIST), **options))
     return outputs + branches[len(renditions) :]
 
@@ -167,15 +212,24 @@ def build_video_group_args(
     *,
     progress: bool = True,
     storyboard: tuple[Path, Storyboard] | None = None,
+    span: FrameSpan | None = None,
 ) -> list[str]:
     """Several rungs from one decode: the source is read and decoded once and split.
 
     Each rung is an fMP4 HLS rendition without audio (audio is its own rendition group).
     ``storyboard`` (directory, layout) adds the seek-bar sprite sheets from the same
     decode, which costs a scale per thumbnail instead of a second pass over the video.
+    ``span`` encodes only those frames, on a timeline of their own (``FrameSpan``).
     """
-    src = upload_input(source_url)
-    outputs = _video_outputs(src, source, renditions, out_root, hls, extra=1 if storyboard else 0)
+    # Not -start_number or -output_ts_offset to place a chunk: the first shifts the HLS
+    # muxer's segment cutting, the second becomes an empty edit in init.mp4 while the
+    # fragments' decode times stay local. The chunk's segments are moved afterwards
+    # (isobmff.retime_fragment).
+    seek = {"copyts": None, "ss": span.seek()} if span is not None else {}
+    src = upload_input(source_url, **seek)
+    outputs = _video_outputs(
+        src, source, renditions, out_root, hls, extra=1 if storyboard else 0, span=span
+    )
     if storyboard is not None:
         out_dir, board = storyboard
         outputs.append(storyboard_output(outputs.pop(), out_dir, board))

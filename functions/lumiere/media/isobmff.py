@@ -249,3 +249,80 @@ def read_init_file(path: Path) -> TrackInfo:
 
 def read_fragment_file(path: Path) -> Fragment:
     return read_fragment(path.read_bytes())
+
+
+def retime_fragment(data: bytes, *, decode_time_offset: int, sequence_number: int) -> bytes:
+    """A media segment moved on a track's timeline: each ``tfdt`` baseMediaDecodeTime
+    plus ``decode_time_offset``, each ``mfhd`` sequence_number set to ``sequence_number``.
+
+    A chunk of a long video is encoded on its own local timeline from zero (so every
+    chunk's init segment is identical); this puts its segments where they belong in the
+    whole. A version 0 (32-bit) ``tfdt`` whose new value does not fit is rewritten as
+    version 1 (64-bit): the enclosing ``traf`` and ``moof`` grow by 4 bytes, and so does
+    each ``trun`` data_offset of that ``moof`` (offsets count from the ``moof``'s start
+    to its ``mdat``'s samples, which now sit 4 bytes further on).
+    """
+    out = bytearray()
+    for box in iter_boxes(data):
+        if box.type == b"moof":
+            out += _retime_moof(data, box, decode_time_offset, sequence_number)
+        else:
+            out += data[box.start : box.end]
+    return bytes(out)
+
+
+def _retime_moof(data: bytes, moof: Box, offset: int, sequence_number: int) -> bytes:
+    grown = 0
+    children = bytearray()
+    trafs: list[tuple[int, int]] = []  # (position in children, length) of rebuilt trafs
+    for box in moof.children(data):
+        raw = bytearray(data[box.start : box.end])
+        if box.type == b"mfhd":
+            struct.pack_into(">I", raw, box.payload - box.start + 4, sequence_number)
+        elif box.type == b"traf":
+            raw = _retime_traf(data, box, offset)
+            grown += len(raw) - (box.end - box.start)
+            trafs.append((len(children), len(raw)))
+        children += raw
+    if grown:
+        for at, _ in trafs:
+            _shift_data_offsets(children, at, grown)
+    header = moof.payload - moof.start
+    if header != 8:
+        raise BoxError("large-size moof boxes are not supported")
+    return struct.pack(">I4s", 8 + len(children), b"moof") + bytes(children)
+
+
+def _retime_traf(data: bytes, traf: Box, offset: int) -> bytearray:
+    body = bytearray()
+    for box in traf.children(data):
+        if box.type != b"tfdt":
+            body += data[box.start : box.end]
+            continue
+        version = data[box.payload]
+        flags = data[box.payload + 1 : box.payload + 4]
+        fmt = ">Q" if version == 1 else ">I"
+        (base,) = struct.unpack_from(fmt, data, box.payload + 4)
+        value = base + offset
+        if value < 0:
+            raise BoxError("a decode time cannot be negative")
+        if version == 0 and value < 2**32:
+            body += struct.pack(">I4sB3sI", 16, b"tfdt", 0, flags, value)
+        else:
+            body += struct.pack(">I4sB3sQ", 20, b"tfdt", 1, flags, value)
+    return bytearray(struct.pack(">I4s", 8 + len(body), b"traf")) + body
+
+
+def _shift_data_offsets(moof_children: bytearray, traf_at: int, grown: int) -> None:
+    """Add ``grown`` to each trun data_offset of the traf at ``traf_at`` (in the moof's
+    children): the mdat it points into moved by that much."""
+    (size,) = struct.unpack_from(">I", moof_children, traf_at)
+    buffer = bytes(moof_children)
+    for box in iter_boxes(buffer, traf_at + 8, traf_at + size):
+        if box.type != b"trun":
+            continue
+        flags = int.from_bytes(buffer[box.payload + 1 : box.payload + 4], "big")
+        if flags & 0x001:
+            at = box.payload + 8
+            (value,) = struct.unpack_from(">i", moof_children, at)
+            struct.pack_into(">i", moof_children, at, value + grown)

@@ -15,7 +15,7 @@ from typing import Any
 import m3u8
 
 from lumiere.media.commands import INIT_SEGMENT, VARIANT_PLAYLIST
-from lumiere.media.isobmff import read_fragment, read_init
+from lumiere.media.isobmff import TrackInfo, read_fragment, read_init
 
 IFRAME_PLAYLIST = "iframes.m3u8"
 # The whole record, next to the rendition: a 4-hour track's DASH timeline (audio
@@ -72,37 +72,96 @@ class PackagedTrack:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+@dataclass(frozen=True)
+class SegmentRecord:
+    """One media segment as measured: what the playlists and the DASH timeline need."""
+
+    uri: str
+    duration: float  # seconds (the playlist's EXTINF)
+    start: int  # tfdt baseMediaDecodeTime, track timescale
+    length: int  # sum of sample durations, track timescale
+    bytes: int
+    first_sample_end: int  # bytes through the first (key) frame, for the I-frame playlist
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SegmentRecord:
+        return cls(**data)
+
+
+def measure_segment(path: Path, duration: float, uri: str | None = None) -> SegmentRecord:
+    data = path.read_bytes()
+    fragment = read_fragment(data)
+    return SegmentRecord(
+        uri=uri or path.name,
+        duration=duration,
+        start=fragment.base_decode_time,
+        length=fragment.duration,
+        bytes=len(data),
+        first_sample_end=fragment.first_sample_end,
+    )
+
+
+def measure_segments(track_dir: Path) -> list[SegmentRecord]:
+    """Every segment ffmpeg's playlist names, in order."""
+    playlist = m3u8.load(str(track_dir / VARIANT_PLAYLIST))
+    return [measure_segment(track_dir / s.uri, s.duration) for s in playlist.segments]
+
+
 def package_track(
     track_dir: Path, *, kind: str, frame_rate: float | None = None, **labels: Any
 ) -> PackagedTrack:
     """Measure a rendition directory (init.mp4, seg_*.m4s, index.m3u8). For video, also
     write its I-frame playlist next to it."""
-    playlist = m3u8.load(str(track_dir / VARIANT_PLAYLIST))
-    init = read_init((track_dir / INIT_SEGMENT).read_bytes())
-    init_bytes = (track_dir / INIT_SEGMENT).stat().st_size
+    init_path = track_dir / INIT_SEGMENT
+    segments = measure_segments(track_dir)
+    track = describe_track(
+        track_dir.name,
+        read_init(init_path.read_bytes()),
+        init_path.stat().st_size,
+        segments,
+        kind=kind,
+        frame_rate=frame_rate,
+        **labels,
+    )
+    if kind == "video":
+        (track_dir / IFRAME_PLAYLIST).write_text(iframe_playlist(segments), encoding="utf-8")
+    return track
+
+
+def describe_track(
+    dirname: str,
+    init: TrackInfo,
+    init_bytes: int,
+    segments: list[SegmentRecord],
+    *,
+    kind: str,
+    frame_rate: float | None = None,
+    **labels: Any,
+) -> PackagedTrack:
+    """The record of a rendition from its segments' measurements: whether one ffmpeg
+    wrote them all or they were encoded in chunks and stitched (pipeline/parts/video.py)."""
     peak = 0.0
     total_bytes, total_duration = init_bytes, 0.0
     runs: list[list[int]] = []
-    iframes: list[tuple[float, int, str]] = []
-    for seg in playlist.segments:
-        data = (track_dir / seg.uri).read_bytes()
-        fragment = read_fragment(data)
-        total_bytes += len(data)
+    for seg in segments:
+        total_bytes += seg.bytes
         total_duration += seg.duration
         if seg.duration > 0:
-            peak = max(peak, len(data) * 8 / seg.duration)
-        _extend_timeline(runs, fragment.base_decode_time, fragment.duration)
-        iframes.append((seg.duration, fragment.first_sample_end, seg.uri))
+            peak = max(peak, seg.bytes * 8 / seg.duration)
+        _extend_timeline(runs, seg.start, seg.length)
     iframe_peak = iframe_avg = None
     if kind == "video":
-        iframe_peak, iframe_avg = _write_iframe_playlist(track_dir, iframes)
+        iframe_peak, iframe_avg = _iframe_rates(segments)
     return PackagedTrack(
         kind=kind,
-        dirname=track_dir.name,
+        dirname=dirname,
         codec=init.codec,
         timescale=init.timescale,
         duration=round(total_duration, 3),
-        segment_count=len(playlist.segments),
+        segment_count=len(segments),
         peak_bps=math.ceil(peak),
         average_bps=math.ceil(total_bytes * 8 / total_duration) if total_duration else 0,
         timeline=runs,
@@ -115,6 +174,30 @@ def package_track(
     )
 
 
+def target_duration(segments: list[SegmentRecord]) -> int:
+    """EXT-X-TARGETDURATION: each EXTINF rounded to the nearest integer must not exceed it
+    (RFC 8216 4.3.3.1)."""
+    return max((max(1, round(s.duration)) for s in segments), default=1)
+
+
+def media_playlist(segments: list[SegmentRecord]) -> str:
+    """A VOD fMP4 media playlist naming ``segments`` in order after one EXT-X-MAP: what
+    ffmpeg writes for a whole rendition, rebuilt for one stitched from chunks."""
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        f"#EXT-X-TARGETDURATION:{target_duration(segments)}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        f'#EXT-X-MAP:URI="{INIT_SEGMENT}"',
+    ]
+    for seg in segments:
+        lines += [f"#EXTINF:{seg.duration:.6f},", seg.uri]
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
 def _extend_timeline(runs: list[list[int]], start: int, duration: int) -> None:
     if runs:
         t, d, r = runs[-1]
@@ -124,30 +207,35 @@ def _extend_timeline(runs: list[list[int]], start: int, duration: int) -> None:
     runs.append([start, duration, 0])
 
 
-def _write_iframe_playlist(
-    track_dir: Path, iframes: list[tuple[float, int, str]]
-) -> tuple[int, int]:
+def iframe_playlist(segments: list[SegmentRecord]) -> str:
     """An EXT-X-I-FRAMES-ONLY playlist (RFC 8216 4.3.3.6): each segment opens on a
     keyframe, so each entry is the byte range from the segment's start (styp + moof)
     through that keyframe, lasting until the next one. Trick play and scrubbing
     thumbnails fetch only these bytes."""
-    target = max((math.ceil(d) for d, _, _ in iframes), default=1)
     lines = [
         "#EXTM3U",
         "#EXT-X-VERSION:7",
-        f"#EXT-X-TARGETDURATION:{target}",
+        f"#EXT-X-TARGETDURATION:{max((math.ceil(s.duration) for s in segments), default=1)}",
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-I-FRAMES-ONLY",
         f'#EXT-X-MAP:URI="{INIT_SEGMENT}"',
     ]
-    peak, total_bits, total_duration = 0.0, 0, 0.0
-    for duration, length, uri in iframes:
-        lines += [f"#EXTINF:{duration:.6f},", f"#EXT-X-BYTERANGE:{length}@0", uri]
-        if duration > 0:
-            peak = max(peak, length * 8 / duration)
-        total_bits += length * 8
-        total_duration += duration
+    for seg in segments:
+        lines += [
+            f"#EXTINF:{seg.duration:.6f},",
+            f"#EXT-X-BYTERANGE:{seg.first_sample_end}@0",
+            seg.uri,
+        ]
     lines.append("#EXT-X-ENDLIST")
-    (track_dir / IFRAME_PLAYLIST).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines) + "\n"
+
+
+def _iframe_rates(segments: list[SegmentRecord]) -> tuple[int, int]:
+    peak, total_bits, total_duration = 0.0, 0, 0.0
+    for seg in segments:
+        if seg.duration > 0:
+            peak = max(peak, seg.first_sample_end * 8 / seg.duration)
+        total_bits += seg.first_sample_end * 8
+        total_duration += seg.duration
     average = total_bits / total_duration if total_duration else 0.0
     return math.ceil(peak), math.ceil(average)

@@ -241,6 +241,7 @@ def _video_stream(s: dict[str, Any]) -> VideoStream | None:
         color_transfer=as_str(s.get("color_transfer")),
         color_space=as_str(s.get("color_space")),
         field_order=as_str(s.get("field_order")),
+        start_time=as_float(s.get("start_time")),
     )
 
 

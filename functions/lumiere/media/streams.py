@@ -40,6 +40,8 @@ class VideoStream:
     color_transfer: str | None = None
     color_space: str | None = None
     field_order: str | None = None
+    # The first frame's timestamp (seconds): chunked encoding cuts on source timestamps.
+    start_time: float | None = None
 
     @property
     def display_size(self) -> tuple[int, int]:

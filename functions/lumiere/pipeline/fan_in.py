@@ -1,5 +1,6 @@
-"""Fan-in: when the last planned part is done, publish the DASH manifest and then the HLS
-master (last, so nothing published names a missing file), then mark the asset READY."""
+"""Fan-in: when the last planned part is done, stitch chunked renditions, publish the DASH
+manifest and then the HLS master (last, so nothing published names a missing file), then
+mark the asset READY."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from lumiere.pipeline.deletion import delete_outputs
 from lumiere.pipeline.outcomes import record_ready
 from lumiere.pipeline.plan import AUDIO, VIDEO
 from lumiere.pipeline.status import AssetStatus
+from lumiere.pipeline.stitching import stitch_renditions
 
 
 def finish_if_complete(
@@ -89,7 +91,8 @@ def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, An
                     _caption_record(asset_id, SubtitleTrack.from_dict(track))
                 )
         return outputs
-    video = _tracks(asset, VIDEO, settings)
+    # Chunked renditions are stitched first: the manifests below name their playlists.
+    video = _tracks(asset, VIDEO, settings) + stitch_renditions(asset, settings)
     audio = _tracks(asset, AUDIO, settings)
     outputs: dict[str, Any] = {}
     subtitles: list[SubtitleTrack] = []

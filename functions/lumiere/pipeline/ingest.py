@@ -43,7 +43,7 @@ from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject, TranscodeTask
 from lumiere.pipeline.outcomes import record_failure
-from lumiere.pipeline.plan import ANALYSIS, TaskBudget, plan_parts
+from lumiere.pipeline.plan import ANALYSIS, ChunkPolicy, TaskBudget, plan_parts
 from lumiere.pipeline.status import AssetStatus
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,17 @@ def ingest_object(
         info, kind = _probe_and_check(source, settings, probe_timeout)
         preset = load_preset(asset.get("preset") or settings.ladder_preset)
         budget = TaskBudget(settings.task_budget_seconds, settings.encode_pixel_rate)
+        chunking = ChunkPolicy(
+            settings.chunk_threshold_seconds, settings.chunk_seconds, settings.segment_seconds
+        )
         parts = plan_parts(
-            info, kind, preset, settings.video_tasks, budget, analysis=settings.analysis_enabled
+            info,
+            kind,
+            preset,
+            settings.video_tasks,
+            budget,
+            analysis=settings.analysis_enabled,
+            chunking=chunking,
         )
         planned = {r for p in parts for r in p.rungs}
         dropped = [r.name for r in plan_ladder(info, preset) if r.name not in planned]

@@ -43,12 +43,16 @@ class Job:
     def hls(self) -> HlsOptions:
         return HlsOptions(segment_seconds=self.settings.segment_seconds)
 
-    def meter(self, start: int = 0, end: int = 100) -> ProgressMeter:
+    def meter(
+        self, start: int = 0, end: int = 100, *, duration: float | None = None
+    ) -> ProgressMeter:
+        """``duration``: what the command will encode, when not the whole source."""
+
         def report(percent: int) -> None:
             self.catalogue.set_part_progress(self.task.asset_id, self.part.name, utc_now(), percent)
 
         return ProgressMeter(
-            self.info.duration,
+            duration or self.info.duration,
             report,
             min_interval=self.settings.progress_interval_seconds,
             start=start,

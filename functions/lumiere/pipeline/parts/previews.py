@@ -7,11 +7,18 @@ from typing import Any
 from lumiere.cloud.storage import put_file
 from lumiere.errors import PermanentError, ReasonCode
 from lumiere.media.blackframe import is_mostly_black, poster_seek_candidates
-from lumiere.media.commands import POSTER_MAX, build_animated_preview_args, build_poster_args
-from lumiere.media.streams import MediaKind
+from lumiere.media.commands import (
+    POSTER_MAX,
+    build_animated_preview_args,
+    build_poster_args,
+    build_storyboard_args,
+)
+from lumiere.media.streams import MediaKind, VideoStream
 from lumiere.media.tools import find_binaries
 from lumiere.pipeline import keys
 from lumiere.pipeline.job import Job
+from lumiere.pipeline.parts.video import plan_video_storyboard, publish_storyboard
+from lumiere.pipeline.plan import STORYBOARD
 
 
 def poster_part(job: Job, published: list[str]) -> dict[str, Any]:
@@ -52,7 +59,8 @@ def poster_part(job: Job, published: list[str]) -> dict[str, Any]:
 
 def previews_part(job: Job, published: list[str]) -> dict[str, Any]:
     """A video's poster (not a black frame) and a short silent animated preview; both
-    seek, so neither decodes the whole upload."""
+    seek, so neither decodes the whole upload. A chunked video's storyboard too (the
+    plan puts it here: no video part sees the whole timeline)."""
     output = poster_part(job, published)
     path = job.work / "preview.mp4"
     job.run(
@@ -63,4 +71,31 @@ def previews_part(job: Job, published: list[str]) -> dict[str, Any]:
     key = keys.preview_key(job.task.asset_id, "preview.mp4")
     put_file(job.settings.media_bucket, key, path)
     published.append(key)
-    return {**output, "previews": {"animated": key}}
+    previews: dict[str, Any] = {"animated": key}
+    video = job.info.primary_video
+    if STORYBOARD in job.part.extras and job.info.duration and video is not None:
+        previews.update(_storyboard(job, video, published))
+    return {**output, "previews": previews}
+
+
+def _storyboard(job: Job, video: VideoStream, published: list[str]) -> dict[str, Any]:
+    """The seek-bar storyboard from a pass of its own; past 10 s between pictures it
+    decodes keyframes only, so a long film costs little."""
+    assert job.info.duration
+    board = plan_video_storyboard(job.info.duration, video)
+    board_dir = job.work / "storyboard"
+    board_dir.mkdir()
+    job.run(
+        build_storyboard_args(
+            str(find_binaries().ffmpeg),
+            job.source_url,
+            board_dir,
+            interval=board.interval,
+            tile_width=board.tile_width,
+            tile_height=board.tile_height,
+            columns=board.columns,
+            rows=board.rows,
+            count=board.count,
+        )
+    )
+    return publish_storyboard(job, board_dir, board, published)

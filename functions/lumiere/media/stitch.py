@@ -1,0 +1,168 @@
+"""Chunked renditions: put one chunk's segments in their place on the whole timeline, and
+stitch every chunk's record into one rendition.
+
+A long video is encoded in chunks of whole frames, each by its own ffmpeg on a timeline
+starting at zero (commands.FrameSpan), so each writes the same init segment and
+segments numbered and timed from zero. ``place_chunk`` moves them: each fragment's decode
+time gains the chunk's start, its sequence number and its file name become global. The
+chunk's playlist is not published; its ``ChunkRecord`` is, and whoever finishes the set
+stitches the records into one media playlist, I-frame playlist and track record
+(packaging.describe_track), checking on the way that the seams are exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import m3u8
+
+from lumiere.media.commands import INIT_SEGMENT, SEGMENT_PATTERN, VARIANT_PLAYLIST
+from lumiere.media.isobmff import TrackInfo, read_init, retime_fragment
+from lumiere.media.packaging import SegmentRecord, measure_segment
+
+
+class SeamError(ValueError):
+    """Chunks that do not join into one continuous rendition."""
+
+
+def chunk_record_name(index: int) -> str:
+    return f"chunk_{index:05d}.json"
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """What one chunk of one rendition published: enough to stitch without its files."""
+
+    index: int
+    first_number: int  # global number of its first segment
+    init: TrackInfo
+    init_bytes: int
+    init_sha256: str
+    segments: list[SegmentRecord]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "first_number": self.first_number,
+            "init": {
+                "codec": self.init.codec,
+                "timescale": self.init.timescale,
+                "width": self.init.width,
+                "height": self.init.height,
+            },
+            "init_bytes": self.init_bytes,
+            "init_sha256": self.init_sha256,
+            "segments": [s.to_dict() for s in self.segments],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChunkRecord:
+        return cls(
+            index=int(data["index"]),
+            first_number=int(data["first_number"]),
+            init=TrackInfo(**data["init"]),
+            init_bytes=int(data["init_bytes"]),
+            init_sha256=str(data["init_sha256"]),
+            segments=[SegmentRecord.from_dict(s) for s in data["segments"]],
+        )
+
+
+def place_chunk(
+    track_dir: Path,
+    *,
+    index: int,
+    first_number: int,
+    start_seconds: Fraction,
+    expected_segments: int | None,
+) -> ChunkRecord:
+    """Rewrite the segments ffmpeg wrote in ``track_dir`` for chunk ``index`` in place:
+    decode times moved by ``start_seconds`` (exactly: it must be a whole number of ticks
+    of the track's timescale), sequence numbers and names from ``first_number``. The
+    chunk's own playlist is removed. A full chunk must hold exactly
+    ``expected_segments`` (the DASH template numbers segments without gaps)."""
+    init_data = (track_dir / INIT_SEGMENT).read_bytes()
+    init = read_init(init_data)
+    offset = start_seconds * init.timescale
+    if offset.denominator != 1:
+        raise SeamError(
+            f"chunk {index} starts at {float(start_seconds):.6f} s, not a whole tick of the "
+            f"{init.timescale} Hz track timescale"
+        )
+    playlist = m3u8.load(str(track_dir / VARIANT_PLAYLIST))
+    local = [(track_dir / s.uri, float(s.duration)) for s in playlist.segments]
+    if not local:
+        raise SeamError(f"chunk {index} produced no segments")
+    if expected_segments is not None and len(local) != expected_segments:
+        raise SeamError(
+            f"chunk {index} has {len(local)} segments, not {expected_segments}: its "
+            "keyframes missed the segment grid"
+        )
+    records: list[SegmentRecord] = []
+    # Last first: a segment's new number is never below its old one, so going backwards
+    # never overwrites a file not yet read.
+    for i in reversed(range(len(local))):
+        path, duration = local[i]
+        number = first_number + i
+        data = retime_fragment(
+            path.read_bytes(), decode_time_offset=int(offset), sequence_number=number + 1
+        )
+        target = track_dir / (SEGMENT_PATTERN % number)
+        if path != target:
+            path.unlink()
+        target.write_bytes(data)
+        records.append(measure_segment(target, duration))
+    (track_dir / VARIANT_PLAYLIST).unlink()
+    records.reverse()
+    return ChunkRecord(
+        index=index,
+        first_number=first_number,
+        init=init,
+        init_bytes=len(init_data),
+        init_sha256=hashlib.sha256(init_data).hexdigest(),
+        segments=records,
+    )
+
+
+@dataclass(frozen=True)
+class StitchedTrack:
+    init: TrackInfo
+    init_bytes: int
+    segments: list[SegmentRecord]
+
+
+def stitch(records: list[ChunkRecord], *, tolerance: int = 0) -> StitchedTrack:
+    """One rendition from its chunks' records, in order. Refuses what would play wrong:
+    a missing chunk, chunks whose init segments differ (one EXT-X-MAP must serve them
+    all), numbering gaps, or a decode-time gap or overlap at a seam larger than
+    ``tolerance`` ticks."""
+    ordered = sorted(records, key=lambda r: r.index)
+    if not ordered:
+        raise SeamError("no chunks to stitch")
+    indices = [r.index for r in ordered]
+    if indices != list(range(len(ordered))):
+        raise SeamError(f"chunks {indices} are not 0..{len(ordered) - 1}")
+    first = ordered[0]
+    segments: list[SegmentRecord] = []
+    for record in ordered:
+        if record.init_sha256 != first.init_sha256:
+            raise SeamError(f"chunk {record.index}'s init segment differs from chunk 0's")
+        if record.first_number != len(segments):
+            raise SeamError(
+                f"chunk {record.index} starts at segment {record.first_number}, "
+                f"expected {len(segments)}"
+            )
+        for seg in record.segments:
+            if segments:
+                prev = segments[-1]
+                gap = seg.start - (prev.start + prev.length)
+                if abs(gap) > tolerance:
+                    raise SeamError(
+                        f"{seg.uri} starts {gap} ticks ({gap / first.init.timescale:+.6f} s) "
+                        f"away from where {prev.uri} ends"
+                    )
+            segments.append(seg)
+    return StitchedTrack(init=first.init, init_bytes=first.init_bytes, segments=segments)
