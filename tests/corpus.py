@@ -122,6 +122,17 @@ def build_corpus(d: Path, canary: Canary) -> list[Case]:
     fast = (d / "fs.mp4").read_bytes()
     add("truncated.mp4", "video/mp4", fast[: len(fast) // 3], "READY", kind="video")
 
+    # MPEG-TS: the pinned ffmpeg build crashes on every transport stream, so it is refused
+    # by name, with the remux to do, instead of failing as "damaged" after a crash
+    ffmpeg(*lavfi_v, *lavfi_a, *x264, "-c:a", "aac", "-f", "mpegts", str(d / "broadcast.ts"))
+    add(
+        "broadcast.ts",
+        "video/mp2t",
+        (d / "broadcast.ts").read_bytes(),
+        "FAILED",
+        "unsupported_format",
+    )
+
     # not media at all, whatever the name says
     # the API refuses size 0, so this client claims 1000 bytes and sends none
     add("empty.mp4", "video/mp4", b"", "FAILED", "empty_file", declared_size=1000)

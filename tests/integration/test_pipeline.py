@@ -143,6 +143,27 @@ def test_files_that_are_not_media_fail_with_a_reason(
     assert receive(stack, "TranscodeQueue", wait=0) == []
 
 
+def test_a_reader_crash_fails_as_ours_not_as_a_damaged_file(
+    stack: LocalStack, client: LumiereClient, media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ffprobe killed by a signal (the pinned build segfaults on MPEG-TS, which is now
+    refused before it is read) is a crash a retry would repeat: FAILED at once, blamed on
+    us, not called damaged."""
+    from lumiere.errors import ToolError
+    from lumiere.pipeline import ingest as ingest_step
+
+    def crash(argv: list[str], *, timeout: float | None) -> str:
+        raise ToolError(argv, -11, "")
+
+    monkeypatch.setattr(ingest_step, "run_tool", crash)
+    asset_id = upload(client, media.clip)
+    _, response = ingest(stack)
+    assert response == {"batchItemFailures": []}  # recorded, not retried
+    error = client.get_asset(asset_id)["error"]
+    assert error["reason"] == "processing_error"
+    assert "crashed on this file (signal 11)" in error["message"]
+
+
 def test_audio_and_image_uploads(
     stack: LocalStack, client: LumiereClient, media: Media, tmp_path: Path
 ) -> None:

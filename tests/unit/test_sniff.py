@@ -2,7 +2,12 @@ import io
 
 import pytest
 from lumiere.errors import LimitExceededError, ReasonCode, UnsupportedMediaError
-from lumiere.media.sniff import check_image_pixels, image_header, refuse_non_media
+from lumiere.media.sniff import (
+    check_image_pixels,
+    image_header,
+    is_transport_stream,
+    refuse_non_media,
+)
 from PIL import Image
 
 from tests.corpus import png_header_only
@@ -54,3 +59,20 @@ def test_pixel_limit_is_configurable() -> None:
     assert check_image_pixels(small, max_pixels=10_000) is not None
     with pytest.raises(LimitExceededError):
         check_image_pixels(small, max_pixels=9_999)
+
+
+def _packets(size: int, prefix: int, count: int = 6) -> bytes:
+    packet = bytes(prefix) + b"\x47" + bytes(size - prefix - 1)
+    return packet * count
+
+
+@pytest.mark.parametrize(("size", "prefix"), [(188, 0), (192, 4)], ids=["ts", "m2ts"])
+def test_transport_streams_are_refused_with_the_remux_to_do(size: int, prefix: int) -> None:
+    with pytest.raises(UnsupportedMediaError, match=r"-c copy out\.mp4"):
+        refuse_non_media(_packets(size, prefix))
+
+
+def test_a_lone_sync_byte_is_not_a_transport_stream() -> None:
+    head = b"\x47" + bytes(187) + b"\x00" + bytes(400)  # 0x47 once, not every packet
+    assert not is_transport_stream(head)
+    assert not is_transport_stream(b"\x47" * 100)  # too short to hold three packets

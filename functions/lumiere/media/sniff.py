@@ -49,6 +49,25 @@ def refuse_non_media(head: bytes) -> None:
     if start.startswith(_MARKUP):
         what = "an SVG drawing" if b"<svg" in start[:1024] else "a web page or XML document"
         raise UnsupportedMediaError(_not_media(what))
+    if is_transport_stream(head):
+        # The pinned static ffmpeg 6.0 build crashes (SIGSEGV) in its MPEG-TS demuxer on
+        # any transport stream, valid or not: refused by name rather than reported as a
+        # damaged file after a crash.
+        raise UnsupportedMediaError(
+            "MPEG transport streams (.ts, .m2ts, .mts) are not supported by this "
+            "deployment. Remux the file to MP4 without re-encoding (for example "
+            "`ffmpeg -i in.ts -c copy out.mp4`) and upload that."
+        )
+
+
+def is_transport_stream(head: bytes) -> bool:
+    """MPEG-TS (188-byte packets) or M2TS (192: a 4-byte timecode, then the packet),
+    known by the 0x47 sync byte recurring at every packet start."""
+    for size, offset in ((188, 0), (192, 4)):
+        starts = range(offset, min(len(head), offset + 5 * size), size)
+        if len(starts) >= 3 and all(head[i] == 0x47 for i in starts):
+            return True
+    return False
 
 
 def image_header(head: bytes) -> ImageHeader | None:

@@ -189,6 +189,14 @@ def _probe_and_check(
     except ToolError as e:
         if e.returncode is None:
             raise TransientError("ffprobe timed out") from e
+        if e.returncode < 0:
+            # Killed by a signal: a crash of the reader, which a retry would repeat.
+            raise PermanentError(
+                f"Lumiere's media reader crashed on this file (signal {-e.returncode}); "
+                "this is on our side, not necessarily your file's. Remux or export it to "
+                "MP4 and upload it again, and contact support with the asset id.",
+                reason=ReasonCode.PROCESSING_ERROR,
+            ) from e
         raise explain_probe_failure(e.stderr_tail, head) from e
     info = parse_probe(raw)
     kind = classify(info)
