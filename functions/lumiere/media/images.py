@@ -52,9 +52,11 @@ from lumiere.errors import (
     ReasonCode,
     UnsupportedMediaError,
 )
+from lumiere.media.heif import register_heif
+from lumiere.media.image_probe import still_frame_count
 from lumiere.media.presets import read_preset
 from lumiere.media.smartcrop import Box, choose_crop, crop_size
-from lumiere.media.sniff import SNIFF_BYTES, check_image_pixels
+from lumiere.media.sniff import SNIFF_BYTES, bmff_image_format, check_image_pixels
 
 Source = bytes | str | os.PathLike[str]
 Fit = Literal["cover", "contain", "inside"]
@@ -66,9 +68,9 @@ CONTENT_TYPES = {
     "png": "image/png",
 }
 # Decoders Pillow may use on untrusted uploads (JPEG covers MPO, the multi-picture
-# JPEG of some cameras). Anything else (EPS would start
-# Ghostscript, PSD, ICO, PCX...) is refused before a plugin sees the bytes.
-ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP")
+# JPEG of some cameras; HEIF is pillow-heif's, for HEIC photos). Anything else (EPS would
+# start Ghostscript, PSD, ICO, PCX...) is refused before a plugin sees the bytes.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "HEIF", "TIFF", "BMP")
 # Signatures of the accepted formats: bytes that start like one of them but that Pillow
 # cannot identify are a damaged file, not an unsupported one.
 _SIGNATURES = (
@@ -266,6 +268,7 @@ def open_image(data: bytes, *, max_pixels: int) -> Image.Image:
         raise PermanentError("The image file is empty.", reason=ReasonCode.EMPTY_FILE)
     # Header only: a 60000x60000 PNG bomb is refused here, before any allocation.
     check_image_pixels(data[:SNIFF_BYTES], max_pixels)
+    register_heif()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
@@ -277,7 +280,7 @@ def open_image(data: bytes, *, max_pixels: int) -> Image.Image:
                 raise _corrupt() from e
             raise UnsupportedMediaError(
                 "This image format is not supported. Upload a JPEG, PNG, GIF, WebP, "
-                "AVIF, TIFF or BMP file."
+                "HEIC, AVIF, TIFF or BMP file."
             ) from e
         except _DECODE_ERRORS as e:
             raise _corrupt() from e
@@ -419,7 +422,7 @@ def _draft(img: Image.Image, upright_width: int, target_width: float) -> None:
 
 def _frame_count(img: Image.Image) -> int:
     try:
-        return int(getattr(img, "n_frames", 1))
+        return still_frame_count(img)
     except _DECODE_ERRORS as e:
         raise _corrupt() from e
 
@@ -427,10 +430,7 @@ def _frame_count(img: Image.Image) -> int:
 def _looks_like_image(data: bytes) -> bool:
     if data.startswith(_SIGNATURES):
         return True
-    return (data[:4] == b"RIFF" and data[8:12] == b"WEBP") or data[4:12] in (
-        b"ftypavif",
-        b"ftypavis",
-    )
+    return (data[:4] == b"RIFF" and data[8:12] == b"WEBP") or bmff_image_format(data) is not None
 
 
 def _corrupt() -> CorruptInputError:
