@@ -775,3 +775,26 @@ def test_smart_crop_is_fast_on_large_pictures() -> None:
     started = time.perf_counter()
     choose_crop(img, 1.0)
     assert time.perf_counter() - started < 0.5
+
+
+def test_variants_do_not_depend_on_the_number_of_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scheduler only changes when each variant is made, never what it is. (The
+    banded first resize differs from a whole one by a level at band seams: off here.)"""
+    import lumiere.media.images as images
+
+    monkeypatch.setattr(images, "_PARALLEL_RESIZE_PIXELS", 10**12)
+    data = encoded(photo_like(2400, 1600), quality=90)
+    preset = small_preset(widths=(160, 320, 640, 1280, 2048))
+    made = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(images, "ENCODE_THREADS", threads)
+        facts, variants = make_variants(data, preset)
+        made[threads] = (facts, [(v.name, v.data) for v in variants])
+    assert made[1] == made[2] == made[3]
+    names = [name for name, _ in made[1][1]]
+    formats = [f for f in preset.formats if can_encode(f)]
+    assert names == [
+        f"{w}w.{'jpg' if f == 'jpeg' else f}" for w in (2048, 1280, 640, 320, 160) for f in formats
+    ]
