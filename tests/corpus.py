@@ -3,6 +3,7 @@ Lumiere must reach. Used by the end-to-end corpus test."""
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import struct
@@ -12,7 +13,9 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from lumiere.media.heif import register_heif
 from lumiere.media.tools import find_binaries, run_tool
+from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,18 @@ def png_header_only(width: int, height: int) -> bytes:
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
         + chunk(b"IEND", b"")
     )  # fmt: skip
+
+
+def heic_declaring(width: int, height: int) -> bytes:
+    """A real 64x64 HEIC whose ispe property is rewritten to declare another size: the
+    container claims width x height, the coded picture is tiny."""
+    register_heif()
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (255, 0, 0)).save(out, "HEIF", quality=50)
+    data = out.getvalue()
+    at = data.index(b"ispe") + 8  # after the box type and the FullBox version/flags
+    assert struct.unpack(">II", data[at : at + 8]) == (64, 64)
+    return data[:at] + struct.pack(">II", width, height) + data[at + 8 :]
 
 
 class Canary:
@@ -174,6 +189,7 @@ def build_corpus(d: Path, canary: Canary) -> list[Case]:
 
     # absurd sizes
     add("bomb.png", "image/png", png_header_only(60000, 60000), "FAILED", "too_many_pixels")
+    add("bomb.heic", "image/heic", heic_declaring(60000, 60000), "FAILED", "too_many_pixels")
     many = [a for i in range(40) for a in ("-map", "1:a")]
     ffmpeg(*lavfi_v, *lavfi_a, "-map", "0:v", *many, *x264, "-c:a", "aac", "-t", "1",
            str(d / "many-streams.mkv"))  # fmt: skip
@@ -224,4 +240,10 @@ def build_corpus(d: Path, canary: Canary) -> list[Case]:
     ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x480:rate=1", "-frames:v", "1", str(d / "p.png"))
     whole_png = (d / "p.png").read_bytes()
     add("cut.png", "image/png", whole_png[: len(whole_png) // 2], "FAILED", "corrupt", kind="image")
+    # the same from a phone: the HEIC's header (meta) is whole, its coded picture is not
+    register_heif()
+    heic = io.BytesIO()
+    Image.open(d / "p.png").save(heic, "HEIF", quality=80)
+    cut_heic = heic.getvalue()[: len(heic.getvalue()) * 2 // 3]
+    add("cut.heic", "image/heic", cut_heic, "FAILED", "corrupt", kind="image")
     return cases

@@ -7,7 +7,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
+from lumiere.media.heif import register_heif
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
@@ -18,9 +20,11 @@ from tests.integration.helpers import process_upload
 GPS_IFD, SERIAL = 0x8825, 0xA431
 
 
-def phone_photo(path: Path) -> Path:
+def phone_photo(path: Path, fmt: str = "JPEG") -> Path:
     """1600x1200 stored sideways (EXIF orientation 6), with GPS and a serial number: a
-    red block marks what is the top-left corner once upright."""
+    red block marks what is the top-left corner once upright. As HEIF (an iPhone's
+    HEIC) the turn is also in the container (irot), as phones write it."""
+    register_heif()
     img = Image.new("RGB", (1200, 1600), (40, 120, 200))
     img.paste((255, 0, 0), (0, 0, 300, 300))
     stored = img.transpose(Image.Transpose.ROTATE_90)  # what the sensor wrote
@@ -28,7 +32,7 @@ def phone_photo(path: Path) -> Path:
     exif[0x0112] = 6
     exif[SERIAL] = "SN-123456"
     exif.get_ifd(GPS_IFD)[2] = (48.0, 51.0, 24.0)
-    stored.save(path, "JPEG", exif=exif, quality=90)
+    stored.save(path, fmt, exif=exif.tobytes(), quality=90)
     return path
 
 
@@ -36,11 +40,18 @@ def fetch(url: str, **headers: str) -> requests.Response:
     return requests.get(url, headers=headers, timeout=30, allow_redirects=False)
 
 
+@pytest.mark.parametrize(
+    ("name", "fmt", "content_type"),
+    [("phone.jpg", "JPEG", "image/jpeg"), ("IMG_0001.HEIC", "HEIF", "image/heic"),
+     ("phone.avif", "AVIF", "image/avif")],
+)  # fmt: skip
 def test_photo_variants_are_upright_and_stripped(
-    stack: LocalStack, client: LumiereClient, tmp_path: Path
+    stack: LocalStack, client: LumiereClient, tmp_path: Path, name: str, fmt: str, content_type: str
 ) -> None:
-    asset = process_upload(stack, client, phone_photo(tmp_path / "phone.jpg"), "image/jpeg")
+    asset = process_upload(stack, client, phone_photo(tmp_path / name, fmt), content_type)
     assert asset["status"] == "READY", asset.get("error")
+    assert asset["kind"] == "image"
+    assert asset["probe"]["image"]["format"] == fmt
     images = asset["outputs"]["images"]
     assert (images["width"], images["height"]) == (1200, 1600)
     assert images["placeholder"]

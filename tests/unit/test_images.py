@@ -30,6 +30,8 @@ from lumiere.media.images import (
 from lumiere.media.smartcrop import choose_crop, crop_size
 from PIL import Image, ImageCms, ImageDraw, ImageStat
 
+from tests.corpus import heic_declaring
+
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)
 GPS_IFD, EXIF_IFD = 0x8825, 0x8769
@@ -117,12 +119,28 @@ def png_file(width: int, height: int, depth: int, colour: int, rows: bytes) -> b
 # ------------------------------------------------------------------ orientation
 
 
+def stored_orientation(data: bytes) -> int | None:
+    """The orientation tag of the file's own EXIF block, read from the bytes (pillow-heif
+    reports 1 once it has applied the container's turn)."""
+    start = data.find(b"MM\0*") if b"MM\0*" in data else data.find(b"II*\0")
+    exif = Image.Exif()
+    exif.load(data[start:])
+    return exif.get(ORIENTATION)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "HEIF", "AVIF"])
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_every_exif_orientation_gives_upright_variants(orientation: int) -> None:
+def test_every_exif_orientation_gives_upright_variants(orientation: int, fmt: str) -> None:
+    """A HEIC stores the turn twice, as the container's irot/imir and as the EXIF tag,
+    like an iPhone's: it must be applied once. Pillow writes an AVIF's as irot/imir."""
     upright = upright_picture()
     method = _INVERSE[orientation]
     stored = upright.transpose(method) if method is not None else upright
-    data = encoded(stored, quality=95, exif=private_exif(orientation).tobytes())
+    data = encoded(stored, fmt, quality=95, exif=private_exif(orientation).tobytes())
+    if fmt != "JPEG" and orientation != 1:
+        assert b"irot" in data or b"imir" in data
+    if fmt == "HEIF":
+        assert stored_orientation(data) == orientation
 
     facts, variants = make_variants(data, small_preset())
 
@@ -404,7 +422,83 @@ def noisy(width: int, height: int, seed: int = 7) -> Image.Image:
     return Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP"])
+def test_heic_exif_orientation_without_irot_is_not_applied() -> None:
+    """HEIF readers (libheif, libvips, Apple's) turn a picture by the container's
+    irot/imir only; an EXIF tag the container does not confirm is ignored, not applied
+    on top."""
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    data = encoded(upright_picture(), "HEIF", quality=95, exif=exif)  # an Exif: no irot
+    assert b"irot" not in data
+    assert stored_orientation(data) == 6
+    facts, variants = make_variants(data, small_preset())
+    assert (facts.width, facts.height) == (240, 160)
+    img = decoded(variants[0].data).convert("RGB")
+    assert img.width > img.height
+    assert close(img.getpixel((5, 5)), RED)
+
+
+@pytest.mark.parametrize("call", ["variants", "transform", "upright"])
+@pytest.mark.parametrize("size", [(9000, 9000), (60000, 60000)])
+def test_heic_bomb_is_refused_from_its_header(call: str, size: tuple[int, int]) -> None:
+    """9000x9000 is within libheif's own limit but over the preset's; 60000x60000 is
+    refused by libheif too, with an error that would otherwise read as damage."""
+    data = heic_declaring(*size)
+    tracemalloc.start()
+    try:
+        with pytest.raises(PermanentError) as caught:
+            _refuse(call, data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert caught.value.reason == ReasonCode.TOO_MANY_PIXELS
+    assert f"{size[0]}x{size[1]}" in caught.value.message
+    assert peak < 50 * 1024 * 1024
+
+
+def test_heic_within_the_limit_is_not_refused() -> None:
+    data = encoded(upright_picture(), "HEIF", quality=80)
+    facts, variants = make_variants(data, small_preset(max_pixels=240 * 160))
+    assert (facts.format, facts.width, facts.height) == ("HEIF", 240, 160)
+    assert [v.width for v in variants if v.format == "jpeg"] == [128, 64, 32]
+
+
+def test_heic_metadata_is_stripped_and_copyright_kept() -> None:
+    data = encoded(upright_picture(), "HEIF", quality=80, exif=private_exif().tobytes())
+    assert SERIAL.encode() in data
+    assert GPS_IFD in decoded(data).getexif()
+    _, variants = make_variants(data, small_preset())
+    for variant in variants:
+        assert SERIAL.encode() not in variant.data, variant.name
+        exif = decoded(variant.data).getexif()
+        assert GPS_IFD not in exif, variant.name
+        assert exif.get(COPYRIGHT) == "(c) Test Owner", variant.name
+
+
+def test_heic_profile_is_converted_to_srgb() -> None:
+    data = encoded(
+        Image.new("RGB", (64, 64), RED), "HEIF", quality=95, icc_profile=swapped_primaries_profile()
+    )
+    assert decoded(data).info.get("icc_profile")
+    _, variants = make_variants(data, small_preset())
+    for variant in variants:
+        img = decoded(variant.data)
+        assert not img.info.get("icc_profile"), variant.name
+        assert close(img.convert("RGB").getpixel((10, 10)), BLUE, 80), variant.name
+
+
+def test_heic_with_alpha_keeps_it_where_the_format_has_it() -> None:
+    img = Image.new("RGBA", (64, 64), (0, 200, 0, 255))
+    img.paste((0, 0, 255, 0), (0, 0, 32, 64))
+    facts, variants = make_variants(encoded(img, "HEIF", quality=90), small_preset())
+    assert facts.has_alpha
+    webp = decoded(next(v for v in variants if v.format == "webp").data)
+    assert webp.mode == "RGBA"
+    assert webp.getpixel((2, 2))[3] < 20
+    assert webp.getpixel((webp.width - 3, 2))[3] > 235
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "HEIF", "AVIF"])
 def test_truncated_file_is_corrupt(fmt: str) -> None:
     data = encoded(noisy(128, 128), fmt)
     with pytest.raises(PermanentError) as caught:
@@ -681,3 +775,26 @@ def test_smart_crop_is_fast_on_large_pictures() -> None:
     started = time.perf_counter()
     choose_crop(img, 1.0)
     assert time.perf_counter() - started < 0.5
+
+
+def test_variants_do_not_depend_on_the_number_of_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scheduler only changes when each variant is made, never what it is. (The
+    banded first resize differs from a whole one by a level at band seams: off here.)"""
+    import lumiere.media.images as images
+
+    monkeypatch.setattr(images, "_PARALLEL_RESIZE_PIXELS", 10**12)
+    data = encoded(photo_like(2400, 1600), quality=90)
+    preset = small_preset(widths=(160, 320, 640, 1280, 2048))
+    made = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(images, "ENCODE_THREADS", threads)
+        facts, variants = make_variants(data, preset)
+        made[threads] = (facts, [(v.name, v.data) for v in variants])
+    assert made[1] == made[2] == made[3]
+    names = [name for name, _ in made[1][1]]
+    formats = [f for f in preset.formats if can_encode(f)]
+    assert names == [
+        f"{w}w.{'jpg' if f == 'jpeg' else f}" for w in (2048, 1280, 640, 320, 160) for f in formats
+    ]

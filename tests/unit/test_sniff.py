@@ -2,8 +2,11 @@ import io
 
 import pytest
 from lumiere.errors import LimitExceededError, ReasonCode, UnsupportedMediaError
+from lumiere.media.heif import register_heif
 from lumiere.media.sniff import (
+    bmff_image_format,
     check_image_pixels,
+    declared_bmff_size,
     image_header,
     is_transport_stream,
     refuse_non_media,
@@ -76,3 +79,44 @@ def test_a_lone_sync_byte_is_not_a_transport_stream() -> None:
     head = b"\x47" + bytes(187) + b"\x00" + bytes(400)  # 0x47 once, not every packet
     assert not is_transport_stream(head)
     assert not is_transport_stream(b"\x47" * 100)  # too short to hold three packets
+
+
+def ftyp(major: bytes, *compatible: bytes) -> bytes:
+    body = major + b"\0\0\0\0" + b"".join(compatible)
+    return (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (ftyp(b"heic", b"mif1", b"heic"), "HEIF"),  # an iPhone photo
+        (ftyp(b"mif1", b"heic"), "HEIF"),
+        (ftyp(b"msf1", b"hevc"), "HEIF"),
+        (ftyp(b"heix"), "HEIF"),
+        (ftyp(b"avif", b"mif1", b"miaf"), "AVIF"),
+        (ftyp(b"mif1", b"avif"), "AVIF"),  # the generic brand first, AVIF compatible
+        (ftyp(b"avis", b"msf1"), "AVIF"),
+        (ftyp(b"isom", b"iso2", b"avc1", b"mp41"), None),  # an MP4 video
+        (ftyp(b"qt  "), None),
+        (b"\xff\xd8\xff\xe0", None),
+    ],
+)
+def test_heif_and_avif_are_told_from_mp4_by_brand(head: bytes, expected: str | None) -> None:
+    assert bmff_image_format(head) == expected
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [("HEIF", "HEIF"), ("AVIF", "AVIF")])
+def test_heif_and_avif_headers_give_their_declared_size(fmt: str, expected: str) -> None:
+    register_heif()
+    buf = io.BytesIO()
+    Image.new("RGB", (96, 64), (10, 20, 30)).save(buf, fmt, quality=50)
+    data = buf.getvalue()
+    assert declared_bmff_size(data) == (96, 64)
+    header = image_header(data)
+    assert header is not None
+    assert (header.format, header.width, header.height) == (expected, 96, 64)
+    # a head cut inside the meta box still yields what it holds, or nothing; never raises
+    for cut in range(0, len(data), 7):
+        size = declared_bmff_size(data[:cut])
+        assert size is None or size == (96, 64)
+    assert declared_bmff_size(b"\0\0\0\x10ftypisom\0\0\0\0" + b"\0\0\0\0mdat") is None

@@ -8,6 +8,7 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
+from lumiere.media.heif import register_heif
 from lumiere.media.streams import ImageInfo
 
 _ORIENTATION, _MAKE, _MODEL, _GPS_IFD = 0x0112, 0x010F, 0x0110, 0x8825
@@ -17,6 +18,7 @@ _NOT_AN_IMAGE = (
 
 
 def image_info(head: bytes) -> ImageInfo | None:
+    register_heif()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bomb warnings: the pixel limit is checked apart
         try:
@@ -26,7 +28,7 @@ def image_info(head: bytes) -> ImageInfo | None:
                     str(exif[tag]).strip("\x00 ") for tag in (_MAKE, _MODEL) if exif.get(tag)
                 )
                 try:
-                    frames = int(getattr(img, "n_frames", 1))
+                    frames = still_frame_count(img)
                 except (OSError, EOFError, ValueError):
                     frames = 1  # counting frames needs more than the head: say one
                 orientation = exif.get(_ORIENTATION)
@@ -49,3 +51,12 @@ def image_info(head: bytes) -> ImageInfo | None:
             Image.DecompressionBombError,
         ):
             return None
+
+
+def still_frame_count(img: Image.Image) -> int:
+    """Frames of an animation, 1 for a still. A HEIF's several top-level pictures are a
+    burst or a stereo pair, not an animation (pillow-heif does not read HEIF sequences):
+    it counts as one still, its primary picture."""
+    if img.format == "HEIF":
+        return 1
+    return int(getattr(img, "n_frames", 1))

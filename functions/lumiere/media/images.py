@@ -28,8 +28,7 @@ import math
 import os
 import struct
 import warnings
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -52,9 +51,12 @@ from lumiere.errors import (
     ReasonCode,
     UnsupportedMediaError,
 )
+from lumiere.media.heif import register_heif
+from lumiere.media.image_probe import still_frame_count
 from lumiere.media.presets import read_preset
 from lumiere.media.smartcrop import Box, choose_crop, crop_size
-from lumiere.media.sniff import SNIFF_BYTES, check_image_pixels
+from lumiere.media.sniff import SNIFF_BYTES, bmff_image_format, check_image_pixels
+from lumiere.media.workers import PriorityWorkers
 
 Source = bytes | str | os.PathLike[str]
 Fit = Literal["cover", "contain", "inside"]
@@ -66,9 +68,9 @@ CONTENT_TYPES = {
     "png": "image/png",
 }
 # Decoders Pillow may use on untrusted uploads (JPEG covers MPO, the multi-picture
-# JPEG of some cameras). Anything else (EPS would start
-# Ghostscript, PSD, ICO, PCX...) is refused before a plugin sees the bytes.
-ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP")
+# JPEG of some cameras; HEIF is pillow-heif's, for HEIC photos). Anything else (EPS would
+# start Ghostscript, PSD, ICO, PCX...) is refused before a plugin sees the bytes.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "HEIF", "TIFF", "BMP")
 # Signatures of the accepted formats: bytes that start like one of them but that Pillow
 # cannot identify are a damaged file, not an unsupported one.
 _SIGNATURES = (
@@ -102,7 +104,6 @@ REDUCING_GAP = 3.0
 TRANSFORM_DRAFT_GAP = 2.0
 # Encoding threads: Lambda gives 2 vCPUs from 1769 MB; more threads only add memory.
 ENCODE_THREADS = max(1, min(4, os.cpu_count() or 1))
-_ENCODE_COST_RANK = {"avif": 0, "webp": 1, "png": 2, "jpeg": 3}
 # Below this many source pixels one thread resizes faster than the bands' overhead.
 _PARALLEL_RESIZE_PIXELS = 2_000_000
 # ThumbHash keeps 7x7 luminance terms at most; a 32 px copy holds all of them.
@@ -266,6 +267,7 @@ def open_image(data: bytes, *, max_pixels: int) -> Image.Image:
         raise PermanentError("The image file is empty.", reason=ReasonCode.EMPTY_FILE)
     # Header only: a 60000x60000 PNG bomb is refused here, before any allocation.
     check_image_pixels(data[:SNIFF_BYTES], max_pixels)
+    register_heif()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
@@ -277,7 +279,7 @@ def open_image(data: bytes, *, max_pixels: int) -> Image.Image:
                 raise _corrupt() from e
             raise UnsupportedMediaError(
                 "This image format is not supported. Upload a JPEG, PNG, GIF, WebP, "
-                "AVIF, TIFF or BMP file."
+                "HEIC, AVIF, TIFF or BMP file."
             ) from e
         except _DECODE_ERRORS as e:
             raise _corrupt() from e
@@ -419,7 +421,7 @@ def _draft(img: Image.Image, upright_width: int, target_width: float) -> None:
 
 def _frame_count(img: Image.Image) -> int:
     try:
-        return int(getattr(img, "n_frames", 1))
+        return still_frame_count(img)
     except _DECODE_ERRORS as e:
         raise _corrupt() from e
 
@@ -427,10 +429,7 @@ def _frame_count(img: Image.Image) -> int:
 def _looks_like_image(data: bytes) -> bool:
     if data.startswith(_SIGNATURES):
         return True
-    return (data[:4] == b"RIFF" and data[8:12] == b"WEBP") or data[4:12] in (
-        b"ftypavif",
-        b"ftypavis",
-    )
+    return (data[:4] == b"RIFF" and data[8:12] == b"WEBP") or bmff_image_format(data) is not None
 
 
 def _corrupt() -> CorruptInputError:
@@ -469,40 +468,70 @@ def make_variants(
     img = open_upright(img, max_pixels=preset.max_pixels)
     formats = tuple(f for f in preset.formats if can_encode(f))
 
-    # The slowest encoder of each width starts first, so the widest WebP or AVIF (the
-    # critical path) is not queued behind quick JPEGs; results keep the preset's order.
-    by_cost = sorted(formats, key=lambda f: _ENCODE_COST_RANK.get(f, 9))
-    variants: list[Future[Variant]] = []
-    smallest = img
-    with ThreadPoolExecutor(max_workers=ENCODE_THREADS) as pool:
-        for step in _cascade(img, widths, upright_w, upright_h, pool):
-            smallest = step
-            jobs: dict[str, Future[Variant]] = {}
-            for i, fmt in enumerate(by_cost):
-                # Image.save writes encoderinfo onto the image: concurrent saves of one
-                # object would see each other's options, so each format gets its own.
-                frame = step if i == 0 else step.copy()
-                jobs[fmt] = pool.submit(_variant, frame, fmt, preset, exif)
-            variants.extend(jobs[fmt] for fmt in formats)
-        facts = _facts(smallest, source_format, upright_w, upright_h, frames)
-        return facts, [f.result() for f in variants]
+    widest = img
+    if img.size != _size_for(widths[0], upright_w, upright_h):
+        with ThreadPoolExecutor(max_workers=ENCODE_THREADS) as pool:
+            # The widest variant first, in bands on every core: all else waits on it.
+            widest = resize(img, _size_for(widths[0], upright_w, upright_h), pool)
+    results: dict[tuple[int, str], Variant] = {}
+    facts: list[ImageFacts] = []
+    workers = PriorityWorkers(ENCODE_THREADS)
+
+    def encode_step(step: Image.Image, fmt: str) -> None:
+        results[(step.width, fmt)] = _variant(step, fmt, preset, exif)
+
+    def shrink(step: Image.Image, index: int) -> None:
+        # Each width is resized from the one before it: only the first resize reads the
+        # full-size picture. Its encodes and the next width become ready tasks.
+        for fmt in formats:
+            # Image.save writes its options onto the Image object (encoderinfo), so
+            # concurrent encodes each get their own wrapper of the same pixels.
+            view = step._new(step.im)
+            workers.add(_encode_cost(fmt, view.size), lambda v=view, f=fmt: encode_step(v, f))
+        if index + 1 < len(widths):
+            size = _size_for(widths[index + 1], upright_w, upright_h)
+            workers.add(
+                _chain_cost(step.size, widths[index + 1 :], formats, upright_w, upright_h),
+                lambda: shrink(_resize(step, size), index + 1),
+            )
+        else:
+            workers.add(0.0, lambda: facts.append(
+                _facts(step, source_format, upright_w, upright_h, frames)
+            ))  # fmt: skip
+
+    shrink(widest, 0)
+    workers.run()
+    return facts[0], [results[(w, f)] for w in widths for f in formats]
 
 
-def _cascade(
-    img: Image.Image,
+def _size_for(width: int, upright_w: int, upright_h: int) -> tuple[int, int]:
+    return width, max(1, round(upright_h * width / upright_w))
+
+
+# Relative CPU cost per pixel of each encoder at the preset's efforts (WebP method 4 = 1;
+# measured on the bench's 12 MP photos), and of a Lanczos step per source pixel. The
+# scheduler only needs their order and rough ratios.
+_ENCODE_COST = {"avif": 2.0, "webp": 1.0, "png": 0.5, "jpeg": 0.15}
+_RESIZE_COST = 0.2
+
+
+def _encode_cost(fmt: str, size: tuple[int, int]) -> float:
+    return _ENCODE_COST.get(fmt, 1.0) * size[0] * size[1]
+
+
+def _chain_cost(
+    source: tuple[int, int],
     widths: tuple[int, ...],
+    formats: tuple[str, ...],
     upright_w: int,
     upright_h: int,
-    pool: ThreadPoolExecutor | None = None,
-) -> Iterator[Image.Image]:
-    """Each width resized from the one before it: after the first step every resize
-    reads a picture a fraction of the source's size."""
-    current = img
-    for width in widths:
-        height = max(1, round(upright_h * width / upright_w))
-        if current.size != (width, height):
-            current = resize(current, (width, height), pool if current is img else None)
-        yield current
+) -> float:
+    """The longest run of work behind resizing ``source`` to ``widths[0]``: that resize,
+    then the longer of its slowest encode and the rest of the cascade."""
+    size = _size_for(widths[0], upright_w, upright_h)
+    slowest = max(_encode_cost(f, size) for f in formats)
+    rest = _chain_cost(size, widths[1:], formats, upright_w, upright_h) if widths[1:] else 0.0
+    return _RESIZE_COST * source[0] * source[1] + max(slowest, rest)
 
 
 def resize(
@@ -510,7 +539,8 @@ def resize(
 ) -> Image.Image:
     """Lanczos resize; a large picture is cut into bands of output rows resized on the
     pool's threads. Each band is resampled from its exact source box, and Pillow reads
-    the filter's support beyond the box, so the result is identical to one resize."""
+    the filter's support beyond the box, so the result is one resize's to within one
+    level (a band's fractional box rounds its filter weights a little differently)."""
     width, height = size
     bands = 2 * ENCODE_THREADS
     if pool is None or ENCODE_THREADS < 2 or img.width * img.height < _PARALLEL_RESIZE_PIXELS:

@@ -29,6 +29,7 @@ from lumiere.media.probe_fields import (
     as_str,
 )
 from lumiere.media.safety import IMAGE_DEMUXERS, input_guard_options
+from lumiere.media.sniff import bmff_image_format
 from lumiere.media.streams import (
     AudioStream,
     ImageInfo,
@@ -98,6 +99,11 @@ def explain_probe_failure(
             "This file's format is not accepted (playlists, scripts and image sequences are "
             "refused for safety). Upload a video, audio or image file such as MP4, MOV, "
             "MKV, WebM, MP3, WAV, JPEG or PNG."
+        )
+    if bmff_image_format(head):
+        return CorruptInputError(
+            "This HEIC/HEIF or AVIF image could not be read: it is damaged or incomplete. "
+            "Export it again (or as JPEG) and upload the new file."
         )
     if "moov atom not found" in lowered and head[4:8] in _BMFF_BOXES:
         return CorruptInputError(

@@ -4,17 +4,23 @@ ffprobe decides what media is; this catches what is plainly *not* media so the p
 gets a precise sentence ("this is a PDF"), and reads still-image headers so a
 decompression bomb (a tiny PNG claiming 60000x60000 pixels) is refused before anything
 tries to decode it.
+
+HEIC/HEIF and AVIF stills are ISO-BMFF files like MP4: their ``ftyp`` brand tells them
+apart, and the sizes they declare sit in ``ispe`` boxes read here without libheif.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
 from lumiere.errors import LimitExceededError, ReasonCode, UnsupportedMediaError
+from lumiere.media.heif import register_heif
 
 # How much of the file the sniffer reads: enough for image headers behind large EXIF.
 SNIFF_BYTES = 256 * 1024
@@ -31,6 +37,15 @@ _NOT_MEDIA: tuple[tuple[bytes, str], ...] = (
     (b"Rar!", "a RAR archive"),
 )
 _MARKUP = (b"<!doctype html", b"<html", b"<?xml", b"<svg", b"<head", b"<body")
+
+# ftyp brands of still-image files (ISO/IEC 23008-12 HEIF, and AVIF). ffprobe reads these
+# as MP4s without a 'moov' box, or as a one-frame AV1 "video": they are images.
+HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+AVIF_BRANDS = frozenset({b"avif", b"avis"})
+# An ftyp box lists a few compatible brands; more than this is not an image's.
+_FTYP_MAX = 256
 
 
 @dataclass(frozen=True)
@@ -70,9 +85,66 @@ def is_transport_stream(head: bytes) -> bool:
     return False
 
 
+def bmff_image_format(head: bytes) -> str | None:
+    """ "AVIF" or "HEIF" when the file's ftyp box names an AVIF or HEIF brand, major or
+    compatible (an AVIF says "avif" and also the generic "mif1"); else None."""
+    if head[4:8] != b"ftyp":
+        return None
+    end = min(int.from_bytes(head[:4], "big"), len(head), _FTYP_MAX)
+    # major brand, minor version, then the compatible brands
+    brands = {head[i : i + 4] for i in range(16, end - 3, 4)} | {head[8:12]}
+    if brands & AVIF_BRANDS:
+        return "AVIF"
+    if brands & HEIF_BRANDS:
+        return "HEIF"
+    return None
+
+
+def declared_bmff_size(head: bytes) -> tuple[int, int] | None:
+    """The largest picture a HEIF/AVIF file declares (its ``ispe`` properties: the
+    primary image or grid, tiles, thumbnails, alpha and depth planes), read from the
+    box structure alone; None when the head holds no ``meta/iprp/ipco/ispe``."""
+    sizes = [
+        struct.unpack_from(">II", head, start + 4)  # after the FullBox version and flags
+        for meta, meta_end in _boxes(head, 0, len(head), b"meta")
+        for iprp, iprp_end in _boxes(head, meta + 4, meta_end, b"iprp")  # meta: a FullBox
+        for ipco, ipco_end in _boxes(head, iprp, iprp_end, b"ipco")
+        for start, end in _boxes(head, ipco, ipco_end, b"ispe")
+        if end - start >= 12
+    ]
+    return max(sizes, key=lambda s: s[0] * s[1], default=None)
+
+
+def _boxes(data: bytes, start: int, end: int, kind: bytes) -> Iterator[tuple[int, int]]:
+    """(body start, body end) of each ``kind`` box between start and end; a box cut off
+    by the end of ``data`` is walked as far as it goes."""
+    pos = start
+    while pos + 8 <= end:
+        size, name = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:  # a 64-bit size follows the type
+            if pos + 16 > end:
+                return
+            size, header = struct.unpack_from(">Q", data, pos + 8)[0], 16
+        elif size == 0:  # the box runs to the end of the file
+            size = end - pos
+        if size < header:
+            return
+        if name == kind:
+            yield pos + header, min(pos + size, end)
+        pos += size
+
+
 def image_header(head: bytes) -> ImageHeader | None:
     """Dimensions from a still image's header, without decoding pixels; None if the
-    bytes are not an image Pillow recognises."""
+    bytes are not an image Pillow recognises. For HEIF and AVIF, the largest picture
+    the file declares: libheif refuses absurd sizes with an error that says nothing of
+    pixels, so they are read here first."""
+    still = bmff_image_format(head)
+    declared = declared_bmff_size(head) if still else None
+    if still and declared:
+        return ImageHeader(format=still, width=declared[0], height=declared[1])
+    register_heif()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:

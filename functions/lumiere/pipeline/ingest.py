@@ -36,7 +36,13 @@ from lumiere.media.probe import (
     explain_probe_failure,
     parse_probe,
 )
-from lumiere.media.sniff import SNIFF_BYTES, check_image_pixels, refuse_non_media
+from lumiere.media.sniff import (
+    SNIFF_BYTES,
+    bmff_image_format,
+    check_image_pixels,
+    refuse_non_media,
+)
+from lumiere.media.streams import ImageInfo, VideoStream
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere.pipeline import mediaconvert
 from lumiere.pipeline.clock import utc_now
@@ -175,6 +181,48 @@ def _probe_and_check(
     head = read_head(source.bucket, source.key, SNIFF_BYTES, source.version_id)
     refuse_non_media(head)
     check_image_pixels(head, settings.max_pixels)
+    still = bmff_image_format(head)
+    image = image_info(head) if still else None
+    if image is not None:
+        # HEIC and AVIF: ffprobe 6 cannot read HEIF and sees an AVIF as a one-frame
+        # video with no duration; Pillow (pillow-heif) reads both.
+        info, kind = _bmff_image(source, image), MediaKind.IMAGE
+    else:
+        info = _ffprobe(source, settings, timeout, head)
+        kind = classify(info)
+        if kind is MediaKind.IMAGE:
+            info = replace(info, image=image_info(head))
+    check_limits(
+        info,
+        kind,
+        Limits(
+            max_bytes=settings.max_upload_bytes,
+            max_duration_seconds=settings.max_duration_seconds,
+            max_pixels=settings.max_pixels,
+            max_streams=settings.max_streams,
+        ),
+    )
+    return info, kind
+
+
+def _bmff_image(source: SourceObject, image: ImageInfo) -> MediaInfo:
+    """The probe record of a HEIC or AVIF still, in the shape ffprobe gives a JPEG's."""
+    codec = "av1" if image.format == "AVIF" else "hevc"
+    return MediaInfo(
+        format_name=image.format.lower(),
+        duration=None,
+        size=source.size,
+        bit_rate=None,
+        video=(VideoStream(index=0, codec=codec, width=image.width, height=image.height),),
+        stream_count=1,
+        format_long_name=f"{image.format} image",
+        image=image,
+    )
+
+
+def _ffprobe(
+    source: SourceObject, settings: Settings, timeout: float | None, head: bytes
+) -> MediaInfo:
     url = presign_get(
         source.bucket,
         source.key,
@@ -198,21 +246,7 @@ def _probe_and_check(
                 reason=ReasonCode.PROCESSING_ERROR,
             ) from e
         raise explain_probe_failure(e.stderr_tail, head) from e
-    info = parse_probe(raw)
-    kind = classify(info)
-    if kind is MediaKind.IMAGE:
-        info = replace(info, image=image_info(head))
-    check_limits(
-        info,
-        kind,
-        Limits(
-            max_bytes=settings.max_upload_bytes,
-            max_duration_seconds=settings.max_duration_seconds,
-            max_pixels=settings.max_pixels,
-            max_streams=settings.max_streams,
-        ),
-    )
-    return info, kind
+    return parse_probe(raw)
 
 
 def _start_work(asset: dict[str, Any], catalogue: Catalogue, settings: Settings) -> None:

@@ -1,0 +1,25 @@
+"""HEIC/HEIF decoding (iPhone photos) for Pillow, through pillow-heif's libheif.
+
+Registered on first use rather than at import, so processes that never meet an image
+(the transcoder on video) do not load libheif and its HEVC decoder.
+
+pillow-heif applies the container's ``irot``/``imir`` transforms while decoding and
+then sets the EXIF orientation it hands Pillow to 1 (the original is kept in
+``info["original_orientation"]``): the picture it returns is already upright, so
+``ImageOps.exif_transpose`` leaves it alone and nothing is turned twice. An EXIF
+orientation the container does not confirm with irot/imir is ignored, as libheif,
+libvips and Apple's readers ignore it: in HEIF the container's transforms are the turn.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+
+@cache
+def register_heif() -> None:
+    import pillow_heif
+
+    # Thumbnails, depth maps and auxiliary images (HDR gain maps) are decoded on demand
+    # by pillow-heif; Lumiere never uses them, so it never reads them either.
+    pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
