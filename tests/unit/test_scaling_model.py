@@ -39,6 +39,7 @@ def _inputs(*, memory_mb: int = 3008, chunk: float = 60.0, film: float = 7200.0)
         fan_in=FanIn(package=0.05, manifests=0.2, segments_per_rendition=1800),
         probe=0.1,
         audio=Cost(wall=0.4, cpu=0.3),
+        audio_seconds=30.0,
         memory_mb=memory_mb,
         chunk_seconds=chunk,
         film_seconds=film,
