@@ -395,7 +395,8 @@ def render(
         "Used\" counts. Handler / children: the handler process's own peak (VmHWM) and "
         "the polled peak of its children together; not `ru_maxrss`, which Linux carries "
         "across fork and exec, so a child reports its parent's size at the fork. "
-        "Duration: the handler call, on this machine's 2 shared cores (a Lambda at "
+        "Duration: importing the handler and calling it (a cold invocation), on this "
+        "machine's 2 shared cores (a Lambda at "
         "3008 MB has 1.70 vCPUs); CPU: user + system of the handler process and its "
         "children, imports included, which the machine's load does not inflate. "
         "Headroom: configured / peak.",
