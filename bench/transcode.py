@@ -421,7 +421,12 @@ _VARIANT_KEY = re.compile(r"/(v_[^/]+)/index\.m3u8$")
 
 
 def run_pipeline(
-    clip: Path, video_tasks: int, workers: int, timeout: float, work_dir: Path
+    clip: Path,
+    video_tasks: int,
+    workers: int,
+    timeout: float,
+    work_dir: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> PipelineRun:
     # Imported here: the local stack pulls in moto, and --skip-pipeline should not need it.
     from lumiere_dev.cli import template_path
@@ -432,6 +437,7 @@ def run_pipeline(
         "VIDEO_TASKS": str(video_tasks),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "LUMIERE_WORK_DIR": str(work_dir),
+        **(extra_env or {}),
     }
     stack = LocalStack(
         template_path(),
