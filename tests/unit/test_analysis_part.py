@@ -71,3 +71,38 @@ def test_smart_crop_keeps_the_faces_of_a_still_image() -> None:
     # A video's faces are found in frames, not in its poster; no faces: saliency decides.
     assert _crop_focus({"poster": "p.jpg", "analysis": {"faces": [face]}}) is None
     assert _crop_focus({"images": {"w640": "k"}, "analysis": {"faces": []}}) is None
+
+
+def test_offline_captions_are_skipped_when_they_cannot_finish_in_time() -> None:
+    from dataclasses import replace
+
+    from lumiere.analysis.models import AudioFacts
+    from lumiere.config import Settings
+    from lumiere.media.streams import AudioStream, MediaInfo
+    from lumiere.pipeline.parts.analysis import Findings, _caption_plan
+
+    class FakeJob:
+        def __init__(self, duration: float, remaining_ms: int | None) -> None:
+            self.info = MediaInfo(
+                "wav", duration, 1, 1, audio=(AudioStream(0, "pcm_s16le", 1, 16000),)
+            )
+            self.settings = Settings()
+            self.language = "en"
+            self._remaining = remaining_ms
+
+        def remaining_ms(self) -> int | None:
+            return self._remaining
+
+    found = Findings(audio=AudioFacts(-20.0, 5.0, -1.0, speech_likely=True))
+    skipped, language = _caption_plan(FakeJob(3600.0, 880_000), found)  # type: ignore[arg-type]
+    assert language is None
+    assert skipped is not None
+    assert (skipped.status, skipped.reason) == ("skipped", "too_long")
+    assert "60 minutes" in skipped.message
+    # Ten minutes fit in the same invocation; no limit at all (the local stack) always fits.
+    assert _caption_plan(FakeJob(600.0, 880_000), found) == (None, "en")  # type: ignore[arg-type]
+    assert _caption_plan(FakeJob(3600.0, None), found) == (None, "en")  # type: ignore[arg-type]
+    # The aws backend (Transcribe) has no such limit.
+    aws = FakeJob(3600.0, 880_000)
+    aws.settings = replace(Settings(), analysis_backend="aws")
+    assert _caption_plan(aws, found) == (None, "en")  # type: ignore[arg-type]

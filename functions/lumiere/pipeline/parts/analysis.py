@@ -392,7 +392,34 @@ def _caption_plan(job: Job, found: Findings) -> tuple[StepOutcome | None, str | 
             ),
             None,
         )
+    if job.settings.analysis_backend != "aws" and not _offline_captions_fit(job):
+        minutes = (job.info.duration or 0.0) / 60
+        return (
+            StepOutcome(
+                SKIPPED,
+                ReasonCode.TOO_LONG.value,
+                f"The audio is {minutes:.0f} minutes long; offline speech recognition runs "
+                "at about real time and would not finish within this function's time "
+                "limit. The aws backend (Amazon Transcribe) captions long media.",
+            ),
+            None,
+        )
     return None, language
+
+
+# pocketsphinx's cost per second of speech (bench/results/budgets-2core.md: about 0.9 CPU
+# seconds on this machine), with room for the decode and a slower vCPU.
+OFFLINE_CAPTION_SECONDS_PER_SECOND = 1.2
+
+
+def _offline_captions_fit(job: Job) -> bool:
+    """Whether the recogniser can finish in the invocation's remaining time (always
+    true where there is no limit, as in the local stack)."""
+    remaining_ms = job.remaining_ms()
+    if remaining_ms is None or not job.info.duration:
+        return True
+    budget = remaining_ms / 1000 - job.settings.tool_timeout_margin_seconds
+    return job.info.duration * OFFLINE_CAPTION_SECONDS_PER_SECOND <= budget
 
 
 def _caption_backend(settings: Settings) -> str:
