@@ -32,6 +32,7 @@ def _start_stack(args: argparse.Namespace, *, quiet: bool = False) -> LocalStack
         moto_port=args.moto_port,
         api_port=args.api_port,
         cdn_port=args.cdn_port,
+        web_port=args.web_port,
         # The demo prints its own story; the functions' JSON logs would drown it.
         overrides={"POWERTOOLS_LOG_LEVEL": "WARNING"} if quiet else None,
     )
@@ -42,6 +43,7 @@ def _start_stack(args: argparse.Namespace, *, quiet: bool = False) -> LocalStack
 def cmd_dev(args: argparse.Namespace) -> int:
     stack = _start_stack(args)
     print("Lumiere local stack is up.")
+    print(f"  Web app:     {stack.web_url}")
     print(f"  API:         {stack.api_url}")
     print(f"  Media (CDN): {stack.media_url}")
     print(f"  AWS (moto):  {stack.endpoint_url}")
@@ -67,6 +69,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stack = _start_stack(args, quiet=True)
         api_url = stack.api_url
         print(f"  API: {api_url}\n  Media: {stack.media_url}", flush=True)
+        print(f"  Web app: {stack.web_url}", flush=True)
     try:
         code = run_demo(api_url, Path(args.file) if args.file else None, timeout=args.timeout)
         if stack is not None and args.keep_running and code == 0:
@@ -89,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--moto-port", type=int, default=8600)
         p.add_argument("--api-port", type=int, default=8601)
         p.add_argument("--cdn-port", type=int, default=8602)
+        p.add_argument("--web-port", type=int, default=8603, help="the web app (web/)")
 
     dev = sub.add_parser("dev", help="run the local stack in the foreground")
     stack_options(dev)
