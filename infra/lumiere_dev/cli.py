@@ -1,4 +1,5 @@
-"""The `lumiere` command: run the local stack, or run the demo against it."""
+"""The `lumiere` command: run the local stack or the demo; upload, list, show and delete
+assets against it or a deployed API."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lumiere_dev.commands import add_api_commands
 
 if TYPE_CHECKING:
     from lumiere_dev.stack import LocalStack
@@ -111,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-running", action="store_true", help="keep the stack up after the demo"
     )
     demo.set_defaults(func=cmd_demo)
+
+    def api_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--api-url",
+            default=os.environ.get("LUMIERE_API_URL", DEFAULT_API_URL),
+            help="the API (default: LUMIERE_API_URL, else the local stack)",
+        )
+        p.add_argument(
+            "--token",
+            default=os.environ.get("LUMIERE_TOKEN", ""),
+            help="bearer token for an API with an authorizer (default: LUMIERE_TOKEN)",
+        )
+
+    add_api_commands(sub, api_options)
     return parser
 
 
