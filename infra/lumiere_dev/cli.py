@@ -86,6 +86,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
             stack.stop()
 
 
+def cmd_publish_site(args: argparse.Namespace) -> int:
+    import boto3
+
+    from lumiere_dev.site import publish_site, stack_outputs
+    from lumiere_dev.web_server import SiteConfig
+
+    bucket, api_url = args.bucket, args.api_url
+    if args.stack_name:
+        outputs = stack_outputs(boto3.client("cloudformation"), args.stack_name)
+        bucket = bucket or outputs["SiteBucketName"]
+        api_url = api_url or outputs["ApiUrl"]
+    if not bucket or not api_url:
+        print("lumiere: give --stack-name, or --bucket and --api-url", file=sys.stderr)
+        return 2
+    config = SiteConfig(api_url=api_url, media_url=args.media_url or "")
+    keys = publish_site(boto3.client("s3"), bucket, config)
+    print(f"published {len(keys)} files to s3://{bucket}/ (config.json: api_url={api_url})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lumiere", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     add_api_commands(sub, api_options)
+
+    site = sub.add_parser(
+        "publish-site", help="upload web/ and its config.json to a deployed stack's SiteBucket"
+    )
+    site.add_argument("--stack-name", help="read SiteBucketName and ApiUrl from its outputs")
+    site.add_argument("--bucket", help="SiteBucket's name (instead of --stack-name)")
+    site.add_argument("--api-url", help="the API the page calls (instead of --stack-name)")
+    site.add_argument("--media-url", help="MediaBucket's public base URL, if any")
+    site.set_defaults(func=cmd_publish_site)
     return parser
 
 

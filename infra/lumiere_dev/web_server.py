@@ -53,7 +53,7 @@ class _Handler(SimpleHTTPRequestHandler):
     config_body: bytes = b"{}"
     extensions_map: ClassVar[dict[str, str]] = {
         **SimpleHTTPRequestHandler.extensions_map,
-        ".js": "text/javascript",
+        ".js": "text/javascript; charset=utf-8",
     }
 
     def log_message(self, format: str, *args: Any) -> None:
