@@ -32,6 +32,14 @@ def uploaded(
     page = context.new_page()
     try:
         open_library(page, stack)
+        # What the list shows, sampled every 50 ms: proof it follows processing live.
+        page.evaluate(
+            """() => { window.rowsSeen = {}; setInterval(() => {
+                for (const tr of document.querySelectorAll('#assets tbody tr')) {
+                    const seen = (window.rowsSeen[tr.dataset.assetId] ||= []);
+                    if (seen[seen.length - 1] !== tr.dataset.status) seen.push(tr.dataset.status);
+                } }, 50); }"""
+        )
         files = [clips["clip"], clips["image"], spoken_clip]
         page.set_input_files("#file-input", [str(f) for f in files])
         # every file's bar counted its bytes up to the whole file
@@ -47,12 +55,21 @@ def uploaded(
             assert seen["events"][-1] == f.stat().st_size
             assert seen["events"] == sorted(seen["events"])
         ids = {f.name: uploads[f.name]["assetId"] for f in files}
+        page.screenshot(path=str(artifacts / "library-uploading.png"), full_page=True)
         # the list follows each one live to READY (polling, no reload)
         for asset_id in ids.values():
             page.wait_for_selector(
                 f'tr[data-asset-id="{asset_id}"][data-status="READY"]', timeout=READY_TIMEOUT_MS
             )
         page.screenshot(path=str(artifacts / "library.png"), full_page=True)
+        # each row went through earlier statuses to READY with no reload of the page
+        order = ["CREATED", "UPLOADED", "PROBED", "PROCESSING", "READY"]
+        rows_seen = page.evaluate("window.rowsSeen")
+        for name, asset_id in ids.items():
+            seen = rows_seen[asset_id]
+            assert seen[-1] == "READY", (name, seen)
+            assert len(seen) >= 2, (name, seen)
+            assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen)
         return ids
     finally:
         context.close()
