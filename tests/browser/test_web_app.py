@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from lumiere_dev.client import LumiereClient
+from lumiere_dev.client import ApiError, LumiereClient
+from lumiere_dev.samples import make_image
 from lumiere_dev.stack import LocalStack
 
 pytestmark = pytest.mark.timeout(300)
@@ -246,3 +247,24 @@ def test_image_shows_its_responsive_variants_over_its_placeholder(
     assert abs(first["x"] - (picture["x"] + faces[0]["x"] * picture["width"])) < 3
     assert abs(first["width"] - faces[0]["w"] * picture["width"]) < 5
     page.screenshot(path=str(artifacts / "asset-image.png"), full_page=True)
+
+
+def test_deleting_from_the_asset_page_removes_it_from_the_list(
+    page: Any, stack: LocalStack, tmp_path: Path
+) -> None:
+    still = make_image(tmp_path / "to-delete.png", width=64, height=48)
+    open_library(page, stack)
+    page.set_input_files("#file-input", str(still))
+    page.wait_for_function("window.lumiere.uploads?.['to-delete.png']?.done")
+    asset_id = page.evaluate("window.lumiere.uploads['to-delete.png'].assetId")
+    page.click(f'tr[data-asset-id="{asset_id}"] a')
+    page.wait_for_selector("#delete")
+    page.once("dialog", lambda d: d.accept())  # "Delete to-delete.png?"
+    page.click("#delete")
+    page.wait_for_function("location.hash === '#/'")
+    # the list, refreshed on the way back, no longer has it
+    page.wait_for_selector(f'tr[data-asset-id="{asset_id}"]', state="detached")
+    assert page.locator("#assets tbody tr").count() >= 1  # the others are still there
+    with pytest.raises(ApiError) as gone:
+        LumiereClient(stack.api_url).get_asset(asset_id)
+    assert gone.value.status == 404
