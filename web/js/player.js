@@ -157,6 +157,8 @@ export function createPlayer(asset) {
       const level = hls.levels[data.level];
       video.dataset.level = String(data.level);
       if (level) video.dataset.height = String(level.height);
+      // In Auto, say which level Auto chose, as players do.
+      if (level && hls.autoLevelEnabled) qualityBtn.textContent = `Quality: Auto (${level.height}p)`;
     });
     hls.loadSource(hlsUrl);
     hls.attachMedia(video);
