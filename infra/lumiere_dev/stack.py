@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lumiere.cloud.playback_signing import PlaybackSigner
 from moto.server import ThreadedMotoServer
 
-from lumiere_dev.api_server import ApiServer
+from lumiere_dev.api_server import TOKEN_PATH, ApiServer
 from lumiere_dev.auth import DevUserPool, new_rsa_key, private_pem, public_pem
 from lumiere_dev.cdn import MediaServer
 from lumiere_dev.cfn import load_template
@@ -148,9 +148,18 @@ class LocalStack:
     def web_url(self) -> str | None:
         return None if self.web_port is None else f"http://{self.host}:{self.web_port}"
 
+    def _web_origins(self) -> list[str]:
+        """Where the local web app's page comes from, as a browser names it."""
+        if self.web_port is None:
+            return []
+        hosts = {self.host} | ({"localhost"} if self.host == "127.0.0.1" else set())
+        return [f"http://{h}:{self.web_port}" for h in sorted(hosts)]
+
     def site_config(self) -> SiteConfig:
-        """What the web app reads from /config.json."""
-        return SiteConfig(api_url=self.api_url, media_url=self.media_url)
+        """What the web app reads from /config.json: with the stand-in user pool, signing
+        in on the page asks its token endpoint, as the CLI and the tests do."""
+        token_url = f"{self.api_url}{TOKEN_PATH}" if self.user_pool else ""
+        return SiteConfig(api_url=self.api_url, media_url=self.media_url, dev_token_url=token_url)
 
     @property
     def media_bucket(self) -> BucketSpec | None:
@@ -226,6 +235,7 @@ class LocalStack:
                 memory=fn.memory,
                 user_pool=self.user_pool,
                 public_routes=fn.public_api_events,
+                token_origins=self._web_origins(),
             )
             self._api.start()
         if self.web_port is not None and self.web_dir.is_dir():

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from lumiere_dev.client import LumiereClient
+from lumiere_dev.commands import LOCAL_USER
 from lumiere_dev.stack import LocalStack
 
 from tests.conftest import REPO, Media
@@ -77,7 +77,7 @@ def test_upload_prints_byte_progress_then_processing_until_final(
     assert re.search(r"^notes\.mp4 .*FAILED unsupported_format: ", out, re.M)
     # the closing summary: one line per asset, in the order given, with the stream URL
     summary = out.split("\n\n")[-1].strip().splitlines()
-    client = LumiereClient(stack.api_url)
+    client = stack.api_client(LOCAL_USER)  # whom the CLI signed in as
     clip = client.get_asset(uploaded.ids["clip.mp4"])
     assert summary[0] == (
         f"{uploaded.ids['clip.mp4']}  READY   clip.mp4  {clip['outputs']['hls']['url']}"
@@ -100,7 +100,7 @@ def test_ls_lists_and_filters(stack: LocalStack, uploaded: Uploaded) -> None:
 
 def test_show_prints_the_outputs_and_json(stack: LocalStack, uploaded: Uploaded) -> None:
     asset_id = uploaded.ids["clip.mp4"]
-    asset = LumiereClient(stack.api_url).get_asset(asset_id)
+    asset = stack.api_client(LOCAL_USER).get_asset(asset_id)
     run = lumiere("show", asset_id, api_url=stack.api_url)
     assert run.returncode == 0, run.stderr
     assert f"hls:       {asset['outputs']['hls']['url']}" in run.stdout
@@ -152,7 +152,8 @@ def test_commands_send_the_token_and_explain_an_unreachable_api() -> None:
         server.shutdown()
         server.server_close()
     assert [r.stdout.strip() for r in runs] == ["No assets."] * 3
-    assert seen == ["Bearer env-token", "Bearer flag-token", None]
+    # the raw ID token, as API Gateway's Cognito authorizer takes it
+    assert seen == ["env-token", "flag-token", None]
     down = lumiere("ls", api_url=url)
     assert down.returncode == 2
     assert f"cannot reach the API at {url}" in down.stderr

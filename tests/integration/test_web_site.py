@@ -40,7 +40,11 @@ def test_local_stack_serves_the_page_and_a_config_naming_itself(stack: LocalStac
     assert page.status_code == 200
     assert '<script type="module" src="js/main.js">' in page.text
     config = requests.get(f"{base}/config.json", timeout=10).json()
-    assert config == {"api_url": stack.api_url, "media_url": stack.media_url, "dev_token_url": ""}
+    assert config == {
+        "api_url": stack.api_url,
+        "media_url": stack.media_url,
+        "dev_token_url": f"{stack.api_url}/_local/token",
+    }
     # modules must come as JavaScript or the browser refuses them
     module = requests.get(f"{base}/js/main.js", timeout=10)
     assert module.headers["Content-Type"].startswith("text/javascript")
@@ -63,3 +67,44 @@ def test_publish_site_puts_the_page_and_config_in_site_bucket(stack: LocalStack)
     head = s3.head_object(Bucket=bucket, Key="js/api.js")
     assert head["ContentType"] == "text/javascript; charset=utf-8"
     assert s3.head_object(Bucket=bucket, Key="index.html")["CacheControl"] == "no-cache"
+
+
+def test_the_page_signs_in_at_the_token_endpoint_named_in_its_config(stack: LocalStack) -> None:
+    config = requests.get(f"{stack.web_url}/config.json", timeout=10).json()
+    origin = stack.web_url
+    preflight = requests.options(
+        config["dev_token_url"],
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=10,
+    )
+    assert preflight.headers.get("Access-Control-Allow-Origin") == origin
+    assert "content-type" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    answer = requests.post(
+        config["dev_token_url"], json={"username": "ada"}, headers={"Origin": origin}, timeout=10
+    )
+    assert answer.headers.get("Access-Control-Allow-Origin") == origin
+    token = answer.json()["IdToken"]
+    assert stack.user_pool is not None
+    assert stack.user_pool.verify(token)["cognito:username"] == "ada"
+    # the raw token is what the API takes (API Gateway's Cognito authorizer reads it so)
+    listed = requests.get(
+        f"{config['api_url']}/assets", headers={"Authorization": token}, timeout=10
+    )
+    assert listed.status_code == 200
+
+
+def test_other_pages_get_no_cors_grant_for_the_token_endpoint(stack: LocalStack) -> None:
+    """Any site open in the developer's browser could otherwise mint tokens for the local
+    API; only the local web app's origin is granted."""
+    url = f"{stack.api_url}/_local/token"
+    evil = {"Origin": "http://evil.example"}
+    preflight = requests.options(
+        url, headers={**evil, "Access-Control-Request-Method": "POST"}, timeout=10
+    )
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    answer = requests.post(url, json={"username": "ada"}, headers=evil, timeout=10)
+    assert "Access-Control-Allow-Origin" not in answer.headers
