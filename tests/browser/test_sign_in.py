@@ -1,5 +1,6 @@
-"""The sign-in seam: with a development token endpoint named in config.json, signing in
-fetches a token and every API call carries it; without one the page stays anonymous.
+"""Sign-in: with a development token endpoint named in config.json (the local stack names
+its stand-in user pool's), signing in fetches an ID token and every API call carries it
+as API Gateway's Cognito authorizer reads it; without one the page stays anonymous.
 The drop zone works from the keyboard."""
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ class TokenIssuer:
 
             def do_POST(self) -> None:
                 asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                body = json.dumps({"token": f"dev-token-for-{asked[-1]['username']}"}).encode()
+                # the shape of Cognito's AuthenticationResult, as the local stack answers
+                token = f"dev-token-for-{asked[-1]['username']}"
+                body = json.dumps({"IdToken": token, "TokenType": "Bearer"}).encode()
                 self.send_response(200)
                 self._cors()
                 self.send_header("Content-Type", "application/json")
@@ -96,13 +99,13 @@ def test_signing_in_gets_a_token_that_every_api_call_carries(
     page.wait_for_selector("#signed-in:not([hidden])")
     assert page.text_content("#signed-in-as") == "Signed in as ada"
     assert page.locator("#sign-in").is_hidden()
-    assert issuer.asked == [{"username": "ada", "sub": "ada"}]
+    assert issuer.asked == [{"username": "ada"}]
     page.wait_for_function("document.querySelector('#assets tbody') !== null")
     page.reload()  # the token outlives a reload
     page.wait_for_function("window.lumiere && window.lumiere.started")
     page.wait_for_timeout(300)
     assert seen
-    assert set(seen) == {"Bearer dev-token-for-ada"}
+    assert set(seen) == {"dev-token-for-ada"}  # the raw ID token, no "Bearer " scheme
     # signing out drops it
     page.click("#sign-out")
     seen.clear()
@@ -112,9 +115,66 @@ def test_signing_in_gets_a_token_that_every_api_call_carries(
     assert set(seen) == {None}
 
 
-def test_without_a_token_endpoint_signing_in_stays_anonymous(page: Any, stack: LocalStack) -> None:
+@pytest.fixture(scope="module")
+def site_without_tokens(stack: LocalStack) -> Iterator[str]:
+    """The page as a deployment serves it before a sign-in is wired (no dev_token_url)."""
+    web = WebServer(SiteConfig(api_url=stack.api_url, media_url=stack.media_url), "127.0.0.1", 0)
+    web.start()
+    try:
+        yield web.url
+    finally:
+        web.stop()
+
+
+def test_local_stack_sign_in_gets_an_id_token_the_api_accepts(page: Any, stack: LocalStack) -> None:
     seen = _api_auth_headers(page, stack.api_url)
+    statuses: list[int] = []
+    page.on(
+        "response",
+        lambda r: (
+            statuses.append(r.status)
+            if r.url.startswith(f"{stack.api_url}/assets") and r.request.method == "GET"
+            else None
+        ),
+    )
     page.goto(stack.web_url or "")
+    page.wait_for_function("window.lumiere && window.lumiere.started")
+    # signed out, the API refuses the list and the page says why, without polling on
+    page.wait_for_selector("#list-error:not([hidden])")
+    assert page.text_content("#list-error") == "Sign in to see your media."
+    assert 401 in statuses
+    page.fill("#sign-in-name", "lin")
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_selector("#signed-in:not([hidden])")
+    assert page.text_content("#signed-in-as") == "Signed in as lin"
+    page.wait_for_selector("#list-error", state="hidden")
+    token = page.evaluate("JSON.parse(localStorage.getItem('lumiere.auth')).token")
+    assert stack.user_pool is not None
+    assert stack.user_pool.verify(token)["cognito:username"] == "lin"
+    assert token in seen
+    # a token the API no longer accepts (the stack's key is new each run) is renewed once
+    page.evaluate(
+        "() => { const a = JSON.parse(localStorage.getItem('lumiere.auth'));"
+        " a.token = a.token.slice(0, -8) + 'AAAAAAAA';"
+        " localStorage.setItem('lumiere.auth', JSON.stringify(a)); }"
+    )
+    seen.clear()
+    statuses.clear()
+    page.reload()
+    page.wait_for_function("window.lumiere && window.lumiere.started")
+    page.wait_for_function("!!document.querySelector('#empty:not([hidden]), #assets tbody tr')")
+    assert page.locator("#list-error").is_hidden()
+    renewed = page.evaluate("JSON.parse(localStorage.getItem('lumiere.auth')).token")
+    assert renewed != token
+    assert stack.user_pool.verify(renewed)["cognito:username"] == "lin"
+    assert statuses[:2] == [401, 200]
+
+
+def test_without_a_token_endpoint_signing_in_stays_anonymous(
+    page: Any, stack: LocalStack, site_without_tokens: str
+) -> None:
+    seen = _api_auth_headers(page, stack.api_url)
+    page.goto(site_without_tokens)
     page.wait_for_function("window.lumiere && window.lumiere.started")
     page.fill("#sign-in-name", "grace")
     page.click("#sign-in button[type=submit]")

@@ -36,9 +36,10 @@ export async function refresh() {
     error.hidden = true;
     busy = busy || items.some((a) => !FINAL.has(a.status));
   } catch (e) {
-    error.textContent = `Could not load your media: ${e.message}`;
+    const signedOut = e.status === 401;
+    error.textContent = signedOut ? "Sign in to see your media." : `Could not load your media: ${e.message}`;
     error.hidden = false;
-    busy = true; // try again
+    busy = !signedOut; // try again, unless only signing in can help
   }
   if (busy && visible) timer = setTimeout(refresh, POLL_MS);
 }

@@ -11,7 +11,7 @@ function showAuth() {
   document.getElementById("signed-in").hidden = !auth;
   if (auth) {
     document.getElementById("signed-in-as").textContent =
-      `Signed in as ${auth.name}${auth.token ? "" : " (no token: anonymous API)"}`;
+      `Signed in as ${auth.name}${auth.token ? "" : " (no token: the API will ask for one)"}`;
   }
 }
 
