@@ -1,6 +1,7 @@
 """The web app in a real browser (Debian's chromium through Playwright) against a local
-stack with running functions: upload through the page, follow processing, play, switch
-quality, captions, storyboard previews and image variants."""
+stack with running functions: sign in through the page (the stack's stand-in user pool),
+upload, follow processing, play with signed media, switch quality, captions, storyboard
+previews and image variants."""
 
 from __future__ import annotations
 
@@ -9,18 +10,47 @@ from typing import Any
 
 import pytest
 import requests
-from lumiere_dev.client import ApiError, LumiereClient
+from lumiere_dev.client import ApiError
 from lumiere_dev.samples import make_image
 from lumiere_dev.stack import LocalStack
 
 pytestmark = pytest.mark.timeout(300)
 
 READY_TIMEOUT_MS = 180_000
+USER = "viewer"  # who the page signs in as; stack.api_client(USER) sees the same assets
 
 
 def open_library(page: Any, stack: LocalStack) -> None:
+    """The page, signed in as USER through its own form (each test's browser context
+    starts signed out)."""
     page.goto(stack.web_url or "")
     page.wait_for_function("window.lumiere && window.lumiere.started")
+    page.fill("#sign-in-name", USER)
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_selector("#signed-in:not([hidden])")
+
+
+def open_asset(page: Any, stack: LocalStack, asset_id: str) -> None:
+    open_library(page, stack)
+    page.evaluate("id => { location.hash = `#/assets/${id}`; }", asset_id)
+
+
+def record_media(page: Any, stack: LocalStack) -> list[tuple[str, int]]:
+    """Every response from the CDN the page sees: (URL, status)."""
+    seen: list[tuple[str, int]] = []
+    page.on(
+        "response",
+        lambda r: seen.append((r.url, r.status)) if r.url.startswith(stack.media_url) else None,
+    )
+    return seen
+
+
+def assert_all_signed(seen: list[tuple[str, int]]) -> None:
+    assert seen
+    refused = [(u, s) for u, s in seen if s not in (200, 206)]
+    assert not refused, refused[:5]
+    unsigned = [u for u, _ in seen if "Signature=" not in u]
+    assert not unsigned, unsigned[:5]
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +132,11 @@ def test_video_plays_switches_every_quality_level_and_previews_the_storyboard(
     page: Any, stack: LocalStack, uploaded: dict[str, str], artifacts: Path
 ) -> None:
     asset_id = uploaded["card.mp4"]
-    asset = LumiereClient(stack.api_url).get_asset(asset_id)
-    page.goto(f"{stack.web_url}/#/assets/{asset_id}")
+    asset = stack.api_client(USER).get_asset(asset_id)
+    media = record_media(page, stack)
+    open_asset(page, stack, asset_id)
     page.wait_for_function("window.lumiere?.player?.ready === true")
+    assert page.evaluate("window.lumiere.player.signed") is True
 
     # plays 3 s with no fatal hls.js error
     page.click("#play")
@@ -138,6 +170,10 @@ def test_video_plays_switches_every_quality_level_and_previews_the_storyboard(
             arg=[index, level["height"]],
         )
     assert page.evaluate("window.lumiere.player.fatal") is False
+    # every playlist and segment of every level (relative URIs) went out signed and was served
+    kinds = {u.split("?")[0].rsplit(".", 1)[-1] for u, _ in media}
+    assert {"m3u8", "m4s"} <= kinds, kinds
+    assert_all_signed(media)
 
     # back to Auto
     page.click("#quality")
@@ -157,9 +193,12 @@ def test_video_plays_switches_every_quality_level_and_previews_the_storyboard(
         " w: e.offsetWidth, t: Number(e.dataset.time)})"
     )
     sprite_url = style["img"].split('"')[1]
+    assert "Signature=" in sprite_url  # resolved from the VTT, then signed again
     sprite = requests.get(sprite_url, timeout=10)
     assert sprite.status_code == 200
     assert sprite.headers["Content-Type"].startswith("image/")
+    # without the signature the CDN refuses it, as CloudFront would
+    assert requests.get(sprite_url.split("?")[0], timeout=10).status_code == 403
     duration = asset["probe"]["duration"]
     assert abs(style["t"] - 0.6 * duration) < 0.5
     assert style["pos"] != "0px 0px"  # not the first tile at 60% of the way
@@ -172,15 +211,17 @@ def test_video_plays_switches_every_quality_level_and_previews_the_storyboard(
     page.wait_for_function("!document.getElementById('video').paused")
     page.screenshot(path=str(artifacts / "asset-playing-quality-menu.png"), full_page=True)
     assert page.evaluate("window.lumiere.player.fatal") is False
+    assert_all_signed(media)  # the poster, the storyboard and its sheets too
 
 
 def test_spoken_clip_has_a_captions_track_that_shows_cues(
     page: Any, stack: LocalStack, uploaded: dict[str, str], artifacts: Path
 ) -> None:
     asset_id = uploaded["spoken.mp4"]
-    asset = LumiereClient(stack.api_url).get_asset(asset_id)
+    asset = stack.api_client(USER).get_asset(asset_id)
     assert asset["outputs"].get("captions"), asset["outputs"].get("analysis")
-    page.goto(f"{stack.web_url}/#/assets/{asset_id}")
+    media = record_media(page, stack)
+    open_asset(page, stack, asset_id)
     page.wait_for_function("window.lumiere?.player?.ready === true")
     page.wait_for_function("window.lumiere.player.subtitleTracks.length > 0")
     tracks = page.evaluate("window.lumiere.player.subtitleTracks")
@@ -204,15 +245,18 @@ def test_spoken_clip_has_a_captions_track_that_shows_cues(
     _wait_playing_past(page, 2.0)
     page.screenshot(path=str(artifacts / "asset-captions.png"), full_page=True)
     assert page.evaluate("window.lumiere.player.fatal") is False
+    assert any(u.split("?")[0].endswith(".vtt") for u, _ in media)  # subtitle segments
+    assert_all_signed(media)
 
 
 def test_image_shows_its_responsive_variants_over_its_placeholder(
     page: Any, stack: LocalStack, uploaded: dict[str, str], artifacts: Path
 ) -> None:
     asset_id = uploaded["astronaut.png"]
-    outputs = LumiereClient(stack.api_url).get_asset(asset_id)["outputs"]
+    outputs = stack.api_client(USER).get_asset(asset_id)["outputs"]
     images = outputs["images"]
-    page.goto(f"{stack.web_url}/#/assets/{asset_id}")
+    media = record_media(page, stack)
+    open_asset(page, stack, asset_id)
     page.wait_for_function(
         "() => { const i = document.getElementById('image'); return i && i.complete"
         " && i.naturalWidth > 0 && i.style.opacity === '1'; }"
@@ -246,7 +290,19 @@ def test_image_shows_its_responsive_variants_over_its_placeholder(
     first = boxes.first.bounding_box()
     assert abs(first["x"] - (picture["x"] + faces[0]["x"] * picture["width"])) < 3
     assert abs(first["width"] - faces[0]["w"] * picture["width"]) < 5
+    # the on-the-fly thumbnail: /img/ needs the token, so the page fetched it into a blob
+    page.wait_for_function(
+        "() => { const t = document.getElementById('thumbnail');"
+        " return t && t.complete && t.naturalWidth > 0; }"
+    )
+    thumb = page.evaluate(
+        "() => { const t = document.getElementById('thumbnail');"
+        " return {src: t.src, w: t.naturalWidth, h: t.naturalHeight}; }"
+    )
+    assert thumb["src"].startswith("blob:")
+    assert (thumb["w"], thumb["h"]) == (320, 320)
     page.screenshot(path=str(artifacts / "asset-image.png"), full_page=True)
+    assert_all_signed(media)
 
 
 def test_deleting_from_the_asset_page_removes_it_from_the_list(
@@ -266,5 +322,5 @@ def test_deleting_from_the_asset_page_removes_it_from_the_list(
     page.wait_for_selector(f'tr[data-asset-id="{asset_id}"]', state="detached")
     assert page.locator("#assets tbody tr").count() >= 1  # the others are still there
     with pytest.raises(ApiError) as gone:
-        LumiereClient(stack.api_url).get_asset(asset_id)
+        stack.api_client(USER).get_asset(asset_id)
     assert gone.value.status == 404

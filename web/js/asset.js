@@ -1,16 +1,30 @@
 // The asset page: the player (video/audio), or the image with its responsive variants and
 // placeholder; the probe summary; analysis results with faces drawn over the poster.
 import { thumbHashToDataURL } from "../vendor/thumbhash.js";
-import { FINAL, apiLink, deleteAsset, getAsset } from "./api.js";
+import { FINAL, apiImage, deleteAsset, getAsset } from "./api.js";
 import { createPlayer, destroyPlayer } from "./player.js";
 import { el, formatBytes, formatDate, formatTime } from "./util.js";
 
 let timer = null;
+let blobs = [];
 
 export function leaveAsset() {
   clearTimeout(timer);
   timer = null;
   destroyPlayer();
+  for (const url of blobs) URL.revokeObjectURL(url);
+  blobs = [];
+}
+
+/** The API's ready-made on-the-fly thumbnail (GET /img/..., token required), loaded into
+ * an <img> through a blob: URL. */
+function thumbnailFigure(path, filename) {
+  const img = el("img", { id: "thumbnail", alt: `${filename} thumbnail`, width: "160" });
+  const caption = el("figcaption", {}, "On-the-fly thumbnail (/img/, 320×320 cover)");
+  apiImage(path)
+    .then((url) => { blobs.push(url); img.src = url; })
+    .catch((e) => { caption.textContent = `Thumbnail: ${e.message}`; caption.className = "error"; });
+  return el("figure", { class: "thumbnail" }, img, caption);
 }
 
 function dl(rows) {
@@ -164,7 +178,7 @@ function render(container, asset) {
       ["Captions", (outputs.captions || []).map((c) => c.name).join(", ") || null],
     ])));
   }
-  if (outputs.thumbnail) parts.push(el("p", {}, el("a", { href: apiLink(outputs.thumbnail) }, "Signed thumbnail")));
+  if (outputs.thumbnail) parts.push(thumbnailFigure(outputs.thumbnail, asset.filename));
   container.replaceChildren(...parts);
 }
 
