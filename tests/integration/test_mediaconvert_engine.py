@@ -28,7 +28,7 @@ from lumiere.pipeline.plan import TaskBudget, plan_parts
 from lumiere.pipeline.status import AssetStatus
 from lumiere_dev.resources import create_table
 from lumiere_dev.runner import LocalLambdaContext
-from lumiere_dev.template import read_stack
+from lumiere_dev.template import StackContext, read_stack
 from moto import mock_aws
 
 from tests.conftest import REPO
@@ -53,7 +53,11 @@ INFO = MediaInfo(
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """moto in process, with the template's AssetsTable and MediaBucket; the handlers'
     settings from the environment, as in Lambda."""
-    spec = read_stack(REPO / "template.yaml")
+    # The playback key has no default (a deployment chooses it); only names matter here.
+    ctx = StackContext(
+        parameters={"PlaybackPublicKey": "PEM", "PlaybackKeySecretName": "playback-key"}
+    )
+    spec = read_stack(REPO / "template.yaml", ctx)
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
