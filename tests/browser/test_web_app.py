@@ -214,6 +214,35 @@ def test_video_plays_switches_every_quality_level_and_previews_the_storyboard(
     assert_all_signed(media)  # the poster, the storyboard and its sheets too
 
 
+def test_player_renews_the_playback_signature_a_minute_before_it_expires(
+    page: Any, stack: LocalStack, uploaded: dict[str, str]
+) -> None:
+    asset_id = uploaded["card.mp4"]
+    asked: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            asked.append(r.url)
+            if r.method == "GET" and r.url.endswith(f"/assets/{asset_id}/playback")
+            else None
+        ),
+    )
+    page.clock.install()  # the page's timers, to jump towards the expiry
+    open_asset(page, stack, asset_id)
+    page.wait_for_function("window.lumiere?.player?.ready === true")
+    expires_at = page.evaluate("window.lumiere.player.expiresAt")
+    assert len(asked) == 1
+    until_expiry_ms = expires_at * 1000 - page.evaluate("Date.now()")
+    assert until_expiry_ms > 120_000  # PLAYBACK_TTL_SECONDS, 900 by default
+    page.clock.fast_forward(int(until_expiry_ms - 90_000))
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.lumiere.player.renewals") == 0  # not yet
+    page.clock.fast_forward(60_000)  # now less than a minute is left
+    page.wait_for_function("window.lumiere.player.renewals === 1")
+    assert len(asked) == 2
+    assert page.evaluate("window.lumiere.player.fatal") is False
+
+
 def test_spoken_clip_has_a_captions_track_that_shows_cues(
     page: Any, stack: LocalStack, uploaded: dict[str, str], artifacts: Path
 ) -> None:

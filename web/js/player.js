@@ -179,7 +179,7 @@ export function createPlayer(asset) {
     const scheduleRenewal = (p) => {
       state.expiresAt = p.expires_at || null;
       if (!p.expires_at) return;
-      const wait = Math.max(5_000, p.expires_at * 1000 - Date.now() - RENEW_BEFORE_MS);
+      const wait = Math.max(30_000, p.expires_at * 1000 - Date.now() - RENEW_BEFORE_MS);
       renewTimer = setTimeout(async () => {
         try {
           const fresh = await getPlayback(asset.asset_id);
