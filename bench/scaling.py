@@ -750,10 +750,32 @@ def local_speedup(args: argparse.Namespace) -> int:
             raise SystemExit(f"ended {run.status}: {run.error}")
         walls[workers] = run.ready
         _step(f"  READY after {run.ready:.1f} s")
-    _step(
+    summary = (
         f"upload -> READY: 1 worker {walls[1]:.1f} s, 2 workers {walls[2]:.1f} s, "
         f"speedup {walls[1] / walls[2]:.2f}x (load average {_load()})"
     )
+    _step(summary)
+    text = "\n".join(
+        [
+            f"# Chunked path, local speedup ({args.label})",
+            "",
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. `bench/scaling.py --local-speedup "
+            f"--label {args.label}`: a generated {args.speedup_duration:g} s "
+            f"{args.speedup_height}p source through the local stack on the chunked path "
+            f"(chunks of {args.speedup_chunk:g} s), 1 then 2 workers per function.",
+            "",
+            f"- {summary}",
+            "",
+            "## Machine",
+            "",
+            *(f"- {key}: {value}" for key, value in machine_description(ffmpeg)),
+            "",
+        ]
+    )
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"scaling-speedup-{args.label}.md"
+    out.write_text(text)
+    _step(f"Written to {out.relative_to(REPO)}")
     return 0
 
 

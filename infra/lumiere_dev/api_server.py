@@ -5,7 +5,9 @@ With a user pool, it also plays API Gateway's Cognito authorizer: every route th
 template does not mark ``Authorizer: NONE`` needs a valid ID token in ``Authorization``
 (401 otherwise, before the function runs), and the token's claims reach the function in
 ``requestContext.authorizer.claims``, where API Gateway puts them. ``POST /_local/token``
-stands in for signing in to Cognito (there is no such route in AWS).
+stands in for signing in to Cognito (there is no such route in AWS); a browser may call
+it only from the origins named in ``token_origins`` (the local web app), so another page
+open in the same browser cannot mint tokens for the local API.
 """
 
 from __future__ import annotations
@@ -74,13 +76,36 @@ def _loopback(server: Any) -> bool:
 
 
 def _handler_class(
-    pool: DevUserPool | None, public_routes: frozenset[tuple[str, str]]
+    pool: DevUserPool | None,
+    public_routes: frozenset[tuple[str, str]],
+    token_origins: frozenset[str],
 ) -> type[ChaliceRequestHandler]:
     class Handler(ChaliceRequestHandler):
         def __init__(self, request: Any, client_address: Any, server: Any, **kw: Any) -> None:
             self._pool = pool
             self._public_routes = public_routes
             super().__init__(request, client_address, server, **kw)
+
+        def _token_route(self) -> bool:
+            return self.path == TOKEN_PATH and self._pool is not None and _loopback(self.server)
+
+        def _token_cors(self) -> dict[str, str]:
+            # Echoed only for the local web app: CORS is what keeps other pages out.
+            origin = self.headers.get("origin")
+            if origin not in token_origins:
+                return {}
+            return {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers": "Content-Type",
+                "Vary": "Origin",
+            }
+
+        def do_OPTIONS(self) -> None:
+            if self._token_route():
+                self._send_http_response(204, self._token_cors(), None)
+            else:
+                self._generic_handle()
 
         def setup(self) -> None:
             super().setup()
@@ -92,7 +117,7 @@ def _handler_class(
 
         def do_POST(self) -> None:
             # Minting tokens for anyone who asks is only tolerable on the loopback interface.
-            if self.path == TOKEN_PATH and self._pool is not None and _loopback(self.server):
+            if self._token_route():
                 self._issue_token()
             else:
                 self._generic_handle()
@@ -104,11 +129,14 @@ def _handler_class(
                 body = json.loads(self.rfile.read(length) or b"{}")
                 username = str(body["username"])
             except (ValueError, KeyError, TypeError):
-                self._send_http_response(400, {}, b'{"message":"send {\\"username\\": ...}"}')
+                self._send_http_response(
+                    400, self._token_cors(), b'{"message":"send {\\"username\\": ...}"}'
+                )
                 return
             token = self._pool.issue(username)
             payload = {"IdToken": token, "TokenType": "Bearer", "ExpiresIn": 3600}
-            self._send_http_response(200, {}, json.dumps(payload).encode())
+            headers = {**self._token_cors(), "Cache-Control": "no-store"}
+            self._send_http_response(200, headers, json.dumps(payload).encode())
 
     return Handler
 
@@ -126,7 +154,9 @@ class ApiServer:
         memory: int = 128,
         user_pool: DevUserPool | None = None,
         public_routes: Iterable[tuple[str, str]] = (),
+        token_origins: Iterable[str] = (),
     ) -> None:
+        """``token_origins``: browser origins allowed to call ``POST /_local/token``."""
         app = import_handler(handler)
         if not isinstance(app, Chalice):
             raise TypeError(f"{handler} is a {type(app).__name__}, not a Chalice app")
@@ -139,7 +169,7 @@ class ApiServer:
             # becomes a local subclass with a thread-local current_request (once per app).
             CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
             app.__class__ = CustomLocalChalice
-        handler_cls = _handler_class(user_pool, frozenset(public_routes))
+        handler_cls = _handler_class(user_pool, frozenset(public_routes), frozenset(token_origins))
         self._server = LocalDevServer(app, config, host, port, handler_cls=handler_cls)
         self._thread = threading.Thread(
             target=self._server.server.serve_forever, name=f"api-{handler}", daemon=True

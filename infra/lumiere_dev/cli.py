@@ -1,4 +1,5 @@
-"""The `lumiere` command: run the local stack, or run the demo against it."""
+"""The `lumiere` command: run the local stack or the demo; upload, list, show and delete
+assets against it or a deployed API."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lumiere_dev.commands import add_api_commands
 
 if TYPE_CHECKING:
     from lumiere_dev.stack import LocalStack
@@ -33,6 +36,7 @@ def _start_stack(args: argparse.Namespace, *, quiet: bool = False) -> LocalStack
         moto_port=args.moto_port,
         api_port=args.api_port,
         cdn_port=args.cdn_port,
+        web_port=args.web_port,
         # The demo prints its own story; the functions' JSON logs would drown it.
         overrides={"POWERTOOLS_LOG_LEVEL": "WARNING"} if quiet else None,
     )
@@ -43,6 +47,7 @@ def _start_stack(args: argparse.Namespace, *, quiet: bool = False) -> LocalStack
 def cmd_dev(args: argparse.Namespace) -> int:
     stack = _start_stack(args)
     print("Lumiere local stack is up.")
+    print(f"  Web app:     {stack.web_url}")
     print(f"  API:         {stack.api_url}")
     print(f"  Media (CDN): {stack.media_url}")
     print(f"  AWS (moto):  {stack.endpoint_url}")
@@ -69,6 +74,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stack = _start_stack(args, quiet=True)
         api_url = stack.api_url
         print(f"  API: {api_url}\n  Media: {stack.media_url}", flush=True)
+        print(f"  Web app: {stack.web_url}", flush=True)
     try:
         token = _demo_token(api_url, stack)
         code = run_demo(
@@ -105,6 +111,26 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish_site(args: argparse.Namespace) -> int:
+    import boto3
+
+    from lumiere_dev.site import publish_site, stack_outputs
+    from lumiere_dev.web_server import SiteConfig
+
+    bucket, api_url = args.bucket, args.api_url
+    if args.stack_name:
+        outputs = stack_outputs(boto3.client("cloudformation"), args.stack_name)
+        bucket = bucket or outputs["SiteBucketName"]
+        api_url = api_url or outputs["ApiUrl"]
+    if not bucket or not api_url:
+        print("lumiere: give --stack-name, or --bucket and --api-url", file=sys.stderr)
+        return 2
+    config = SiteConfig(api_url=api_url, media_url=args.media_url or "")
+    keys = publish_site(boto3.client("s3"), bucket, config)
+    print(f"published {len(keys)} files to s3://{bucket}/ (config.json: api_url={api_url})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lumiere", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--moto-port", type=int, default=8600)
         p.add_argument("--api-port", type=int, default=8601)
         p.add_argument("--cdn-port", type=int, default=8602)
+        p.add_argument("--web-port", type=int, default=8603, help="the web app (web/)")
 
     dev = sub.add_parser("dev", help="run the local stack in the foreground")
     stack_options(dev)
@@ -139,6 +166,29 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--user", default="developer", help="username (created on first use)")
     token.add_argument("--api-url", default=os.environ.get("LUMIERE_API_URL", DEFAULT_API_URL))
     token.set_defaults(func=cmd_token)
+
+    def api_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--api-url",
+            default=os.environ.get("LUMIERE_API_URL", DEFAULT_API_URL),
+            help="the API (default: LUMIERE_API_URL, else the local stack)",
+        )
+        p.add_argument(
+            "--token",
+            default=os.environ.get("LUMIERE_TOKEN", ""),
+            help="bearer token for an API with an authorizer (default: LUMIERE_TOKEN)",
+        )
+
+    add_api_commands(sub, api_options)
+
+    site = sub.add_parser(
+        "publish-site", help="upload web/ and its config.json to a deployed stack's SiteBucket"
+    )
+    site.add_argument("--stack-name", help="read SiteBucketName and ApiUrl from its outputs")
+    site.add_argument("--bucket", help="SiteBucket's name (instead of --stack-name)")
+    site.add_argument("--api-url", help="the API the page calls (instead of --stack-name)")
+    site.add_argument("--media-url", help="MediaBucket's public base URL, if any")
+    site.set_defaults(func=cmd_publish_site)
     return parser
 
 

@@ -7,7 +7,9 @@ POST form straight to S3. The API never sees the bytes.
 from __future__ import annotations
 
 import mimetypes
+import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,15 +60,81 @@ def local_token(api_url: str, username: str, *, timeout: float = 10.0) -> str:
     return str(r.json()["IdToken"])
 
 
+ProgressCallback = Callable[[int, int], None]
+
+
+class MultipartFile:
+    """A multipart/form-data body (the presigned POST's fields, then the file) read in
+    chunks, so the sender can report bytes as they go. Its length is known, so requests
+    sends a Content-Length (S3 refuses chunked POST uploads)."""
+
+    CHUNK = 256 * 1024
+
+    def __init__(
+        self,
+        fields: dict[str, str],
+        path: Path,
+        content_type: str,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self.boundary = f"lumiere-{uuid.uuid4().hex}"
+        head = b"".join(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+            for name, value in fields.items()
+        )
+        head += (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{path.name}"\r\nContent-Type: {content_type}\r\n\r\n'
+        ).encode()
+        self._parts = [head, None, f"\r\n--{self.boundary}--\r\n".encode()]
+        self._file = path.open("rb")
+        self.file_size = path.stat().st_size
+        self._length = len(head) + self.file_size + len(self._parts[2] or b"")
+        self._sent_file = 0
+        self._on_progress = on_progress
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.CHUNK if size is None or size < 0 else size
+        while self._parts:
+            part = self._parts[0]
+            if part is None:  # the file itself
+                chunk = self._file.read(size)
+                if chunk:
+                    self._sent_file += len(chunk)
+                    if self._on_progress is not None:
+                        self._on_progress(self._sent_file, self.file_size)
+                    return chunk
+                self._file.close()
+                self._parts.pop(0)
+                continue
+            self._parts.pop(0)
+            if part:
+                return part
+        return b""
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class LumiereClient:
-    def __init__(self, api_url: str, *, token: str = "", timeout: float = 30.0) -> None:
-        """``token``: a Cognito ID token (sent as ``Authorization``); the API needs one."""
+    def __init__(self, api_url: str, *, token: str | None = None, timeout: float = 30.0) -> None:
+        """``token``: a Cognito ID token, sent as ``Authorization`` to the API only (the
+        API needs one); LUMIERE_TOKEN when not given."""
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.http = requests.Session()
         # The API's session only: the presigned upload and media requests go elsewhere
         # and must not carry the token.
         self.api = requests.Session()
+        token = token if token is not None else os.environ.get("LUMIERE_TOKEN", "")
         if token:
             self.api.headers["Authorization"] = token
 
@@ -105,8 +173,10 @@ class LumiereClient:
         declared_size: int | None = None,
         preset: str | None = None,
         language: str | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> UploadResult:
-        """``declared_size`` lets tests play a client that lies about the size."""
+        """``declared_size`` lets tests play a client that lies about the size;
+        ``on_progress(sent, total)`` is called as the file's bytes go out."""
         content_type = (
             content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         )
@@ -115,13 +185,17 @@ class LumiereClient:
             filename or path.name, content_type, size, preset=preset, language=language
         )
         form = ticket["upload"]
-        with path.open("rb") as fh:
+        body = MultipartFile(form["fields"], path, content_type, on_progress)
+        try:
+            # The storage session: the presigned URL must not receive the API's token.
             r = self.http.post(
                 form["url"],
-                data=form["fields"],
-                files={"file": (path.name, fh, content_type)},
+                data=body,
+                headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
                 timeout=max(self.timeout, 300.0),
             )
+        finally:
+            body.close()
         if r.status_code not in (200, 201, 204):
             raise ApiError(r.status_code, r.text[:500])
         return UploadResult(

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lumiere.cloud.playback_signing import PlaybackSigner
 from moto.server import ThreadedMotoServer
 
-from lumiere_dev.api_server import ApiServer
+from lumiere_dev.api_server import TOKEN_PATH, ApiServer
 from lumiere_dev.auth import DevUserPool, new_rsa_key, private_pem, public_pem
 from lumiere_dev.cdn import MediaServer
 from lumiere_dev.cfn import load_template
@@ -30,11 +30,12 @@ from lumiere_dev.lambda_runtime import import_handler
 from lumiere_dev.resources import create_resources
 from lumiere_dev.runner import FunctionRunner
 from lumiere_dev.template import BucketSpec, StackContext, StackSpec, read_stack
+from lumiere_dev.web_server import WEB_DIR, SiteConfig, WebServer
 
 log = logging.getLogger(__name__)
 
 # `lumiere dev` listens here, so a browser tab or a second terminal can find the stack.
-DEV_MOTO_PORT, DEV_API_PORT, DEV_CDN_PORT = 8600, 8601, 8602
+DEV_MOTO_PORT, DEV_API_PORT, DEV_CDN_PORT, DEV_WEB_PORT = 8600, 8601, 8602, 8603
 
 
 def free_port(host: str) -> int:
@@ -86,6 +87,8 @@ class LocalStack:
         moto_port: int = 0,
         api_port: int = 0,
         cdn_port: int = 0,
+        web_port: int | None = 0,
+        web_dir: Path = WEB_DIR,
         workers_per_function: int = 2,
         retry_delay_seconds: int = 1,
         overrides: dict[str, str] | None = None,
@@ -98,11 +101,14 @@ class LocalStack:
         the handlers; ``parameters`` override the template's parameter Defaults.
         ``cold_start_hook`` (dotted path, skipped if it does not import) is called once
         the environment points at this stack, so handlers drop clients cached from an
-        earlier one. ``run_functions=False`` leaves the queues to the caller."""
+        earlier one. ``run_functions=False`` leaves the queues to the caller.
+        ``web_port=None`` serves no web app."""
         self.host = host
         self.moto_port = moto_port or free_port(host)
         self.api_port = api_port or free_port(host)
         self.cdn_port = cdn_port or free_port(host)
+        self.web_port = None if web_port is None else (web_port or free_port(host))
+        self.web_dir = web_dir
         self.workers_per_function = workers_per_function
         self.retry_delay_seconds = retry_delay_seconds
         self.run_functions = run_functions
@@ -123,6 +129,7 @@ class LocalStack:
         self._moto: ThreadedMotoServer | None = None
         self._api: ApiServer | None = None
         self._cdn: MediaServer | None = None
+        self._web: WebServer | None = None
         self._saved_env: dict[str, str | None] | None = None
 
     @property
@@ -136,6 +143,23 @@ class LocalStack:
     @property
     def media_url(self) -> str:
         return f"http://{self.host}:{self.cdn_port}"
+
+    @property
+    def web_url(self) -> str | None:
+        return None if self.web_port is None else f"http://{self.host}:{self.web_port}"
+
+    def _web_origins(self) -> list[str]:
+        """Where the local web app's page comes from, as a browser names it."""
+        if self.web_port is None:
+            return []
+        hosts = {self.host} | ({"localhost"} if self.host == "127.0.0.1" else set())
+        return [f"http://{h}:{self.web_port}" for h in sorted(hosts)]
+
+    def site_config(self) -> SiteConfig:
+        """What the web app reads from /config.json: with the stand-in user pool, signing
+        in on the page asks its token endpoint, as the CLI and the tests do."""
+        token_url = f"{self.api_url}{TOKEN_PATH}" if self.user_pool else ""
+        return SiteConfig(api_url=self.api_url, media_url=self.media_url, dev_token_url=token_url)
 
     @property
     def media_bucket(self) -> BucketSpec | None:
@@ -211,8 +235,14 @@ class LocalStack:
                 memory=fn.memory,
                 user_pool=self.user_pool,
                 public_routes=fn.public_api_events,
+                token_origins=self._web_origins(),
             )
             self._api.start()
+        if self.web_port is not None and self.web_dir.is_dir():
+            self._web = WebServer(
+                self.site_config(), self.host, self.web_port, web_dir=self.web_dir
+            )
+            self._web.start()
         if self.run_functions:
             self.start_functions()
 
@@ -250,10 +280,10 @@ class LocalStack:
         if self.runner is not None:
             self.runner.stop()
             self.runner = None
-        for server in (self._api, self._cdn):
+        for server in (self._web, self._api, self._cdn):
             if server is not None:
                 server.stop()
-        self._api = self._cdn = None
+        self._api = self._cdn = self._web = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None

@@ -13,9 +13,9 @@ was trained on one side only) are merged by a cheap non-max suppression.
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
 
 import cv2
 import numpy as np
@@ -38,12 +38,20 @@ OVERLAP_IOU = 0.3
 OVERLAP_CONTAINED = 0.6
 
 
-@cache
+# One classifier per thread: detectMultiScale keeps per-call scratch state in the object,
+# and two threads sharing one fail with "scaleIdx < scaleData->size()" (seen in the local
+# stack, which runs two analysis workers in one process; a Lambda runs one at a time).
+_cascades = threading.local()
+
+
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    classifier = cv2.CascadeClassifier(cv2.data.haarcascades + name)
-    if classifier.empty():
-        raise FileNotFoundError(f"OpenCV cascade {name} missing from the wheel")
-    return classifier
+    loaded: dict[str, cv2.CascadeClassifier] = _cascades.__dict__.setdefault("by_name", {})
+    if name not in loaded:
+        classifier = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+        if classifier.empty():
+            raise FileNotFoundError(f"OpenCV cascade {name} missing from the wheel")
+        loaded[name] = classifier
+    return loaded[name]
 
 
 def to_gray(image: bytes | np.ndarray) -> np.ndarray:

@@ -1,0 +1,299 @@
+"""`lumiere upload|ls|show|rm`: the web app's operations from a terminal, against the
+local stack or a deployed API (--api-url/--token or LUMIERE_API_URL/LUMIERE_TOKEN)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from lumiere_dev.client import FINAL_STATUSES, ApiError, LumiereClient, local_token
+from lumiere_dev.progress import ProgressBoard
+
+# Types Python's table lacks or gets wrong for media people upload.
+EXTRA_TYPES = {".mkv": "video/x-matroska", ".m4a": "audio/mp4", ".heic": "image/heic"}
+
+
+def content_type_for(path: Path) -> str:
+    return (
+        EXTRA_TYPES.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+# Who the CLI signs in as on a local stack when given no token (as `lumiere token`).
+LOCAL_USER = "developer"
+
+
+def _client(args: argparse.Namespace) -> LumiereClient:
+    """A client with the given token; without one, a local stack's development token
+    (its stand-in user pool answers on loopback only), else none (a deployed API then
+    says 401: pass --token or LUMIERE_TOKEN)."""
+    token = args.token or None
+    if token is None and urlsplit(args.api_url).hostname in ("127.0.0.1", "localhost", "::1"):
+        try:
+            token = local_token(args.api_url, LOCAL_USER)
+        except (ApiError, requests.RequestException):
+            token = None
+    return LumiereClient(args.api_url, token=token)
+
+
+def _error_text(e: ApiError) -> str:
+    body = e.body
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return f"{err.get('reason')}: {err.get('message')}"
+        if body.get("Message"):
+            return str(body["Message"])
+    return f"HTTP {e.status}"
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    client = _client(args)
+    board = ProgressBoard()
+    paths = [Path(f) for f in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"lumiere: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    assets: dict[str, str] = {}  # asset id → row key
+    failed = 0
+    for n, path in enumerate(paths):
+        key = f"{n}:{path.name}"
+        board.add(key, path.name)
+        size = path.stat().st_size
+
+        def progress(sent: int, total: int, key: str = key) -> None:
+            board.update(
+                key,
+                fraction=sent / total if total else 1.0,
+                text=f"uploading {_size(sent)} of {_size(total)}",
+            )
+
+        try:
+            result = client.upload_file(
+                path,
+                content_type=content_type_for(path),
+                preset=args.preset,
+                language=args.language,
+                on_progress=progress,
+            )
+        except ApiError as e:
+            board.update(key, text=f"REFUSED {_error_text(e)}")
+            failed += 1
+            continue
+        board.update(key, fraction=1.0, text=f"uploaded {_size(size)} as {result.asset_id}")
+        assets[result.asset_id] = key
+    if args.no_wait or not assets:
+        return 1 if failed else 0
+
+    # Processing: every asset's status and progress, until each is final.
+    for key in assets.values():
+        board.update(key, fraction=0.0, text="CREATED")
+    deadline = time.monotonic() + args.timeout
+    pending = dict(assets)
+    final: dict[str, dict[str, Any]] = {}
+    while pending:
+        for asset_id, key in list(pending.items()):
+            asset = client.get_asset(asset_id)
+            status = str(asset.get("status"))
+            progress = float(asset.get("progress") or 0) / 100
+            text = status if status != "PROCESSING" else f"PROCESSING {asset.get('progress', 0)}%"
+            if status == "FAILED":
+                err = asset.get("error") or {}
+                text = f"FAILED {err.get('reason')}: {err.get('message')}"
+            board.update(key, fraction=1.0 if status == "READY" else progress, text=text)
+            if status in FINAL_STATUSES:
+                final[asset_id] = asset
+                del pending[asset_id]
+        if pending and time.monotonic() > deadline:
+            print(f"lumiere: still processing after {args.timeout:.0f}s", file=sys.stderr)
+            return 1
+        if pending:
+            time.sleep(args.interval)
+
+    print()
+    for asset_id in assets:  # in the order given
+        asset = final[asset_id]
+        line = f"{asset_id}  {asset['status']:<6}  {asset.get('filename')}"
+        hls = (asset.get("outputs") or {}).get("hls")
+        if hls:
+            line += f"  {hls['url']}"
+        print(line)
+        if asset["status"] != "READY":
+            failed += 1
+    return 1 if failed else 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    client = _client(args)
+    params: dict[str, str | int] = {"limit": args.limit}
+    if args.status:
+        params["status"] = args.status
+    if args.kind:
+        params["kind"] = args.kind
+    page = client.list_assets(**params)
+    items = page.get("items") or []
+    if args.json:
+        print(json.dumps(page, indent=2))
+        return 0
+    if not items:
+        print("No assets.")
+        return 0
+    print(f"{'ID':<32}  {'STATUS':<10}  {'PROG':>4}  {'KIND':<5}  {'CREATED':<20}  NAME")
+    for a in items:
+        created = str(a.get("created_at", ""))[:19].replace("T", " ")
+        progress = f"{a.get('progress') or 0}%"
+        print(
+            f"{a['asset_id']:<32}  {a['status']:<10}  {progress:>4}  "
+            f"{a.get('kind') or '-':<5}  {created:<20}  {a.get('filename')}"
+        )
+    if page.get("next_cursor"):
+        print("(more: raise --limit)")
+    return 0
+
+
+def _show_lines(a: dict[str, Any]) -> list[str]:
+    lines = [
+        f"id:        {a['asset_id']}",
+        f"name:      {a.get('filename')} ({a.get('content_type')})",
+        f"status:    {a['status']}"
+        + (f" {a.get('progress')}%" if a["status"] == "PROCESSING" else ""),
+        f"kind:      {a.get('kind') or '-'}",
+        f"created:   {a.get('created_at')}",
+    ]
+    if a.get("error"):
+        lines.append(f"error:     {a['error'].get('reason')}: {a['error'].get('message')}")
+    probe = a.get("probe") or {}
+    if probe:
+        facts = [probe.get("format") or ""]
+        if probe.get("duration"):
+            facts.append(f"{probe['duration']:.2f} s")
+        if probe.get("size"):
+            facts.append(_size(probe["size"]))
+        lines.append(f"probe:     {', '.join(f for f in facts if f)}")
+        v, au, img = probe.get("video"), probe.get("audio"), probe.get("image")
+        if img:
+            lines.append(f"image:     {img.get('format')} {img.get('width')}x{img.get('height')}")
+        elif v:
+            lines.append(
+                f"video:     {v.get('codec')} {v.get('width')}x{v.get('height')}"
+                f" @ {v.get('frame_rate')} fps"
+            )
+        if au:
+            lines.append(
+                f"audio:     {au.get('codec')} {au.get('channels')} ch {au.get('sample_rate')} Hz"
+            )
+    outputs = a.get("outputs") or {}
+    if outputs.get("hls"):
+        hls = outputs["hls"]
+        lines.append(f"hls:       {hls['url']}")
+        for r in hls.get("renditions") or []:
+            lines.append(
+                f"  {r['name']:<6} {r['width']}x{r['height']} {round(r['bandwidth'] / 1000)} kbps"
+            )
+    for c in outputs.get("captions") or []:
+        lines.append(f"captions:  {c.get('language')} {c.get('name')} {c.get('vtt_url')}")
+    if outputs.get("poster"):
+        lines.append(f"poster:    {outputs['poster']['url']}")
+    images = outputs.get("images")
+    if images:
+        variants = images.get("variants") or []
+        widths = sorted({v["width"] for v in variants}, reverse=True)
+        formats = sorted({v["format"] for v in variants})
+        lines.append(
+            f"images:    {len(variants)} variants, widths {widths}, formats {formats},"
+            f" dominant {images.get('dominant_color')}"
+        )
+    analysis = outputs.get("analysis")
+    if analysis:
+        steps = ", ".join(
+            f"{k} {v.get('status')}" for k, v in (analysis.get("steps") or {}).items()
+        )
+        lines.append(f"analysis:  {steps}; faces {analysis.get('face_count', 0)}")
+    return lines
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    asset = _client(args).get_asset(args.asset_id)
+    if args.json:
+        print(json.dumps(asset, indent=2))
+    else:
+        print("\n".join(_show_lines(asset)))
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    client = _client(args)
+    for asset_id in args.asset_ids:
+        client.delete_asset(asset_id)
+        print(f"deleted {asset_id}")
+    return 0
+
+
+def run_api_command(args: argparse.Namespace) -> int:
+    """Runs one of the commands above with errors a person can read."""
+    try:
+        return int(args.api_func(args))
+    except ApiError as e:
+        print(f"lumiere: {_error_text(e)}", file=sys.stderr)
+        return 1
+    except requests.ConnectionError:
+        print(
+            f"lumiere: cannot reach the API at {args.api_url} (is `lumiere dev` running?)",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def add_api_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    api_options: Any,
+) -> None:
+    up = sub.add_parser("upload", help="upload files and follow them to READY")
+    api_options(up)
+    up.add_argument("files", nargs="+", help="media files")
+    up.add_argument("--preset", help="ladder preset")
+    up.add_argument("--language", help="spoken language for captions (e.g. en)")
+    up.add_argument("--no-wait", action="store_true", help="stop once the bytes are uploaded")
+    up.add_argument("--timeout", type=float, default=1800.0)
+    up.add_argument("--interval", type=float, default=1.0, help="seconds between status polls")
+    up.set_defaults(func=run_api_command, api_func=cmd_upload)
+
+    ls = sub.add_parser("ls", help="list your assets, newest first")
+    api_options(ls)
+    ls.add_argument("--status")
+    ls.add_argument("--kind", choices=["video", "audio", "image"])
+    ls.add_argument("--limit", type=int, default=25)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=run_api_command, api_func=cmd_ls)
+
+    show = sub.add_parser("show", help="one asset: status, metadata and outputs")
+    api_options(show)
+    show.add_argument("asset_id")
+    show.add_argument("--json", action="store_true", help="the API's JSON as it is")
+    show.set_defaults(func=run_api_command, api_func=cmd_show)
+
+    rm = sub.add_parser("rm", help="delete assets (the original and every output)")
+    api_options(rm)
+    rm.add_argument("asset_ids", nargs="+", metavar="asset_id")
+    rm.set_defaults(func=run_api_command, api_func=cmd_rm)

@@ -1,0 +1,108 @@
+"""The web app (web/) over HTTP, with the /config.json a deployment writes next to it.
+
+The page is static: it learns where the API and the media are from /config.json, which
+this server generates from the running stack (a deployment writes the same file into
+SiteBucket with the stack's ApiUrl output)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import threading
+from dataclasses import asdict, dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[2]
+WEB_DIR = REPO / "web"
+VENDORED = ("hls.min.js", "thumbhash.js")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """What the page reads from /config.json."""
+
+    api_url: str
+    media_url: str = ""
+    # Where the page exchanges a name for a development token; empty: no such endpoint,
+    # the page then calls the API without a token.
+    dev_token_url: str = ""
+
+
+def ensure_vendored(web_dir: Path = WEB_DIR) -> bool:
+    """Vendor hls.js and thumbhash into web/vendor/ if bootstrap has not (a fresh clone
+    running `lumiere dev` directly). False, with a warning, when that is not possible."""
+    vendor = web_dir / "vendor"
+    if all((vendor / name).is_file() for name in VENDORED):
+        return True
+    script = web_dir.parent / "scripts" / "vendor-web"
+    if script.is_file():
+        result = subprocess.run([str(script)], capture_output=True, text=True, timeout=300)
+        if result.returncode == 0:
+            return True
+        log.warning("could not vendor the web app's libraries: %s", result.stderr.strip())
+    return False
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    config_body: bytes = b"{}"
+    extensions_map: ClassVar[dict[str, str]] = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript; charset=utf-8",
+    }
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        # A development server: an edited page must show on reload.
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/config.json":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(self.config_body)))
+            self.end_headers()
+            self.wfile.write(self.config_body)
+            return
+        super().do_GET()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class WebServer:
+    """Serves ``web_dir`` and a generated /config.json on host:port (0: any free port)."""
+
+    def __init__(
+        self, config: SiteConfig, host: str, port: int, *, web_dir: Path = WEB_DIR
+    ) -> None:
+        if not ensure_vendored(web_dir):
+            log.warning("web/vendor/ is incomplete: the player will not load (run make bootstrap)")
+        handler = type(
+            "WebHandler", (_Handler,), {"config_body": json.dumps(asdict(config)).encode()}
+        )
+        self.server = _Server((host, port), partial(handler, directory=str(web_dir)))
+        self._thread = threading.Thread(target=self.server.serve_forever, name="web", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self.server.shutdown()
+            self._thread.join(timeout=10)
+        self.server.server_close()

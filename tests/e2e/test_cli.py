@@ -1,0 +1,159 @@
+"""`lumiere upload|ls|show|rm` as a person runs them: the installed command in a
+subprocess, against a running local stack, asserting what it prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from lumiere_dev.commands import LOCAL_USER
+from lumiere_dev.stack import LocalStack
+
+from tests.conftest import REPO, Media
+
+LUMIERE = Path(sys.executable).with_name("lumiere")
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(REPO / "template.yaml", stack_name="cli", web_port=None) as s:
+        yield s
+
+
+def lumiere(*args: str, api_url: str, token: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LUMIERE_API_URL": api_url, "LUMIERE_TOKEN": token}
+    return subprocess.run(
+        [str(LUMIERE), *args], capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    run: subprocess.CompletedProcess[str]
+    ids: dict[str, str]  # file name → asset id
+
+
+@pytest.fixture(scope="module")
+def uploaded(stack: LocalStack, media: Media) -> Uploaded:
+    run = lumiere(
+        "upload", str(media.clip), str(media.image), str(media.not_media), "--interval", "0.2",
+        api_url=stack.api_url,
+    )  # fmt: skip
+    ids = dict(re.findall(r"^(\S+)\s+.*uploaded .* as ([0-9a-f]{32})$", run.stdout, re.M))
+    return Uploaded(run, ids)
+
+
+def test_upload_prints_byte_progress_then_processing_until_final(
+    stack: LocalStack, media: Media, uploaded: Uploaded
+) -> None:
+    out = uploaded.run.stdout
+    # one of the three fails (a text file named .mp4), so the command says so by its code
+    assert uploaded.run.returncode == 1, uploaded.run.stderr
+    assert set(uploaded.ids) == {"clip.mp4", "image.png", "notes.mp4"}
+    # byte progress: rising percentages of the clip's real size, ending at 100%
+    clip_lines = [line for line in out.splitlines() if line.startswith("clip.mp4")]
+    percents = [int(m) for m in re.findall(r"\]\s+(\d+)%\s+uploading", "\n".join(clip_lines))]
+    assert percents == sorted(percents)
+    assert percents[-1] == 100
+    assert len(percents) >= 3
+    # processing: the statuses in order, ending READY for media and FAILED for the text
+    statuses = [
+        m.group(1)
+        for line in clip_lines
+        if (m := re.search(r"%\s+(CREATED|UPLOADED|PROBED|PROCESSING|READY)\b", line))
+    ]
+    order = ["CREATED", "UPLOADED", "PROBED", "PROCESSING", "READY"]
+    assert statuses[-1] == "READY"
+    assert [order.index(s) for s in statuses] == sorted(order.index(s) for s in statuses)
+    assert re.search(r"^notes\.mp4 .*FAILED unsupported_format: ", out, re.M)
+    # the closing summary: one line per asset, in the order given, with the stream URL
+    summary = out.split("\n\n")[-1].strip().splitlines()
+    client = stack.api_client(LOCAL_USER)  # whom the CLI signed in as
+    clip = client.get_asset(uploaded.ids["clip.mp4"])
+    assert summary[0] == (
+        f"{uploaded.ids['clip.mp4']}  READY   clip.mp4  {clip['outputs']['hls']['url']}"
+    )
+    assert summary[1].startswith(f"{uploaded.ids['image.png']}  READY   image.png")
+    assert summary[2].startswith(f"{uploaded.ids['notes.mp4']}  FAILED  notes.mp4")
+
+
+def test_ls_lists_and_filters(stack: LocalStack, uploaded: Uploaded) -> None:
+    run = lumiere("ls", api_url=stack.api_url)
+    assert run.returncode == 0, run.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines()[1:]}
+    assert rows[uploaded.ids["clip.mp4"]][:3] == ["READY", "100%", "video"]
+    assert rows[uploaded.ids["image.png"]][:3] == ["READY", "100%", "image"]
+    assert rows[uploaded.ids["notes.mp4"]][0] == "FAILED"
+    ready = lumiere("ls", "--status", "FAILED", api_url=stack.api_url).stdout
+    assert uploaded.ids["notes.mp4"] in ready
+    assert uploaded.ids["clip.mp4"] not in ready
+
+
+def test_show_prints_the_outputs_and_json(stack: LocalStack, uploaded: Uploaded) -> None:
+    asset_id = uploaded.ids["clip.mp4"]
+    asset = stack.api_client(LOCAL_USER).get_asset(asset_id)
+    run = lumiere("show", asset_id, api_url=stack.api_url)
+    assert run.returncode == 0, run.stderr
+    assert f"hls:       {asset['outputs']['hls']['url']}" in run.stdout
+    for r in asset["outputs"]["hls"]["renditions"]:
+        assert re.search(rf"^  {r['name']}\s+{r['width']}x{r['height']} ", run.stdout, re.M)
+    assert "video:     h264 320x180 @ 25" in run.stdout
+    as_json = lumiere("show", asset_id, "--json", api_url=stack.api_url)
+    assert json.loads(as_json.stdout)["outputs"]["hls"] == asset["outputs"]["hls"]
+    image = lumiere("show", uploaded.ids["image.png"], api_url=stack.api_url).stdout
+    assert re.search(r"^images:    \d+ variants, widths \[", image, re.M)
+
+
+def test_rm_deletes_and_show_then_says_so(stack: LocalStack, uploaded: Uploaded) -> None:
+    asset_id = uploaded.ids["notes.mp4"]
+    run = lumiere("rm", asset_id, api_url=stack.api_url)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == f"deleted {asset_id}"
+    gone = lumiere("show", asset_id, api_url=stack.api_url)
+    assert gone.returncode == 1
+    assert f"No asset {asset_id}" in gone.stderr
+
+
+def test_commands_send_the_token_and_explain_an_unreachable_api() -> None:
+    seen: list[str | None] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            body = b'{"items": [], "next_cursor": null}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        runs = [
+            lumiere("ls", api_url=url, token="env-token"),
+            lumiere("ls", "--token", "flag-token", api_url=url),
+            lumiere("ls", api_url=url),
+        ]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [r.stdout.strip() for r in runs] == ["No assets."] * 3
+    # the raw ID token, as API Gateway's Cognito authorizer takes it
+    assert seen == ["env-token", "flag-token", None]
+    down = lumiere("ls", api_url=url)
+    assert down.returncode == 2
+    assert f"cannot reach the API at {url}" in down.stderr
