@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import numpy as np
 import pytest
@@ -236,8 +236,11 @@ def test_ten_minute_720p_source_is_encoded_in_chunks_with_invisible_seams(
     vtt = response.text
     sheets = sorted(set(re.findall(r"^(\S+\.jpg)#xywh=", vtt, flags=re.MULTILINE)))
     assert len(sheets) == 2  # 100 tiles a sheet
+    # The sheets are relative to the signed VTT; a player carries the signature over.
+    signature = urlsplit(board["url"]).query
     for sheet in sheets:
-        assert requests.get(urljoin(board["url"], sheet), timeout=10).status_code == 200
+        url = f"{urljoin(board['url'], sheet)}?{signature}"
+        assert requests.get(url, timeout=10).status_code == 200
     cues = re.findall(r"(\d+):(\d+):([\d.]+) --> (\d+):(\d+):([\d.]+)", vtt)
     spans = [
         (int(a) * 3600 + int(b) * 60 + float(c), int(d) * 3600 + int(e) * 60 + float(f))
