@@ -8,7 +8,6 @@ cache behaviours with TrustedKeyGroups do.
 from __future__ import annotations
 
 import posixpath
-import threading
 from contextlib import closing
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -18,6 +17,7 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lumiere.cloud.source_proxy import StreamingServer
 
+from lumiere_dev.background import BackgroundServer
 from lumiere_dev.cloudfront_auth import Denied, load_public_keys, verify
 
 CHUNK = 64 * 1024
@@ -151,7 +151,7 @@ def make_handler(
     return MediaHandler
 
 
-class MediaServer:
+class MediaServer(BackgroundServer):
     """Serves ``bucket`` under ``prefix`` on host:port (0: any free port); with
     ``public_keys`` ({key id: PEM}), only to signed requests."""
 
@@ -166,21 +166,5 @@ class MediaServer:
         public_keys: dict[str, str] | None = None,
     ) -> None:
         keys = load_public_keys(public_keys) if public_keys is not None else None
-        self.server = StreamingServer((host, port), make_handler(s3, bucket, prefix, keys))
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, name="media-cdn", daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self.server.shutdown()
-            self._thread.join(timeout=10)
-        self.server.server_close()
+        server = StreamingServer((host, port), make_handler(s3, bucket, prefix, keys))
+        super().__init__(server, "media-cdn")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import threading
 from dataclasses import asdict, dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
+
+from lumiere_dev.background import BackgroundServer
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-class WebServer:
+class WebServer(BackgroundServer):
     """Serves ``web_dir`` and a generated /config.json on host:port (0: any free port)."""
 
     def __init__(
@@ -90,19 +91,4 @@ class WebServer:
         handler = type(
             "WebHandler", (_Handler,), {"config_body": json.dumps(asdict(config)).encode()}
         )
-        self.server = _Server((host, port), partial(handler, directory=str(web_dir)))
-        self._thread = threading.Thread(target=self.server.serve_forever, name="web", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self.server.shutdown()
-            self._thread.join(timeout=10)
-        self.server.server_close()
+        super().__init__(_Server((host, port), partial(handler, directory=str(web_dir))), "web")

@@ -26,10 +26,8 @@ from lumiere_dev.stack import LocalStack
 
 from tests.conftest import REPO, Media
 from tests.integration.helpers import (
-    PART_QUEUES,
     assert_package_valid,
     deliver,
-    drain,
     fetch_package,
     process_upload,
     receive,
@@ -57,13 +55,6 @@ def stack() -> Iterator[LocalStack]:
         parameters={"AnalysisBackend": "aws"},
     ) as s:
         yield s
-
-
-@pytest.fixture
-def client(stack: LocalStack) -> LumiereClient:
-    for queue_id in ("IngestQueue", *PART_QUEUES):
-        drain(stack, queue_id)
-    return stack.api_client()
 
 
 @pytest.fixture

@@ -22,10 +22,8 @@ from lumiere_dev.stack import LocalStack
 
 from tests.conftest import REPO, Media
 from tests.integration.helpers import (
-    PART_QUEUES,
     assert_package_valid,
     deliver,
-    drain,
     fetch_package,
     process_upload,
     receive,
@@ -49,13 +47,6 @@ def stack() -> Iterator[LocalStack]:
         REPO / "template.yaml", run_functions=False, parameters={"AnalysisBackend": "offline"}
     ) as s:
         yield s
-
-
-@pytest.fixture
-def client(stack: LocalStack) -> LumiereClient:
-    for queue_id in ("IngestQueue", *PART_QUEUES):
-        drain(stack, queue_id)
-    return stack.api_client()
 
 
 @pytest.fixture(scope="module")
