@@ -38,10 +38,16 @@ log = logging.getLogger(__name__)
 DEV_MOTO_PORT, DEV_API_PORT, DEV_CDN_PORT, DEV_WEB_PORT = 8600, 8601, 8602, 8603
 
 
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def reserve_port(host: str) -> socket.socket:
+    """A socket bound (not listening) to a free port, held until the server that will use
+    the port has bound it. A port picked and released at once is back in the ephemeral
+    range: the boto clients' own connections to moto can take it before the API or CDN
+    server binds (seen in CI as EADDRINUSE). While this socket holds the port, connect()
+    skips it; SO_REUSEADDR lets the servers (which set it too) bind alongside."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, 0))
+    return s
 
 
 def _check_free(host: str, port: int) -> None:
@@ -104,10 +110,11 @@ class LocalStack:
         earlier one. ``run_functions=False`` leaves the queues to the caller.
         ``web_port=None`` serves no web app."""
         self.host = host
-        self.moto_port = moto_port or free_port(host)
-        self.api_port = api_port or free_port(host)
-        self.cdn_port = cdn_port or free_port(host)
-        self.web_port = None if web_port is None else (web_port or free_port(host))
+        self._reserved: list[socket.socket] = []
+        self.moto_port = moto_port or self._reserve_port()
+        self.api_port = api_port or self._reserve_port()
+        self.cdn_port = cdn_port or self._reserve_port()
+        self.web_port = None if web_port is None else (web_port or self._reserve_port())
         self.web_dir = web_dir
         self.workers_per_function = workers_per_function
         self.retry_delay_seconds = retry_delay_seconds
@@ -131,6 +138,16 @@ class LocalStack:
         self._cdn: MediaServer | None = None
         self._web: WebServer | None = None
         self._saved_env: dict[str, str | None] | None = None
+
+    def _reserve_port(self) -> int:
+        sock = reserve_port(self.host)
+        self._reserved.append(sock)
+        return int(sock.getsockname()[1])
+
+    def _release_ports(self) -> None:
+        for sock in self._reserved:
+            sock.close()
+        self._reserved.clear()
 
     @property
     def endpoint_url(self) -> str:
@@ -203,7 +220,8 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        _check_free(self.host, self.moto_port)
+        if self.moto_port not in {sock.getsockname()[1] for sock in self._reserved}:
+            _check_free(self.host, self.moto_port)
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
         self._moto.start()
         create_resources(self.spec, self.boto3_session())
@@ -243,6 +261,7 @@ class LocalStack:
                 self.site_config(), self.host, self.web_port, web_dir=self.web_dir
             )
             self._web.start()
+        self._release_ports()  # every server has bound its own
         if self.run_functions:
             self.start_functions()
 
@@ -287,6 +306,7 @@ class LocalStack:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        self._release_ports()
         if self._saved_env is not None:
             restore_environment(self._saved_env)
             self._saved_env = None

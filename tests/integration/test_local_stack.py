@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import threading
 import time
 import uuid
@@ -352,6 +353,34 @@ def test_api_serves_the_chalice_app_with_the_stack_environment(mini: LocalStack)
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     assert requests.get(f"{mini.api_url}/hello/nobody", timeout=10).status_code == 404
     assert requests.get(f"{mini.api_url}/nowhere", timeout=10).status_code == 403  # as APIGW
+
+
+def test_picked_ports_are_held_until_the_servers_bind_them() -> None:
+    # A port picked and released is back in the ephemeral range, where the boto clients'
+    # connections to moto could take it before the API server binds (CI saw EADDRINUSE).
+    stack = LocalStack(FIXTURE, stack_name="lst-ports", run_functions=False, web_port=None)
+    try:
+        ports = [stack.moto_port, stack.api_port, stack.cdn_port]
+        assert len(set(ports)) == 3
+        for port in ports:
+            with socket.socket() as s, pytest.raises(OSError, match="in use"):
+                s.bind((stack.host, port))
+        # Connections made meanwhile (as create_resources makes them) never land on them.
+        with socket.create_server((stack.host, 0), backlog=1024) as listener:
+            clients = [socket.create_connection(listener.getsockname()) for _ in range(500)]
+            try:
+                assert not {c.getsockname()[1] for c in clients} & set(ports)
+            finally:
+                for c in clients:
+                    c.close()
+        stack.start()
+        assert requests.get(f"{stack.api_url}/hello/ada", timeout=10).status_code == 200
+    finally:
+        stack.stop()
+    for port in ports:  # released on stop
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((stack.host, port))
 
 
 def test_environment_is_set_while_running_and_restored_after(mini: LocalStack) -> None:
