@@ -98,3 +98,17 @@ def spoken_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=120,
     )  # fmt: skip
     return out
+
+
+def sign_in(page: Any, stack: LocalStack, name: str) -> None:
+    """Signs the page in as a person does: the page's button leaves for the stack's
+    stand-in managed login, the name goes in its form, and the browser comes back to the
+    page with a code, which the page trades for tokens."""
+    page.wait_for_function("window.lumiere && window.lumiere.started")
+    page.click("#sign-in")
+    page.wait_for_url(f"{stack.api_url}/_local/oauth2/authorize?*")
+    page.fill("#username", name)
+    page.click("#sign-in")
+    page.wait_for_url(f"{stack.web_url}/**")
+    page.wait_for_function("window.lumiere && window.lumiere.started")
+    page.wait_for_selector("#signed-in:not([hidden])")
