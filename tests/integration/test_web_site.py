@@ -10,10 +10,13 @@ import secrets
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import pytest
 import requests
+from botocore.stub import Stubber
+from lumiere_dev.cli import build_parser
 from lumiere_dev.oauth import s256
-from lumiere_dev.site import publish_site, site_files
+from lumiere_dev.site import DeployedStack, missing_player_origin, publish_site, site_files
 from lumiere_dev.stack import LocalStack
 from lumiere_dev.web_server import WEB_DIR, AuthConfig, SiteConfig, ensure_vendored
 
@@ -85,6 +88,65 @@ def test_publish_site_puts_the_page_and_config_in_site_bucket(stack: LocalStack)
     head = s3.head_object(Bucket=bucket, Key="js/api.js")
     assert head["ContentType"] == "text/javascript; charset=utf-8"
     assert s3.head_object(Bucket=bucket, Key="index.html")["CacheControl"] == "no-cache"
+
+
+OUTPUTS = {
+    "ApiUrl": "https://a1.execute-api.eu-west-1.amazonaws.com/Prod",
+    "MediaUrl": "https://dmedia.cloudfront.net",
+    "SiteUrl": "https://dsite.cloudfront.net/",
+    "SignInDomainUrl": "https://prod-123.auth.eu-west-1.amazoncognito.com",
+    "WebAppClientId": "webclient1",
+}
+
+
+def test_publish_site_writes_the_sign_in_from_the_stack_outputs(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bucket = stack.spec.buckets["SiteBucket"].name
+    cloudformation = boto3.client(
+        "cloudformation",
+        region_name="eu-west-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # never sent: the stubber answers
+    )
+    described = {
+        "StackName": "prod",
+        "CreationTime": "2026-01-01T00:00:00Z",
+        "StackStatus": "UPDATE_COMPLETE",
+        "Outputs": [
+            {"OutputKey": k, "OutputValue": v}
+            for k, v in {**OUTPUTS, "SiteBucketName": bucket}.items()
+        ],
+        "Parameters": [{"ParameterKey": "PlayerOrigins", "ParameterValue": "https://x.test"}],
+    }
+    s3 = stack.client("s3")
+    monkeypatch.setattr(
+        boto3, "client", lambda service, **_: cloudformation if service == "cloudformation" else s3
+    )
+    args = build_parser().parse_args(["publish-site", "--stack-name", "prod"])
+    with Stubber(cloudformation) as stub:
+        stub.add_response("describe_stacks", {"Stacks": [described]}, {"StackName": "prod"})
+        assert args.func(args) == 0
+    stored = json.loads(s3.get_object(Bucket=bucket, Key="config.json")["Body"].read())
+    domain = OUTPUTS["SignInDomainUrl"]
+    assert stored == {
+        "api_url": OUTPUTS["ApiUrl"],
+        "media_url": OUTPUTS["MediaUrl"],
+        "auth": {
+            "authorize_url": f"{domain}/oauth2/authorize",
+            "token_url": f"{domain}/oauth2/token",
+            "logout_url": f"{domain}/logout",
+            "client_id": "webclient1",
+            "redirect_uri": "https://dsite.cloudfront.net/",  # WebAppClient's callback URL
+            "scopes": "openid email profile",
+        },
+    }
+    # the media CDN would refuse the page: publish-site says what to deploy
+    assert "PlayerOrigins=https://dsite.cloudfront.net" in capsys.readouterr().err
+    allowed = DeployedStack(
+        OUTPUTS, {"PlayerOrigins": "https://x.test,https://dsite.cloudfront.net"}
+    )
+    assert missing_player_origin(allowed) is None
 
 
 def _sign_in_form(stack: LocalStack, verifier: str, **changes: str) -> dict[str, str]:
