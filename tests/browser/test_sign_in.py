@@ -104,6 +104,24 @@ def test_sign_in_with_the_code_flow_gets_an_id_token_the_api_accepts(
     assert _stored(page) == {}
 
 
+def test_when_the_refresh_token_is_refused_too_the_page_asks_to_sign_in(
+    page: Any, stack: LocalStack
+) -> None:
+    page.goto(stack.web_url or "")
+    sign_in(page, stack, "kay")
+    page.evaluate(
+        "() => { const t = JSON.parse(sessionStorage.getItem('lumiere.auth'));"
+        " t.id_token = t.id_token.slice(0, -8) + 'AAAAAAAA'; t.refresh_token = 'revoked';"
+        " sessionStorage.setItem('lumiere.auth', JSON.stringify(t)); }"
+    )
+    page.reload()
+    page.wait_for_selector("#list-error:not([hidden])")
+    assert page.text_content("#list-error") == "Sign in to see your media."
+    page.wait_for_selector("#signed-out:not([hidden])")
+    assert page.locator("#signed-in").is_hidden()
+    assert _stored(page) == {}
+
+
 def test_a_redirect_the_page_did_not_start_is_refused(page: Any, stack: LocalStack) -> None:
     """A code planted by another site (login CSRF) never reaches the token endpoint."""
     token_calls: list[str] = []

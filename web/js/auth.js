@@ -146,6 +146,8 @@ export async function renew(config) {
     return true;
   } catch {
     sessionStorage.removeItem(TOKENS);
+    // The header still says "Signed in as": main.js listens and shows "Sign in" again.
+    window.dispatchEvent(new Event("lumiere:signed-out"));
     return false;
   }
 }

@@ -52,6 +52,7 @@ async function start() {
     showAuth(config);
     route();
   });
+  window.addEventListener("lumiere:signed-out", () => showAuth(config));
   showAuth(config);
   setUpDropZone();
   window.addEventListener("hashchange", route);
