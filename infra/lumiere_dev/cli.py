@@ -52,6 +52,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"  API:         {stack.api_url}")
     print(f"  Media (CDN): {stack.media_url}")
     print(f"  AWS (moto):  {stack.endpoint_url}")
+    print("The web app signs in through the stand-in managed login (any name is a user).")
     print("The API needs a token: lumiere token --user <name>  (send it as Authorization).")
     print("Press Ctrl-C to stop.", flush=True)
     stopped = threading.Event()

@@ -175,9 +175,12 @@ class DevAuthorizationServer:
         if not username.strip():
             raise OAuthError("invalid_request", "a user name is required")
         code = secrets.token_urlsafe(32)
-        expires = (time.time() if now is None else now) + CODE_TTL_SECONDS
+        moment = time.time() if now is None else now
         with self._lock:
-            self._codes[code] = _Grant(username.strip(), request, expires)
+            # Codes nobody redeemed (a sign-in abandoned after the page) go when they expire.
+            for stale in [c for c, g in self._codes.items() if g.expires_at < moment]:
+                del self._codes[stale]
+            self._codes[code] = _Grant(username.strip(), request, moment + CODE_TTL_SECONDS)
         return code
 
     def redirect_with_code(self, request: AuthorizationRequest, code: str) -> str:
