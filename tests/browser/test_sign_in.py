@@ -122,6 +122,21 @@ def test_when_the_refresh_token_is_refused_too_the_page_asks_to_sign_in(
     assert _stored(page) == {}
 
 
+def test_signing_in_from_localhost_comes_back_to_localhost(page: Any, stack: LocalStack) -> None:
+    """The pending sign-in lives in this origin's sessionStorage: the page asks to come
+    back to the name it was opened under (both are the local client's callback URLs)."""
+    local = (stack.web_url or "").replace("127.0.0.1", "localhost")
+    page.goto(local)
+    page.wait_for_function("window.lumiere && window.lumiere.started")
+    page.click("#sign-in")
+    page.wait_for_url(f"{stack.api_url}/_local/oauth2/authorize?*")
+    page.fill("#username", "lee")
+    page.click("#sign-in")
+    page.wait_for_url(f"{local}/")
+    page.wait_for_selector("#signed-in:not([hidden])")
+    assert page.text_content("#signed-in-as") == "Signed in as lee"
+
+
 def test_a_redirect_the_page_did_not_start_is_refused(page: Any, stack: LocalStack) -> None:
     """A code planted by another site (login CSRF) never reaches the token endpoint."""
     token_calls: list[str] = []

@@ -44,6 +44,15 @@ export function claimsOf(token) {
   }
 }
 
+/** Where the sign-in sends the browser back: config's redirect_uri, unless the page was
+ * opened under another name of itself (localhost for 127.0.0.1 locally): the pending
+ * sign-in is kept per origin, so the way back must be this origin. Only registered
+ * callback URLs are accepted, so an unregistered name gets the sign-in's error page. */
+function redirectUri(auth) {
+  const configured = new URL(auth.redirect_uri);
+  return configured.origin === location.origin ? auth.redirect_uri : `${location.origin}/`;
+}
+
 /** { name, idToken, expiresAt } of the signed-in user, or null. */
 export function current() {
   const t = read(TOKENS);
@@ -96,7 +105,7 @@ export async function signIn(config) {
   url.search = new URLSearchParams({
     response_type: "code",
     client_id: auth.client_id,
-    redirect_uri: auth.redirect_uri,
+    redirect_uri: redirectUri(auth),
     scope: auth.scopes,
     state,
     code_challenge: await s256(verifier),
@@ -127,7 +136,7 @@ export async function completeSignIn(config) {
   keep(await tokenRequest(config.auth, {
     grant_type: "authorization_code",
     code: params.get("code"),
-    redirect_uri: config.auth.redirect_uri,
+    redirect_uri: redirectUri(config.auth),
     code_verifier: pending.verifier,
   }));
   return true;
@@ -165,6 +174,6 @@ export function signOut(config) {
   const auth = config.auth;
   if (!auth || !auth.logout_url) return;
   const url = new URL(auth.logout_url);
-  url.search = new URLSearchParams({ client_id: auth.client_id, logout_uri: auth.redirect_uri });
+  url.search = new URLSearchParams({ client_id: auth.client_id, logout_uri: redirectUri(auth) });
   location.assign(url.href);
 }
