@@ -90,7 +90,11 @@ async function tokenRequest(auth, fields) {
     body: new URLSearchParams({ client_id: auth.client_id, ...fields }),
   });
   const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(`sign-in failed: ${body.error || `HTTP ${r.status}`}`);
+  if (!r.ok) {
+    throw Object.assign(new Error(`sign-in failed: ${body.error || `HTTP ${r.status}`}`), {
+      refused: r.status >= 400 && r.status < 500,
+    });
+  }
   return body;
 }
 
@@ -143,8 +147,16 @@ export async function completeSignIn(config) {
 }
 
 /** Uses the refresh token for new ID and access tokens. False when there is none or
- * the pool refused it (expired, revoked): the user must sign in again. */
-export async function renew(config) {
+ * the pool refused it (expired, revoked): the user must sign in again. Calls that find
+ * the token stale at the same moment share one refresh. */
+let renewing = null;
+
+export function renew(config) {
+  renewing ||= refresh(config).finally(() => { renewing = null; });
+  return renewing;
+}
+
+async function refresh(config) {
   const held = read(TOKENS);
   if (!held || !held.refresh_token || !config.auth) return false;
   try {
@@ -153,10 +165,13 @@ export async function renew(config) {
       refresh_token: held.refresh_token,
     }), held);
     return true;
-  } catch {
-    sessionStorage.removeItem(TOKENS);
-    // The header still says "Signed in as": main.js listens and shows "Sign in" again.
-    window.dispatchEvent(new Event("lumiere:signed-out"));
+  } catch (e) {
+    // A network error keeps the tokens (the next call tries again); a refusal ends them.
+    if (e.refused) {
+      sessionStorage.removeItem(TOKENS);
+      // The header still says "Signed in as": main.js listens and shows "Sign in" again.
+      window.dispatchEvent(new Event("lumiere:signed-out"));
+    }
     return false;
   }
 }
