@@ -31,6 +31,7 @@ from lumiere_dev.oauth import DevAuthorizationServer, OAuthClient
 from lumiere_dev.oauth_routes import AUTHORIZE_PATH, LOGOUT_PATH, TOKEN_PATH, OAuthRoutes
 from lumiere_dev.resources import create_resources
 from lumiere_dev.runner import FunctionRunner
+from lumiere_dev.site_headers import local_csp
 from lumiere_dev.template import BucketSpec, StackContext, StackSpec, read_stack
 from lumiere_dev.web_server import WEB_DIR, AuthConfig, SiteConfig, WebServer
 
@@ -104,13 +105,16 @@ class LocalStack:
         stack_name: str = "lumiere-local",
         run_functions: bool = True,
         cold_start_hook: str | None = "lumiere.handlers.runtime.reset",
+        csp_report_only: bool = False,
     ) -> None:
         """Ports of 0 pick free ones. ``overrides`` are extra environment variables for
         the handlers; ``parameters`` override the template's parameter Defaults.
         ``cold_start_hook`` (dotted path, skipped if it does not import) is called once
         the environment points at this stack, so handlers drop clients cached from an
         earlier one. ``run_functions=False`` leaves the queues to the caller.
-        ``web_port=None`` serves no web app."""
+        ``web_port=None`` serves no web app. The web app gets the site distribution's CSP;
+        ``csp_report_only`` sends it as Content-Security-Policy-Report-Only (violations
+        are reported, not enforced: browser tests evaluate strings in the page)."""
         self.host = host
         self._reserved: list[socket.socket] = []
         self.moto_port = moto_port or self._reserve_port()
@@ -129,6 +133,8 @@ class LocalStack:
             endpoint_url=f"http://{host}:{self.moto_port}",
             parameters={**_local_defaults(template_path, self.playback_keys), **(parameters or {})},
         )
+        self.template_path = template_path
+        self.csp_report_only = csp_report_only
         self.spec: StackSpec = read_stack(template_path, ctx)
         # The template's Cognito authorizer, played by a development key made for this run.
         self.user_pool: DevUserPool | None = (
@@ -181,6 +187,11 @@ class LocalStack:
             return []
         hosts = {self.host} | ({"localhost"} if self.host == "127.0.0.1" else set())
         return [f"http://{h}:{self.web_port}" for h in sorted(hosts)]
+
+    @property
+    def _csp_header(self) -> str:
+        suffix = "-Report-Only" if self.csp_report_only else ""
+        return f"Content-Security-Policy{suffix}"
 
     def auth_config(self) -> AuthConfig | None:
         """The web app's sign-in: the stand-in managed login on the API server, with the
@@ -283,8 +294,18 @@ class LocalStack:
             )
             self._api.start()
         if self.web_port is not None and self.web_dir.is_dir():
+            csp = local_csp(
+                self.template_path,
+                api_url=self.api_url,
+                media_url=self.media_url,
+                storage_url=self.endpoint_url,
+            )
             self._web = WebServer(
-                self.site_config(), self.host, self.web_port, web_dir=self.web_dir
+                self.site_config(),
+                self.host,
+                self.web_port,
+                web_dir=self.web_dir,
+                headers={self._csp_header: csp} if csp else None,
             )
             self._web.start()
         self._release_ports()  # every server has bound its own

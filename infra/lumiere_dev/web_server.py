@@ -80,6 +80,7 @@ def ensure_vendored(web_dir: Path = WEB_DIR) -> bool:
 
 class _Handler(SimpleHTTPRequestHandler):
     config_body: bytes = b"{}"
+    extra_headers: ClassVar[dict[str, str]] = {}
     extensions_map: ClassVar[dict[str, str]] = {
         **SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript; charset=utf-8",
@@ -91,6 +92,8 @@ class _Handler(SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         # A development server: an edited page must show on reload.
         self.send_header("Cache-Control", "no-store")
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
         super().end_headers()
 
     def do_GET(self) -> None:
@@ -109,14 +112,26 @@ class _Server(ThreadingHTTPServer):
 
 
 class WebServer(BackgroundServer):
-    """Serves ``web_dir`` and a generated /config.json on host:port (0: any free port)."""
+    """Serves ``web_dir`` and a generated /config.json on host:port (0: any free port),
+    with ``headers`` on every response (the site distribution's CSP, made local)."""
 
     def __init__(
-        self, config: SiteConfig, host: str, port: int, *, web_dir: Path = WEB_DIR
+        self,
+        config: SiteConfig,
+        host: str,
+        port: int,
+        *,
+        web_dir: Path = WEB_DIR,
+        headers: dict[str, str] | None = None,
     ) -> None:
         if not ensure_vendored(web_dir):
             log.warning("web/vendor/ is incomplete: the player will not load (run make bootstrap)")
         handler = type(
-            "WebHandler", (_Handler,), {"config_body": json.dumps(asdict(config)).encode()}
+            "WebHandler",
+            (_Handler,),
+            {
+                "config_body": json.dumps(asdict(config)).encode(),
+                "extra_headers": dict(headers or {}),
+            },
         )
         super().__init__(_Server((host, port), partial(handler, directory=str(web_dir))), "web")

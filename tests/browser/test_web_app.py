@@ -14,7 +14,7 @@ from lumiere_dev.client import ApiError
 from lumiere_dev.samples import make_image
 from lumiere_dev.stack import LocalStack
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import csp_violations, sign_in
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -60,6 +60,8 @@ def uploaded(
     Returns file name → asset id."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     try:
         open_library(page, stack)
         # What the list shows, sampled every 50 ms: proof it follows processing live.
@@ -100,6 +102,8 @@ def uploaded(
             assert seen[-1] == "READY", (name, seen)
             assert len(seen) >= 2, (name, seen)
             assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen)
+        # the presigned POSTs to S3 included: the deployed CSP would have let them through
+        assert not csp_violations(console)
         return ids
     finally:
         context.close()

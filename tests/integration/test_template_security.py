@@ -300,7 +300,8 @@ def test_site_csp_allows_the_api_the_media_and_blob_for_mse(template: dict[str, 
     sign_in = "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"
     assert directives["default-src"] == ["'self'"]
     assert directives["script-src"] == ["'self'"]  # no inline script, no eval
-    assert {api, media, sign_in} <= set(directives["connect-src"])
+    uploads = "https://${UploadsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}"
+    assert {api, media, sign_in, uploads} <= set(directives["connect-src"])
     assert {"blob:", media} <= set(directives["media-src"])  # MSE plays from blob: URLs
     assert "blob:" in directives["worker-src"]  # hls.js's worker
     assert directives["frame-ancestors"] == ["'none'"]

@@ -59,6 +59,12 @@ def test_local_stack_serves_the_page_and_a_config_naming_itself(stack: LocalStac
             "scopes": "openid email profile",
         },
     }
+    # the site distribution's CSP, with the local API, CDN and S3 in place of AWS's
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp
+    for origin in (stack.api_url, stack.media_url, stack.endpoint_url):
+        assert origin in csp
+    assert "${" not in csp
     # modules must come as JavaScript or the browser refuses them
     module = requests.get(f"{base}/js/main.js", timeout=10)
     assert module.headers["Content-Type"].startswith("text/javascript")
