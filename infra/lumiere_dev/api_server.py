@@ -7,7 +7,9 @@ template does not mark ``Authorizer: NONE`` needs a valid ID token in ``Authoriz
 ``requestContext.authorizer.claims``, where API Gateway puts them. ``POST /_local/token``
 stands in for signing in to Cognito (there is no such route in AWS); a browser may call
 it only from the origins named in ``token_origins`` (the local web app), so another page
-open in the same browser cannot mint tokens for the local API.
+open in the same browser cannot mint tokens for the local API. The local managed-login
+pages (``/_local/oauth2/authorize``, ``/_local/oauth2/token``, ``/_local/logout``: see
+oauth_routes) answer here too, where the web app signs in with the OAuth code flow.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from chalice.local import (
 
 from lumiere_dev.auth import DevUserPool, InvalidToken, gateway_claims
 from lumiere_dev.lambda_runtime import import_handler
+from lumiere_dev.oauth_routes import MAX_FORM_BYTES, OAuthRoutes
 
 TOKEN_PATH = "/_local/token"  # noqa: S105 - a route, not a secret
 _UNAUTHORIZED = b'{"message":"Unauthorized"}'
@@ -79,6 +82,7 @@ def _handler_class(
     pool: DevUserPool | None,
     public_routes: frozenset[tuple[str, str]],
     token_origins: frozenset[str],
+    oauth: OAuthRoutes | None,
 ) -> type[ChaliceRequestHandler]:
     class Handler(ChaliceRequestHandler):
         def __init__(self, request: Any, client_address: Any, server: Any, **kw: Any) -> None:
@@ -101,9 +105,31 @@ def _handler_class(
                 "Vary": "Origin",
             }
 
+        def _oauth_route(self) -> bool:
+            # Signing in without a password: tolerable on the loopback interface only.
+            return oauth is not None and oauth.handles(self.path) and _loopback(self.server)
+
+        def _answer_oauth(self) -> None:
+            assert oauth is not None
+            length = int(self.headers.get("content-length") or 0)
+            if length > MAX_FORM_BYTES:
+                self._send_http_response(413, {}, b"")
+                return
+            body = self.rfile.read(length) if length else b""
+            reply = oauth.handle(self.command, self.path, body, self.headers.get("origin"))
+            self._send_http_response(reply.status, dict(reply.headers), reply.body or None)
+
+        def do_GET(self) -> None:
+            if self._oauth_route():
+                self._answer_oauth()
+            else:
+                self._generic_handle()
+
         def do_OPTIONS(self) -> None:
             if self._token_route():
                 self._send_http_response(204, self._token_cors(), None)
+            elif self._oauth_route():
+                self._answer_oauth()
             else:
                 self._generic_handle()
 
@@ -119,6 +145,8 @@ def _handler_class(
             # Minting tokens for anyone who asks is only tolerable on the loopback interface.
             if self._token_route():
                 self._issue_token()
+            elif self._oauth_route():
+                self._answer_oauth()
             else:
                 self._generic_handle()
 
@@ -155,8 +183,10 @@ class ApiServer:
         user_pool: DevUserPool | None = None,
         public_routes: Iterable[tuple[str, str]] = (),
         token_origins: Iterable[str] = (),
+        oauth: OAuthRoutes | None = None,
     ) -> None:
-        """``token_origins``: browser origins allowed to call ``POST /_local/token``."""
+        """``token_origins``: browser origins allowed to call ``POST /_local/token``;
+        ``oauth``: the local managed-login pages, if any."""
         app = import_handler(handler)
         if not isinstance(app, Chalice):
             raise TypeError(f"{handler} is a {type(app).__name__}, not a Chalice app")
@@ -169,7 +199,9 @@ class ApiServer:
             # becomes a local subclass with a thread-local current_request (once per app).
             CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
             app.__class__ = CustomLocalChalice
-        handler_cls = _handler_class(user_pool, frozenset(public_routes), frozenset(token_origins))
+        handler_cls = _handler_class(
+            user_pool, frozenset(public_routes), frozenset(token_origins), oauth
+        )
         self._server = LocalDevServer(app, config, host, port, handler_cls=handler_cls)
         self._thread = threading.Thread(
             target=self._server.server.serve_forever, name=f"api-{handler}", daemon=True

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(f"  API:         {stack.api_url}")
     print(f"  Media (CDN): {stack.media_url}")
     print(f"  AWS (moto):  {stack.endpoint_url}")
+    print("The web app signs in through the stand-in managed login (any name is a user).")
     print("The API needs a token: lumiere token --user <name>  (send it as Authorization).")
     print("Press Ctrl-C to stop.", flush=True)
     stopped = threading.Event()
@@ -114,20 +116,44 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_publish_site(args: argparse.Namespace) -> int:
     import boto3
 
-    from lumiere_dev.site import publish_site, stack_outputs
+    from lumiere_dev.site import (
+        describe_stack,
+        missing_player_origin,
+        publish_site,
+        site_config_from_outputs,
+    )
     from lumiere_dev.web_server import SiteConfig
 
-    bucket, api_url = args.bucket, args.api_url
+    bucket = args.bucket
     if args.stack_name:
-        outputs = stack_outputs(boto3.client("cloudformation"), args.stack_name)
-        bucket = bucket or outputs["SiteBucketName"]
-        api_url = api_url or outputs["ApiUrl"]
-    if not bucket or not api_url:
+        stack = describe_stack(boto3.client("cloudformation"), args.stack_name)
+        bucket = bucket or stack.outputs["SiteBucketName"]
+        config = site_config_from_outputs(stack.outputs)
+        if args.api_url or args.media_url:
+            config = replace(
+                config,
+                api_url=args.api_url or config.api_url,
+                media_url=args.media_url or config.media_url,
+            )
+        origin = missing_player_origin(stack)
+        if origin:
+            print(
+                f"lumiere: warning: PlayerOrigins does not list {origin}: the page will sign"
+                " in but the media CDN will refuse it (CORS); deploy again with"
+                f" PlayerOrigins={origin}",
+                file=sys.stderr,
+            )
+    elif bucket and args.api_url:
+        config = SiteConfig(api_url=args.api_url, media_url=args.media_url or "")
+    else:
         print("lumiere: give --stack-name, or --bucket and --api-url", file=sys.stderr)
         return 2
-    config = SiteConfig(api_url=api_url, media_url=args.media_url or "")
     keys = publish_site(boto3.client("s3"), bucket, config)
-    print(f"published {len(keys)} files to s3://{bucket}/ (config.json: api_url={api_url})")
+    signs_in = f", sign-in: {config.auth.authorize_url}" if config.auth else ", no sign-in"
+    print(
+        f"published {len(keys)} files to s3://{bucket}/ "
+        f"(config.json: api_url={config.api_url}{signs_in})"
+    )
     return 0
 
 
@@ -184,10 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     site = sub.add_parser(
         "publish-site", help="upload web/ and its config.json to a deployed stack's SiteBucket"
     )
-    site.add_argument("--stack-name", help="read SiteBucketName and ApiUrl from its outputs")
+    site.add_argument(
+        "--stack-name",
+        help="read SiteBucketName, ApiUrl, MediaUrl and the sign-in settings from its outputs",
+    )
     site.add_argument("--bucket", help="SiteBucket's name (instead of --stack-name)")
     site.add_argument("--api-url", help="the API the page calls (instead of --stack-name)")
-    site.add_argument("--media-url", help="MediaBucket's public base URL, if any")
+    site.add_argument("--media-url", help="the media CDN (default: the MediaUrl output)")
     site.set_defaults(func=cmd_publish_site)
     return parser
 

@@ -1,15 +1,18 @@
 """Publishing the web app to SiteBucket: web/ as it is (vendored libraries included) and a
-config.json naming the deployed API, which is how the page finds it."""
+config.json naming the deployed API, media CDN and Cognito managed login, read from the
+stack's outputs: that file is how the page finds them."""
 
 from __future__ import annotations
 
 import json
 import mimetypes
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from lumiere_dev.web_server import WEB_DIR, SiteConfig, ensure_vendored
+from lumiere_dev.web_server import WEB_DIR, AuthConfig, SiteConfig, ensure_vendored
 
 # File names carry no content hash, so browsers revalidate; the page and its config are
 # never cached, as they say where everything else is.
@@ -54,6 +57,52 @@ def publish_site(s3: Any, bucket: str, config: SiteConfig, web_dir: Path = WEB_D
     return keys
 
 
-def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class DeployedStack:
+    """What publish-site needs of a deployed stack: its outputs and parameter values."""
+
+    outputs: dict[str, str]
+    parameters: dict[str, str]
+
+
+def describe_stack(cloudformation: Any, stack_name: str) -> DeployedStack:
     [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+    return DeployedStack(
+        outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []},
+        parameters={
+            p["ParameterKey"]: p.get("ResolvedValue", p.get("ParameterValue", ""))
+            for p in stack.get("Parameters") or []
+        },
+    )
+
+
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    return describe_stack(cloudformation, stack_name).outputs
+
+
+def site_config_from_outputs(outputs: Mapping[str, str]) -> SiteConfig:
+    """config.json for a deployed stack: the API, the media CDN, and sign-in through the
+    user pool domain with the web app's client, coming back to the site's own URL (the
+    client's one callback URL)."""
+    auth = None
+    if {"SignInDomainUrl", "WebAppClientId", "SiteUrl"} <= set(outputs):
+        auth = AuthConfig.for_cognito_domain(
+            outputs["SignInDomainUrl"], outputs["WebAppClientId"], outputs["SiteUrl"]
+        )
+    return SiteConfig(api_url=outputs["ApiUrl"], media_url=outputs.get("MediaUrl", ""), auth=auth)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def missing_player_origin(stack: DeployedStack) -> str | None:
+    """The site's origin when the media CDN's CORS (PlayerOrigins) does not allow it: the
+    page could sign in but not play. None when it does (or the stack has no SiteUrl)."""
+    site = stack.outputs.get("SiteUrl")
+    if not site:
+        return None
+    allowed = {o.strip().rstrip("/") for o in stack.parameters.get("PlayerOrigins", "").split(",")}
+    origin = origin_of(site)
+    return None if origin in allowed else origin

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lumiere.cloud.playback_signing import PlaybackSigner
 from moto.server import ThreadedMotoServer
 
-from lumiere_dev.api_server import TOKEN_PATH, ApiServer
+from lumiere_dev.api_server import ApiServer
 from lumiere_dev.auth import DevUserPool, new_rsa_key, private_pem, public_pem
 from lumiere_dev.cdn import MediaServer
 from lumiere_dev.cfn import load_template
@@ -27,10 +27,13 @@ from lumiere_dev.environment import (
     restore_environment,
 )
 from lumiere_dev.lambda_runtime import import_handler
+from lumiere_dev.oauth import DevAuthorizationServer, OAuthClient
+from lumiere_dev.oauth_routes import AUTHORIZE_PATH, LOGOUT_PATH, TOKEN_PATH, OAuthRoutes
 from lumiere_dev.resources import create_resources
 from lumiere_dev.runner import FunctionRunner
+from lumiere_dev.site_headers import local_csp
 from lumiere_dev.template import BucketSpec, StackContext, StackSpec, read_stack
-from lumiere_dev.web_server import WEB_DIR, SiteConfig, WebServer
+from lumiere_dev.web_server import WEB_DIR, AuthConfig, SiteConfig, WebServer
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +105,16 @@ class LocalStack:
         stack_name: str = "lumiere-local",
         run_functions: bool = True,
         cold_start_hook: str | None = "lumiere.handlers.runtime.reset",
+        csp_report_only: bool = False,
     ) -> None:
         """Ports of 0 pick free ones. ``overrides`` are extra environment variables for
         the handlers; ``parameters`` override the template's parameter Defaults.
         ``cold_start_hook`` (dotted path, skipped if it does not import) is called once
         the environment points at this stack, so handlers drop clients cached from an
         earlier one. ``run_functions=False`` leaves the queues to the caller.
-        ``web_port=None`` serves no web app."""
+        ``web_port=None`` serves no web app. The web app gets the site distribution's CSP;
+        ``csp_report_only`` sends it as Content-Security-Policy-Report-Only (violations
+        are reported, not enforced: browser tests evaluate strings in the page)."""
         self.host = host
         self._reserved: list[socket.socket] = []
         self.moto_port = moto_port or self._reserve_port()
@@ -127,11 +133,21 @@ class LocalStack:
             endpoint_url=f"http://{host}:{self.moto_port}",
             parameters={**_local_defaults(template_path, self.playback_keys), **(parameters or {})},
         )
+        self.template_path = template_path
+        self.csp_report_only = csp_report_only
         self.spec: StackSpec = read_stack(template_path, ctx)
         # The template's Cognito authorizer, played by a development key made for this run.
         self.user_pool: DevUserPool | None = (
             DevUserPool(region=ctx.region) if self.spec.api_authorizer else None
         )
+        # Its managed login (the web app's app client), played on the API server.
+        self.authorization_server: DevAuthorizationServer | None = None
+        if self.user_pool is not None and self.web_port is not None:
+            pages = [f"{origin}/" for origin in self._web_origins()]
+            client = OAuthClient(self.user_pool.web_client_id, frozenset(pages), frozenset(pages))
+            self.authorization_server = DevAuthorizationServer(
+                self.user_pool, {client.client_id: client}
+            )
         self.runner: FunctionRunner | None = None
         self._moto: ThreadedMotoServer | None = None
         self._api: ApiServer | None = None
@@ -172,11 +188,27 @@ class LocalStack:
         hosts = {self.host} | ({"localhost"} if self.host == "127.0.0.1" else set())
         return [f"http://{h}:{self.web_port}" for h in sorted(hosts)]
 
+    @property
+    def _csp_header(self) -> str:
+        suffix = "-Report-Only" if self.csp_report_only else ""
+        return f"Content-Security-Policy{suffix}"
+
+    def auth_config(self) -> AuthConfig | None:
+        """The web app's sign-in: the stand-in managed login on the API server, with the
+        page's own address as the redirect URI, as the template's WebAppClient has."""
+        if self.authorization_server is None or self.user_pool is None or not self.web_url:
+            return None
+        return AuthConfig(
+            authorize_url=f"{self.api_url}{AUTHORIZE_PATH}",
+            token_url=f"{self.api_url}{TOKEN_PATH}",
+            logout_url=f"{self.api_url}{LOGOUT_PATH}",
+            client_id=self.user_pool.web_client_id,
+            redirect_uri=f"{self.web_url}/",
+        )
+
     def site_config(self) -> SiteConfig:
-        """What the web app reads from /config.json: with the stand-in user pool, signing
-        in on the page asks its token endpoint, as the CLI and the tests do."""
-        token_url = f"{self.api_url}{TOKEN_PATH}" if self.user_pool else ""
-        return SiteConfig(api_url=self.api_url, media_url=self.media_url, dev_token_url=token_url)
+        """What the web app reads from /config.json."""
+        return SiteConfig(api_url=self.api_url, media_url=self.media_url, auth=self.auth_config())
 
     @property
     def media_bucket(self) -> BucketSpec | None:
@@ -254,11 +286,26 @@ class LocalStack:
                 user_pool=self.user_pool,
                 public_routes=fn.public_api_events,
                 token_origins=self._web_origins(),
+                oauth=(
+                    OAuthRoutes(self.authorization_server, self._web_origins())
+                    if self.authorization_server is not None
+                    else None
+                ),
             )
             self._api.start()
         if self.web_port is not None and self.web_dir.is_dir():
+            csp = local_csp(
+                self.template_path,
+                api_url=self.api_url,
+                media_url=self.media_url,
+                storage_url=self.endpoint_url,
+            )
             self._web = WebServer(
-                self.site_config(), self.host, self.web_port, web_dir=self.web_dir
+                self.site_config(),
+                self.host,
+                self.web_port,
+                web_dir=self.web_dir,
+                headers={self._csp_header: csp} if csp else None,
             )
             self._web.start()
         self._release_ports()  # every server has bound its own

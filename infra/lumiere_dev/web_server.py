@@ -1,8 +1,8 @@
 """The web app (web/) over HTTP, with the /config.json a deployment writes next to it.
 
-The page is static: it learns where the API and the media are from /config.json, which
-this server generates from the running stack (a deployment writes the same file into
-SiteBucket with the stack's ApiUrl output)."""
+The page is static: it learns where the API, the media and the sign-in are from
+/config.json, which this server generates from the running stack (`lumiere publish-site`
+writes the same file into SiteBucket from the stack's outputs)."""
 
 from __future__ import annotations
 
@@ -24,15 +24,43 @@ WEB_DIR = REPO / "web"
 VENDORED = ("hls.min.js", "thumbhash.js")
 
 
+DEFAULT_SCOPES = "openid email profile"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """How the page signs in: OAuth 2.0 authorization code with PKCE against Cognito's
+    managed login (a user pool domain), or the local stack's stand-in for it."""
+
+    authorize_url: str
+    token_url: str
+    logout_url: str
+    client_id: str
+    redirect_uri: str  # one of the app client's callback URLs: the page's own address
+    scopes: str = DEFAULT_SCOPES
+
+    @classmethod
+    def for_cognito_domain(cls, domain_url: str, client_id: str, redirect_uri: str) -> AuthConfig:
+        """The endpoints of a user pool domain (``https://{prefix}.auth.{region}.
+        amazoncognito.com`` or a custom domain)."""
+        base = domain_url.rstrip("/")
+        return cls(
+            authorize_url=f"{base}/oauth2/authorize",
+            token_url=f"{base}/oauth2/token",
+            logout_url=f"{base}/logout",
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+        )
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     """What the page reads from /config.json."""
 
     api_url: str
     media_url: str = ""
-    # Where the page exchanges a name for a development token; empty: no such endpoint,
-    # the page then calls the API without a token.
-    dev_token_url: str = ""
+    # None: the API has no authorizer, and the page calls it without a token.
+    auth: AuthConfig | None = None
 
 
 def ensure_vendored(web_dir: Path = WEB_DIR) -> bool:
@@ -52,6 +80,7 @@ def ensure_vendored(web_dir: Path = WEB_DIR) -> bool:
 
 class _Handler(SimpleHTTPRequestHandler):
     config_body: bytes = b"{}"
+    extra_headers: ClassVar[dict[str, str]] = {}
     extensions_map: ClassVar[dict[str, str]] = {
         **SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript; charset=utf-8",
@@ -63,6 +92,8 @@ class _Handler(SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         # A development server: an edited page must show on reload.
         self.send_header("Cache-Control", "no-store")
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
         super().end_headers()
 
     def do_GET(self) -> None:
@@ -81,14 +112,26 @@ class _Server(ThreadingHTTPServer):
 
 
 class WebServer(BackgroundServer):
-    """Serves ``web_dir`` and a generated /config.json on host:port (0: any free port)."""
+    """Serves ``web_dir`` and a generated /config.json on host:port (0: any free port),
+    with ``headers`` on every response (the site distribution's CSP, made local)."""
 
     def __init__(
-        self, config: SiteConfig, host: str, port: int, *, web_dir: Path = WEB_DIR
+        self,
+        config: SiteConfig,
+        host: str,
+        port: int,
+        *,
+        web_dir: Path = WEB_DIR,
+        headers: dict[str, str] | None = None,
     ) -> None:
         if not ensure_vendored(web_dir):
             log.warning("web/vendor/ is incomplete: the player will not load (run make bootstrap)")
         handler = type(
-            "WebHandler", (_Handler,), {"config_body": json.dumps(asdict(config)).encode()}
+            "WebHandler",
+            (_Handler,),
+            {
+                "config_body": json.dumps(asdict(config)).encode(),
+                "extra_headers": dict(headers or {}),
+            },
         )
         super().__init__(_Server((host, port), partial(handler, directory=str(web_dir))), "web")

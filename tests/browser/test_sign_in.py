@@ -1,72 +1,19 @@
-"""Sign-in: with a development token endpoint named in config.json (the local stack names
-its stand-in user pool's), signing in fetches an ID token and every API call carries it
-as API Gateway's Cognito authorizer reads it; without one the page stays anonymous.
-The drop zone works from the keyboard."""
+"""Sign-in as the deployed page does it against Cognito's managed login, here against the
+local stack's stand-in: authorization code with PKCE, the ID token on every API call,
+a refresh when the API refuses it, sign-out through the logout endpoint; a redirect the
+page did not ask for is refused. The drop zone works from the keyboard."""
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lumiere_dev.stack import LocalStack
-from lumiere_dev.web_server import SiteConfig, WebServer
+
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class TokenIssuer:
-    """Stands in for the local stack's development token endpoint (the auth issue)."""
-
-    def __init__(self) -> None:
-        self.asked: list[dict[str, Any]] = []
-        asked = self.asked
-
-        class Handler(BaseHTTPRequestHandler):
-            def _cors(self) -> None:
-                self.send_header("Access-Control-Allow-Origin", "*")
-                self.send_header("Access-Control-Allow-Headers", "Content-Type")
-
-            def do_OPTIONS(self) -> None:
-                self.send_response(204)
-                self._cors()
-                self.end_headers()
-
-            def do_POST(self) -> None:
-                asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                # the shape of Cognito's AuthenticationResult, as the local stack answers
-                token = f"dev-token-for-{asked[-1]['username']}"
-                body = json.dumps({"IdToken": token, "TokenType": "Bearer"}).encode()
-                self.send_response(200)
-                self._cors()
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dev/token"
-
-
-@pytest.fixture(scope="module")
-def site_with_tokens(stack: LocalStack) -> Iterator[tuple[str, TokenIssuer]]:
-    issuer = TokenIssuer()
-    threading.Thread(target=issuer.server.serve_forever, daemon=True).start()
-    config = SiteConfig(api_url=stack.api_url, media_url=stack.media_url, dev_token_url=issuer.url)
-    web = WebServer(config, "127.0.0.1", 0)
-    web.start()
-    try:
-        yield web.url, issuer
-    finally:
-        web.stop()
-        issuer.server.shutdown()
-        issuer.server.server_close()
 
 
 def _api_auth_headers(page: Any, api_url: str) -> list[str | None]:
@@ -75,61 +22,21 @@ def _api_auth_headers(page: Any, api_url: str) -> list[str | None]:
         "request",
         lambda r: (
             seen.append(r.headers.get("authorization"))
-            if r.url.startswith(api_url) and r.method == "GET"
+            if r.url.startswith(f"{api_url}/assets") and r.method == "GET"
             else None
         ),
     )
     return seen
 
 
-def test_signing_in_gets_a_token_that_every_api_call_carries(
-    page: Any, stack: LocalStack, site_with_tokens: tuple[str, TokenIssuer]
+def _stored(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate("JSON.parse(sessionStorage.getItem('lumiere.auth'))") or {})
+
+
+def test_sign_in_with_the_code_flow_gets_an_id_token_the_api_accepts(
+    page: Any, stack: LocalStack
 ) -> None:
-    url, issuer = site_with_tokens
-    seen = _api_auth_headers(page, stack.api_url)
-    page.goto(url)
-    page.wait_for_function("window.lumiere && window.lumiere.started")
-    page.wait_for_function("document.querySelector('#assets tbody') !== null")
-    page.wait_for_timeout(300)
-    assert seen
-    assert set(seen) == {None}  # anonymous before signing in
-    seen.clear()
-    page.fill("#sign-in-name", "ada")
-    page.press("#sign-in-name", "Enter")
-    page.wait_for_selector("#signed-in:not([hidden])")
-    assert page.text_content("#signed-in-as") == "Signed in as ada"
-    assert page.locator("#sign-in").is_hidden()
-    # The API refuses this stand-in's tokens, so the page may have signed in again once
-    # per refused call (renewal); always as the same name.
-    assert issuer.asked
-    assert all(a == {"username": "ada"} for a in issuer.asked)
-    page.wait_for_function("document.querySelector('#assets tbody') !== null")
-    page.reload()  # the token outlives a reload
-    page.wait_for_function("window.lumiere && window.lumiere.started")
-    page.wait_for_timeout(300)
-    assert seen
-    assert set(seen) == {"dev-token-for-ada"}  # the raw ID token, no "Bearer " scheme
-    # signing out drops it
-    page.click("#sign-out")
-    seen.clear()
-    page.reload()
-    page.wait_for_function("window.lumiere && window.lumiere.started")
-    page.wait_for_timeout(300)
-    assert set(seen) == {None}
-
-
-@pytest.fixture(scope="module")
-def site_without_tokens(stack: LocalStack) -> Iterator[str]:
-    """The page as a deployment serves it before a sign-in is wired (no dev_token_url)."""
-    web = WebServer(SiteConfig(api_url=stack.api_url, media_url=stack.media_url), "127.0.0.1", 0)
-    web.start()
-    try:
-        yield web.url
-    finally:
-        web.stop()
-
-
-def test_local_stack_sign_in_gets_an_id_token_the_api_accepts(page: Any, stack: LocalStack) -> None:
+    assert stack.user_pool is not None
     seen = _api_auth_headers(page, stack.api_url)
     statuses: list[int] = []
     page.on(
@@ -140,52 +47,106 @@ def test_local_stack_sign_in_gets_an_id_token_the_api_accepts(page: Any, stack: 
             else None
         ),
     )
+    authorize: list[str] = []
+    page.on(
+        "request",
+        lambda r: authorize.append(r.url) if "/_local/oauth2/authorize?" in r.url else None,
+    )
     page.goto(stack.web_url or "")
     page.wait_for_function("window.lumiere && window.lumiere.started")
     # signed out, the API refuses the list and the page says why, without polling on
     page.wait_for_selector("#list-error:not([hidden])")
     assert page.text_content("#list-error") == "Sign in to see your media."
     assert 401 in statuses
-    page.fill("#sign-in-name", "lin")
-    page.click("#sign-in button[type=submit]")
-    page.wait_for_selector("#signed-in:not([hidden])")
+    assert set(seen) == {None}
+    seen.clear()
+
+    sign_in(page, stack, "lin")
+
+    # the page asked as a public client with PKCE, and came back to a clean address
+    [asked] = authorize
+    query = parse_qs(urlsplit(asked).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["client_id"] == [stack.user_pool.web_client_id]
+    assert query["scope"] == ["openid email profile"]
+    assert len(query["state"][0]) >= 16
+    assert page.url == f"{stack.web_url}/"
     assert page.text_content("#signed-in-as") == "Signed in as lin"
     page.wait_for_selector("#list-error", state="hidden")
-    token = page.evaluate("JSON.parse(localStorage.getItem('lumiere.auth')).token")
-    assert stack.user_pool is not None
-    assert stack.user_pool.verify(token)["cognito:username"] == "lin"
-    assert token in seen
-    # a token the API no longer accepts (the stack's key is new each run) is renewed once
+    tokens = _stored(page)
+    claims = stack.user_pool.verify(tokens["id_token"])
+    assert (claims["cognito:username"], claims["aud"]) == ("lin", stack.user_pool.web_client_id)
+    assert tokens["refresh_token"]
+    assert tokens["id_token"] in seen  # the raw ID token, no "Bearer " scheme
+
+    # a token the API refuses is replaced by one from the refresh token, once
     page.evaluate(
-        "() => { const a = JSON.parse(localStorage.getItem('lumiere.auth'));"
-        " a.token = a.token.slice(0, -8) + 'AAAAAAAA';"
-        " localStorage.setItem('lumiere.auth', JSON.stringify(a)); }"
+        "() => { const t = JSON.parse(sessionStorage.getItem('lumiere.auth'));"
+        " t.id_token = t.id_token.slice(0, -8) + 'AAAAAAAA';"
+        " sessionStorage.setItem('lumiere.auth', JSON.stringify(t)); }"
     )
-    seen.clear()
     statuses.clear()
     page.reload()
     page.wait_for_function("window.lumiere && window.lumiere.started")
     page.wait_for_function("!!document.querySelector('#empty:not([hidden]), #assets tbody tr')")
-    assert page.locator("#list-error").is_hidden()
-    renewed = page.evaluate("JSON.parse(localStorage.getItem('lumiere.auth')).token")
-    assert renewed != token
-    assert stack.user_pool.verify(renewed)["cognito:username"] == "lin"
     assert statuses[:2] == [401, 200]
+    renewed = _stored(page)
+    assert renewed["id_token"] != tokens["id_token"]
+    assert renewed["refresh_token"] == tokens["refresh_token"]
+    assert stack.user_pool.verify(renewed["id_token"])["cognito:username"] == "lin"
 
-
-def test_without_a_token_endpoint_signing_in_stays_anonymous(
-    page: Any, stack: LocalStack, site_without_tokens: str
-) -> None:
-    seen = _api_auth_headers(page, stack.api_url)
-    page.goto(site_without_tokens)
+    # signing out forgets the tokens and passes the logout endpoint on the way back
+    with page.expect_request(f"{stack.api_url}/_local/logout?*"):
+        page.click("#sign-out")
+    page.wait_for_url(f"{stack.web_url}/")
     page.wait_for_function("window.lumiere && window.lumiere.started")
-    page.fill("#sign-in-name", "grace")
-    page.click("#sign-in button[type=submit]")
+    page.wait_for_selector("#signed-out:not([hidden])")
+    assert _stored(page) == {}
+
+
+def test_when_the_refresh_token_is_refused_too_the_page_asks_to_sign_in(
+    page: Any, stack: LocalStack
+) -> None:
+    page.goto(stack.web_url or "")
+    sign_in(page, stack, "kay")
+    page.evaluate(
+        "() => { const t = JSON.parse(sessionStorage.getItem('lumiere.auth'));"
+        " t.id_token = t.id_token.slice(0, -8) + 'AAAAAAAA'; t.refresh_token = 'revoked';"
+        " sessionStorage.setItem('lumiere.auth', JSON.stringify(t)); }"
+    )
+    page.reload()
+    page.wait_for_selector("#list-error:not([hidden])")
+    assert page.text_content("#list-error") == "Sign in to see your media."
+    page.wait_for_selector("#signed-out:not([hidden])")
+    assert page.locator("#signed-in").is_hidden()
+    assert _stored(page) == {}
+
+
+def test_signing_in_from_localhost_comes_back_to_localhost(page: Any, stack: LocalStack) -> None:
+    """The pending sign-in lives in this origin's sessionStorage: the page asks to come
+    back to the name it was opened under (both are the local client's callback URLs)."""
+    local = (stack.web_url or "").replace("127.0.0.1", "localhost")
+    page.goto(local)
+    page.wait_for_function("window.lumiere && window.lumiere.started")
+    page.click("#sign-in")
+    page.wait_for_url(f"{stack.api_url}/_local/oauth2/authorize?*")
+    page.fill("#username", "lee")
+    page.click("#sign-in")
+    page.wait_for_url(f"{local}/")
     page.wait_for_selector("#signed-in:not([hidden])")
-    assert "no token" in (page.text_content("#signed-in-as") or "")
-    page.wait_for_timeout(300)
-    assert seen
-    assert set(seen) == {None}
+    assert page.text_content("#signed-in-as") == "Signed in as lee"
+
+
+def test_a_redirect_the_page_did_not_start_is_refused(page: Any, stack: LocalStack) -> None:
+    """A code planted by another site (login CSRF) never reaches the token endpoint."""
+    token_calls: list[str] = []
+    page.on("request", lambda r: token_calls.append(r.url) if "/oauth2/token" in r.url else None)
+    page.goto(f"{stack.web_url}/?code=planted&state=forged")
+    page.wait_for_function("window.lumiere && window.lumiere.started")
+    assert "does not match a sign-in started here" in (page.text_content("#auth-error") or "")
+    assert page.url == f"{stack.web_url}/"  # the code is gone from the address
+    assert not token_calls
+    assert page.locator("#signed-out").is_visible()
 
 
 def test_drop_zone_opens_the_file_chooser_from_the_keyboard(page: Any, stack: LocalStack) -> None:
@@ -198,7 +159,7 @@ def test_drop_zone_opens_the_file_chooser_from_the_keyboard(page: Any, stack: Lo
             input.click = () => { window.chooserOpened += 1; }; }"""
     )
     assert page.evaluate("document.getElementById('file-input').multiple") is True
-    page.keyboard.press("Tab")  # from the page's start: the sign-in name, its button, ...
+    page.keyboard.press("Tab")  # from the page's start: the sign-in button, ...
     for _ in range(10):
         if page.evaluate("document.activeElement.id") == "drop-zone":
             break

@@ -1,5 +1,5 @@
 """The web app in a real browser (Debian's chromium through Playwright) against a local
-stack with running functions: sign in through the page (the stack's stand-in user pool),
+stack with running functions: sign in through the page (the stack's stand-in managed login),
 upload, follow processing, play with signed media, switch quality, captions, storyboard
 previews and image variants."""
 
@@ -14,6 +14,8 @@ from lumiere_dev.client import ApiError
 from lumiere_dev.samples import make_image
 from lumiere_dev.stack import LocalStack
 
+from tests.browser.conftest import csp_violations, sign_in
+
 pytestmark = pytest.mark.timeout(300)
 
 READY_TIMEOUT_MS = 180_000
@@ -24,10 +26,7 @@ def open_library(page: Any, stack: LocalStack) -> None:
     """The page, signed in as USER through its own form (each test's browser context
     starts signed out)."""
     page.goto(stack.web_url or "")
-    page.wait_for_function("window.lumiere && window.lumiere.started")
-    page.fill("#sign-in-name", USER)
-    page.click("#sign-in button[type=submit]")
-    page.wait_for_selector("#signed-in:not([hidden])")
+    sign_in(page, stack, USER)
 
 
 def open_asset(page: Any, stack: LocalStack, asset_id: str) -> None:
@@ -61,6 +60,8 @@ def uploaded(
     Returns file name → asset id."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     try:
         open_library(page, stack)
         # What the list shows, sampled every 50 ms: proof it follows processing live.
@@ -101,6 +102,8 @@ def uploaded(
             assert seen[-1] == "READY", (name, seen)
             assert len(seen) >= 2, (name, seen)
             assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen)
+        # the presigned POSTs to S3 included: the deployed CSP would have let them through
+        assert not csp_violations(console)
         return ids
     finally:
         context.close()

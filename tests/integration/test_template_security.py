@@ -230,6 +230,104 @@ def test_uploads_lifecycle_aborts_parts_and_can_archive(template: dict[str, Any]
 
 
 def test_buckets_log_access(template: dict[str, Any]) -> None:
-    for name in ("UploadsBucket", "MediaBucket"):
+    for name in ("UploadsBucket", "MediaBucket", "SiteBucket"):
         logging = template["Resources"][name]["Properties"]["LoggingConfiguration"]
         assert logging["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}
+
+
+# ---------------------------------------------------------------- the web app's delivery
+
+
+def test_site_has_its_own_distribution_with_oac_and_no_signatures(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    config = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["SiteBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not a legacy OAI
+    oac = resources["SiteOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["SigningBehavior"], oac["OriginAccessControlOriginType"]) == ("always", "s3")
+    # the page is public: no behaviour of the site asks for a playback signature
+    site_behaviours = [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", [])]
+    for behaviour in site_behaviours:
+        assert "TrustedKeyGroups" not in behaviour
+        assert "TrustedSigners" not in behaviour
+        assert behaviour["ViewerProtocolPolicy"] in {"https-only", "redirect-to-https"}
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SiteResponseHeadersPolicy"}
+    assert config["DefaultRootObject"] == "index.html"
+    # SPA-friendly: paths that are no file get the page (S3 says 403 without ListBucket)
+    errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]}
+    for code in (403, 404):
+        assert (errors[code]["ResponseCode"], errors[code]["ResponsePagePath"]) == (
+            200,
+            "/index.html",
+        )
+    # ... while media keeps a signature on every behaviour and never serves the site
+    media = resources["MediaDistribution"]["Properties"]["DistributionConfig"]
+    assert [o["Id"] for o in media["Origins"]] == ["media"]
+    assert "CustomErrorResponses" not in media
+    for pattern, behaviour in behaviours(template).items():
+        assert behaviour["TrustedKeyGroups"] == [{"Ref": "PlaybackKeyGroup"}], pattern
+
+
+def test_only_the_site_distribution_reads_site_bucket_over_tls(template: dict[str, Any]) -> None:
+    statements = template["Resources"]["SiteBucketPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    [allow] = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"  # no ListBucket: a missing page is a 403
+    assert allow["Condition"]["StringEquals"]["AWS:SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}"
+        ":distribution/${SiteDistribution}"
+    }
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+
+
+def test_site_csp_allows_the_api_the_media_and_blob_for_mse(template: dict[str, Any]) -> None:
+    config = template["Resources"]["SiteResponseHeadersPolicy"]["Properties"][
+        "ResponseHeadersPolicyConfig"
+    ]["SecurityHeadersConfig"]
+    csp = config["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    directives = {
+        d.split()[0]: d.split()[1:] for d in (part.strip() for part in csp.split(";")) if d
+    }
+    api = "https://${ServerlessRestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    media = "https://${MediaDistribution.DomainName}"
+    sign_in = "https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"
+    assert directives["default-src"] == ["'self'"]
+    assert directives["script-src"] == ["'self'"]  # no inline script, no eval
+    uploads = "https://${UploadsBucket}.s3.${AWS::Region}.${AWS::URLSuffix}"
+    assert {api, media, sign_in, uploads} <= set(directives["connect-src"])
+    assert {"blob:", media} <= set(directives["media-src"])  # MSE plays from blob: URLs
+    assert "blob:" in directives["worker-src"]  # hls.js's worker
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["object-src"] == ["'none'"]
+    assert config["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert config["FrameOptions"]["FrameOption"] == "DENY"
+
+
+def test_web_app_client_signs_in_with_the_code_flow_back_to_the_site(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    client = resources["WebAppClient"]["Properties"]
+    assert client["UserPoolId"] == {"Ref": "UserPool"}
+    assert client["GenerateSecret"] is False  # public: PKCE stands in for the secret
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert client["AllowedOAuthFlows"] == ["code"]  # no implicit grant
+    assert sorted(client["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
+    assert client["SupportedIdentityProviders"] == ["COGNITO"]
+    site_url = template["Outputs"]["SiteUrl"]["Value"]
+    assert site_url == {"Fn::Sub": "https://${SiteDistribution.DomainName}/"}
+    assert client["CallbackURLs"] == [site_url]
+    assert client["LogoutURLs"] == [site_url]
+    domain = resources["UserPoolDomain"]["Properties"]
+    assert domain["UserPoolId"] == {"Ref": "UserPool"}
+    branding = resources["WebAppBranding"]["Properties"]
+    assert branding["ClientId"] == {"Ref": "WebAppClient"}  # managed login v2 needs a style
+    for output in ("SiteBucketName", "ApiUrl", "MediaUrl", "SignInDomainUrl", "WebAppClientId"):
+        assert output in template["Outputs"]  # what publish-site reads

@@ -1,18 +1,21 @@
-// Entry point: reads /config.json, wires sign-in, and routes #/ (library) and
-// #/assets/{id} (one asset).
+// Entry point: reads /config.json, finishes a sign-in redirect if this is one, wires
+// sign-in, and routes #/ (library) and #/assets/{id} (one asset).
 import { loadConfig } from "./api.js";
-import { current, signIn, signOut } from "./auth.js";
+import { completeSignIn, current, signIn, signOut } from "./auth.js";
 import { leaveAsset, showAsset } from "./asset.js";
 import { setUpDropZone, showLibrary } from "./library.js";
 
-function showAuth() {
+function showAuth(config) {
   const auth = current();
-  document.getElementById("sign-in").hidden = Boolean(auth);
+  document.getElementById("signed-out").hidden = Boolean(auth) || !config.auth;
   document.getElementById("signed-in").hidden = !auth;
-  if (auth) {
-    document.getElementById("signed-in-as").textContent =
-      `Signed in as ${auth.name}${auth.token ? "" : " (no token: the API will ask for one)"}`;
-  }
+  if (auth) document.getElementById("signed-in-as").textContent = `Signed in as ${auth.name}`;
+}
+
+function showAuthError(message) {
+  const error = document.getElementById("auth-error");
+  error.textContent = message;
+  error.hidden = !message;
 }
 
 function route() {
@@ -36,20 +39,21 @@ async function start() {
   const config = await loadConfig();
   window.lumiere = window.lumiere || {};
   window.lumiere.config = config;
-  document.getElementById("sign-in").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const name = new FormData(e.target).get("name").trim();
-    if (!name) return;
-    await signIn(config, name);
-    showAuth();
-    route();
+  try {
+    await completeSignIn(config);
+  } catch (e) {
+    showAuthError(e.message);
+  }
+  document.getElementById("sign-in").addEventListener("click", () => {
+    signIn(config).catch((e) => showAuthError(e.message));
   });
   document.getElementById("sign-out").addEventListener("click", () => {
-    signOut();
-    showAuth();
+    signOut(config);
+    showAuth(config);
     route();
   });
-  showAuth();
+  window.addEventListener("lumiere:signed-out", () => showAuth(config));
+  showAuth(config);
   setUpDropZone();
   window.addEventListener("hashchange", route);
   route();
