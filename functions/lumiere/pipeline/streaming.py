@@ -102,11 +102,13 @@ class SegmentStreamer:
     ) -> None:
         self._stop.set()
         self._watcher.join()
-        if exc_type is None:
-            self._sweep()  # ffmpeg has exited: whatever is left is finished
-        # On failure the pending uploads are dropped (the retry redoes them), but the
-        # running ones are waited for: the caller deletes the work directory next.
-        self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+        try:
+            if exc_type is None:
+                self._sweep()  # ffmpeg has exited: whatever is left is finished
+        finally:
+            # On failure the pending uploads are dropped (the retry redoes them), but the
+            # running ones are waited for: the caller deletes the work directory next.
+            self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
         log.info(
             "streamed %d segments; work directory peak %d bytes",
             self._state.uploaded,
@@ -137,7 +139,16 @@ class SegmentStreamer:
 
     def _watch(self) -> None:
         while not self._stop.wait(self._poll_seconds):
-            self._sweep()
+            try:
+                self._sweep()
+            except Exception as e:  # a watcher that died silently would let /tmp fill
+                self._fail(e)
+                return
+
+    def _fail(self, error: BaseException) -> None:
+        with self._lock:
+            if self._state.error is None:
+                self._state.error = error
 
     def _sweep(self) -> None:
         with self._lock:
@@ -166,9 +177,7 @@ class SegmentStreamer:
             path.unlink()
         except Exception as e:  # any failure, S3's or the placer's, is the task's to report
             log.warning("segment %s of %s not uploaded: %s", name, track.directory.name, e)
-            with self._lock:
-                if self._state.error is None:
-                    self._state.error = e
+            self._fail(e)
             return
         with self._lock:
             self._state.measured[track.directory][name] = record
