@@ -85,7 +85,7 @@ def test_video_group_decodes_once_and_splits_into_every_rung() -> None:
         "-crf": "23",
         "-force_key_frames": "expr:gte(t,n_forced*4)",
         "-g": "240",
-        "-hls_flags": "independent_segments",
+        "-hls_flags": "independent_segments+temp_file",
         "-hls_fmp4_init_filename": "init.mp4",
         "-hls_playlist_type": "vod",
         "-hls_segment_filename": "/w/v_1080p/seg_%05d.m4s",
@@ -168,6 +168,8 @@ def test_audio_track_second_pass_is_linear_with_the_measured_values() -> None:
     )
     opts = _options(args, "/w/a_1_fr/index.m3u8")
     assert (opts["-c:a"], opts["-b:a"], opts["-ac"], opts["-ar"]) == ("aac", "128k", "2", "48000")
+    # audio segments are streamed out as ffmpeg renames them, as video's are
+    assert opts["-hls_flags"] == "independent_segments+temp_file"
 
 
 def test_silent_track_is_not_normalised_and_denoise_comes_first() -> None:

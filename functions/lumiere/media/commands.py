@@ -61,7 +61,9 @@ class HlsOptions:
             "hls_time": self.segment_seconds,
             "hls_playlist_type": "vod",
             "hls_segment_type": "fmp4",
-            "hls_flags": "independent_segments",
+            # temp_file: each segment appears under its final name only once it is whole,
+            # which is how segment_watch knows it may upload it while ffmpeg runs.
+            "hls_flags": "independent_segments+temp_file",
             "hls_fmp4_init_filename": INIT_SEGMENT,
             "hls_segment_filename": str(out_dir / SEGMENT_PATTERN),
         }

@@ -8,7 +8,8 @@ this record, never the files themselves.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +92,12 @@ class SegmentRecord:
         return cls(**data)
 
 
-def measure_segment(path: Path, duration: float, uri: str | None = None) -> SegmentRecord:
-    data = path.read_bytes()
+def measure_fragment(data: bytes, uri: str, duration: float) -> SegmentRecord:
+    """A segment measured from its bytes (a streamed segment is gone from disk before
+    ffmpeg writes the playlist that holds its duration: see ``with_durations``)."""
     fragment = read_fragment(data)
     return SegmentRecord(
-        uri=uri or path.name,
+        uri=uri,
         duration=duration,
         start=fragment.base_decode_time,
         length=fragment.duration,
@@ -104,19 +106,41 @@ def measure_segment(path: Path, duration: float, uri: str | None = None) -> Segm
     )
 
 
-def measure_segments(track_dir: Path) -> list[SegmentRecord]:
-    """Every segment ffmpeg's playlist names, in order."""
+def measure_segment(path: Path, duration: float, uri: str | None = None) -> SegmentRecord:
+    return measure_fragment(path.read_bytes(), uri or path.name, duration)
+
+
+def playlist_entries(track_dir: Path) -> list[tuple[str, float]]:
+    """(file name, EXTINF) of every segment ffmpeg's playlist names, in order."""
     playlist = m3u8.load(str(track_dir / VARIANT_PLAYLIST))
-    return [measure_segment(track_dir / s.uri, s.duration) for s in playlist.segments]
+    return [(s.uri, float(s.duration)) for s in playlist.segments]
+
+
+def with_durations(track_dir: Path, measured: Mapping[str, SegmentRecord]) -> list[SegmentRecord]:
+    """Every segment of the playlist in order: the record in ``measured`` (by the name
+    ffmpeg gave the file) with the playlist's EXTINF, or, for one not streamed, measured
+    from its file now."""
+    return [
+        replace(measured[name], duration=duration)
+        if name in measured
+        else measure_segment(track_dir / name, duration)
+        for name, duration in playlist_entries(track_dir)
+    ]
 
 
 def package_track(
-    track_dir: Path, *, kind: str, frame_rate: float | None = None, **labels: Any
+    track_dir: Path,
+    *,
+    kind: str,
+    frame_rate: float | None = None,
+    measured: Mapping[str, SegmentRecord] | None = None,
+    **labels: Any,
 ) -> PackagedTrack:
-    """Measure a rendition directory (init.mp4, seg_*.m4s, index.m3u8). For video, also
-    write its I-frame playlist next to it."""
+    """Measure a rendition directory (init.mp4, seg_*.m4s, index.m3u8); ``measured``
+    holds the segments already streamed out of it (pipeline/streaming.py). For video,
+    also write its I-frame playlist next to it."""
     init_path = track_dir / INIT_SEGMENT
-    segments = measure_segments(track_dir)
+    segments = with_durations(track_dir, measured or {})
     track = describe_track(
         track_dir.name,
         read_init(init_path.read_bytes()),

@@ -3,7 +3,8 @@ stitch every chunk's record into one rendition.
 
 A long video is encoded in chunks of whole frames, each by its own ffmpeg on a timeline
 starting at zero (commands.FrameSpan), so each writes the same init segment and
-segments numbered and timed from zero. ``place_chunk`` moves them: each fragment's decode
+segments numbered and timed from zero. ``ChunkPlacement`` moves each segment as it is
+streamed out (``place_chunk`` does it to a finished directory): the fragment's decode
 time gains the chunk's start, its sequence number and its file name become global. The
 chunk's playlist is not published; its ``ChunkRecord`` is, and whoever finishes the set
 stitches the records into one media playlist, I-frame playlist and track record
@@ -13,16 +14,16 @@ stitches the records into one media playlist, I-frame playlist and track record
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import m3u8
-
 from lumiere.media.commands import INIT_SEGMENT, SEGMENT_PATTERN, VARIANT_PLAYLIST
 from lumiere.media.isobmff import TrackInfo, read_init, retime_fragment
-from lumiere.media.packaging import SegmentRecord, measure_segment
+from lumiere.media.packaging import SegmentRecord, measure_fragment, playlist_entries
+from lumiere.media.segment_watch import segment_number
 
 
 class SeamError(ValueError):
@@ -71,6 +72,81 @@ class ChunkRecord:
         )
 
 
+@dataclass(frozen=True)
+class ChunkPlacement:
+    """Where chunk ``index``'s segments go on the whole timeline: decode times moved by
+    ``decode_time_offset`` ticks, numbers (sequence and file name) from ``first_number``."""
+
+    index: int
+    first_number: int
+    decode_time_offset: int
+
+    @classmethod
+    def of(
+        cls, init: TrackInfo, *, index: int, first_number: int, start_seconds: Fraction
+    ) -> ChunkPlacement:
+        """The chunk's start must be a whole number of ticks of the track's timescale."""
+        offset = start_seconds * init.timescale
+        if offset.denominator != 1:
+            raise SeamError(
+                f"chunk {index} starts at {float(start_seconds):.6f} s, not a whole tick of "
+                f"the {init.timescale} Hz track timescale"
+            )
+        return cls(index, first_number, int(offset))
+
+    def place(self, name: str, data: bytes) -> tuple[str, bytes]:
+        """The global name and the retimed bytes of the segment ffmpeg wrote as ``name``
+        (its local number is its position in the chunk)."""
+        local = segment_number(name)
+        if local is None:
+            raise SeamError(f"{name} is not a segment of chunk {self.index}")
+        number = self.first_number + local
+        data = retime_fragment(
+            data, decode_time_offset=self.decode_time_offset, sequence_number=number + 1
+        )
+        return SEGMENT_PATTERN % number, data
+
+
+def read_chunk_init(track_dir: Path) -> tuple[TrackInfo, bytes]:
+    data = (track_dir / INIT_SEGMENT).read_bytes()
+    return read_init(data), data
+
+
+def finish_chunk(
+    track_dir: Path,
+    placement: ChunkPlacement,
+    measured: Mapping[str, SegmentRecord],
+    *,
+    expected_segments: int | None,
+) -> ChunkRecord:
+    """The record of a chunk whose segments were placed (``measured``: their records by
+    the name ffmpeg gave them) once ffmpeg has written its playlist, which is then
+    removed: only the fan-in writes playlists. A full chunk must hold exactly
+    ``expected_segments`` (the DASH template numbers segments without gaps)."""
+    index = placement.index
+    entries = playlist_entries(track_dir)
+    if not entries:
+        raise SeamError(f"chunk {index} produced no segments")
+    if expected_segments is not None and len(entries) != expected_segments:
+        raise SeamError(
+            f"chunk {index} has {len(entries)} segments, not {expected_segments}: its "
+            "keyframes missed the segment grid"
+        )
+    missing = [name for name, _ in entries if name not in measured]
+    if missing:
+        raise SeamError(f"chunk {index}'s segments {missing} were never placed")
+    init, init_data = read_chunk_init(track_dir)
+    (track_dir / VARIANT_PLAYLIST).unlink()
+    return ChunkRecord(
+        index=index,
+        first_number=placement.first_number,
+        init=init,
+        init_bytes=len(init_data),
+        init_sha256=hashlib.sha256(init_data).hexdigest(),
+        segments=[replace(measured[name], duration=d) for name, d in entries],
+    )
+
+
 def place_chunk(
     track_dir: Path,
     *,
@@ -79,52 +155,27 @@ def place_chunk(
     start_seconds: Fraction,
     expected_segments: int | None,
 ) -> ChunkRecord:
-    """Rewrite the segments ffmpeg wrote in ``track_dir`` for chunk ``index`` in place:
-    decode times moved by ``start_seconds`` (exactly: it must be a whole number of ticks
-    of the track's timescale), sequence numbers and names from ``first_number``. The
-    chunk's own playlist is removed. A full chunk must hold exactly
-    ``expected_segments`` (the DASH template numbers segments without gaps)."""
-    init_data = (track_dir / INIT_SEGMENT).read_bytes()
-    init = read_init(init_data)
-    offset = start_seconds * init.timescale
-    if offset.denominator != 1:
-        raise SeamError(
-            f"chunk {index} starts at {float(start_seconds):.6f} s, not a whole tick of the "
-            f"{init.timescale} Hz track timescale"
-        )
-    playlist = m3u8.load(str(track_dir / VARIANT_PLAYLIST))
-    local = [(track_dir / s.uri, float(s.duration)) for s in playlist.segments]
-    if not local:
-        raise SeamError(f"chunk {index} produced no segments")
-    if expected_segments is not None and len(local) != expected_segments:
-        raise SeamError(
-            f"chunk {index} has {len(local)} segments, not {expected_segments}: its "
-            "keyframes missed the segment grid"
-        )
-    records: list[SegmentRecord] = []
-    # Last first: a segment's new number is never below its old one, so going backwards
-    # never overwrites a file not yet read.
-    for i in reversed(range(len(local))):
-        path, duration = local[i]
-        number = first_number + i
-        data = retime_fragment(
-            path.read_bytes(), decode_time_offset=int(offset), sequence_number=number + 1
-        )
-        target = track_dir / (SEGMENT_PATTERN % number)
-        if path != target:
-            path.unlink()
-        target.write_bytes(data)
-        records.append(measure_segment(target, duration))
-    (track_dir / VARIANT_PLAYLIST).unlink()
-    records.reverse()
-    return ChunkRecord(
+    """Place a chunk whose segments are all on disk, rewriting them in place (the
+    streamed path, pipeline/parts/video.py, places each segment as it is uploaded
+    instead). The chunk's own playlist is removed."""
+    placement = ChunkPlacement.of(
+        read_chunk_init(track_dir)[0],
         index=index,
         first_number=first_number,
-        init=init,
-        init_bytes=len(init_data),
-        init_sha256=hashlib.sha256(init_data).hexdigest(),
-        segments=records,
+        start_seconds=start_seconds,
     )
+    names = [name for name, _ in playlist_entries(track_dir)]
+    measured: dict[str, SegmentRecord] = {}
+    # Last first: a segment's new number is never below its old one, so going backwards
+    # never overwrites a file not yet read.
+    for name in reversed(names):
+        path = track_dir / name
+        target, data = placement.place(name, path.read_bytes())
+        if target != name:
+            path.unlink()
+        (track_dir / target).write_bytes(data)
+        measured[name] = measure_fragment(data, target, 0.0)
+    return finish_chunk(track_dir, placement, measured, expected_segments=expected_segments)
 
 
 @dataclass(frozen=True)

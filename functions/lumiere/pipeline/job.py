@@ -4,7 +4,7 @@ with a timeout taken from the Lambda's remaining time and progress fed to the ca
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from lumiere.pipeline import keys
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.plan import Part
+from lumiere.pipeline.streaming import Placer, SegmentStreamer, StreamedTrack, keep_name
 
 
 @dataclass
@@ -59,14 +60,27 @@ class Job:
             end=min(end, 99),  # 100 is written with the part's completion
         )
 
-    def run(self, argv: list[str], meter: ProgressMeter | None = None) -> ToolOutput:
+    def run(
+        self,
+        argv: list[str],
+        meter: ProgressMeter | None = None,
+        *,
+        watch: Callable[[], None] | None = None,
+    ) -> ToolOutput:
+        """``watch`` is called at every progress line; an error it raises stops ffmpeg
+        and propagates (a segment upload that failed mid-encode: pipeline/streaming.py)."""
         timeout = timeout_from_remaining(
             self.remaining_ms(), self.settings.tool_timeout_margin_seconds
         )
+
+        def on_line(line: str) -> None:
+            if watch is not None:
+                watch()
+            if meter is not None:
+                meter.feed(line)
+
         try:
-            return run_tool_streaming(
-                argv, timeout=timeout, on_line=meter.feed if meter is not None else None
-            )
+            return run_tool_streaming(argv, timeout=timeout, on_line=on_line)
         except ToolError as e:
             if e.returncode is None:
                 raise TransientError(f"ffmpeg ran out of time: {e}") from e
@@ -75,6 +89,22 @@ class Job:
                 f"not support. ffmpeg said: {e.stderr_tail.strip()[-300:]}",
                 reason=ReasonCode.PROCESSING_ERROR,
             ) from e
+
+    def streamed(self, directory: Path, place: Placer = keep_name) -> StreamedTrack:
+        """A rendition directory whose segments go to the rendition's prefix as ffmpeg
+        finishes them."""
+        return StreamedTrack(
+            directory, keys.rendition_prefix(self.task.asset_id, directory.name), place
+        )
+
+    def run_streamed(
+        self, argv: list[str], meter: ProgressMeter | None, tracks: Sequence[StreamedTrack]
+    ) -> SegmentStreamer:
+        """``run``, uploading the segments of ``tracks`` while ffmpeg writes them; the
+        streamer returned knows what each segment measured."""
+        with SegmentStreamer(self.settings.media_bucket, tracks) as streamer:
+            self.run(argv, meter, watch=streamer.raise_if_failed)
+        return streamer
 
 
 def publish_rendition(

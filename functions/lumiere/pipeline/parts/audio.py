@@ -62,13 +62,15 @@ def audio_part(job: Job, published: list[str]) -> dict[str, Any]:
             measured = parse_loudnorm(scan.stderr)
         track_dir = job.work / track.dirname
         track_dir.mkdir()
-        job.run(
+        streamer = job.run_streamed(
             build_audio_track_args(ffmpeg_bin, audio, settings, measured, track_dir, job.hls),
             job.meter(base + share // 3, base + share),
+            [job.streamed(track_dir)],
         )
         packaged = package_track(
             track_dir,
             kind=AUDIO,
+            measured=streamer.measured(track_dir),
             language=track.language,
             name=track.name,
             default=track.default,

@@ -6,6 +6,10 @@ the fan-in stitches (media/stitch.py)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,13 @@ from lumiere.media.commands import (
 )
 from lumiere.media.ladder import Rendition, plan_ladder
 from lumiere.media.packaging import package_track
-from lumiere.media.stitch import SeamError, chunk_record_name, place_chunk
+from lumiere.media.stitch import (
+    ChunkPlacement,
+    SeamError,
+    chunk_record_name,
+    finish_chunk,
+    read_chunk_init,
+)
 from lumiere.media.storyboard import (
     DEFAULT_TILE_WIDTH,
     Storyboard,
@@ -49,7 +59,7 @@ def video_part(job: Job, published: list[str]) -> dict[str, Any]:
         board_dir.mkdir()
         storyboard = (board_dir, plan_video_storyboard(job.info.duration, video))
     ffmpeg_bin = str(find_binaries().ffmpeg)
-    job.run(
+    streamer = job.run_streamed(
         build_video_group_args(
             ffmpeg_bin,
             job.source_url,
@@ -60,11 +70,14 @@ def video_part(job: Job, published: list[str]) -> dict[str, Any]:
             storyboard=storyboard,
         ),
         job.meter(),
+        [job.streamed(job.work / video_dirname(r.name)) for r in renditions],
     )
     tracks = []
     for r in renditions:
         track_dir = job.work / video_dirname(r.name)
-        track = package_track(track_dir, kind=VIDEO, frame_rate=r.frame_rate)
+        track = package_track(
+            track_dir, kind=VIDEO, frame_rate=r.frame_rate, measured=streamer.measured(track_dir)
+        )
         tracks.append({**publish_rendition(job, track_dir, published, track), "name": r.name})
     output: dict[str, Any] = {"tracks": tracks}
     if storyboard is not None:
@@ -90,6 +103,44 @@ def publish_storyboard(
     return {"storyboard": {**board.to_dict(), "vtt": prefix + board.vtt}}
 
 
+@dataclass
+class _ChunkPlacer:
+    """One rendition's ``ChunkPlacement``, made when its first segment is placed: it
+    needs the track's timescale, from the init segment ffmpeg writes just before that
+    segment (segment_watch)."""
+
+    track_dir: Path
+    chunk: Chunk
+    rung: str
+
+    @cached_property
+    def placement(self) -> ChunkPlacement:
+        # Two upload threads may both make it: it is the same value, so no lock.
+        init, _ = read_chunk_init(self.track_dir)
+        with self.seams():
+            return ChunkPlacement.of(
+                init,
+                index=self.chunk.index,
+                first_number=self.chunk.index * self.chunk.segments,
+                start_seconds=self.chunk.start,
+            )
+
+    def place(self, name: str, data: bytes) -> tuple[str, bytes]:
+        placement = self.placement
+        with self.seams():
+            return placement.place(name, data)
+
+    @contextmanager
+    def seams(self) -> Iterator[None]:
+        try:
+            yield
+        except SeamError as e:
+            raise PermanentError(
+                f"Chunk {self.chunk.index} of the {self.rung} rendition could not be placed: {e}.",
+                reason=ReasonCode.PROCESSING_ERROR,
+            ) from e
+
+
 def _chunk_part(
     job: Job,
     published: list[str],
@@ -98,14 +149,15 @@ def _chunk_part(
     chunk: Chunk,
 ) -> dict[str, Any]:
     """One chunk of a group's rungs. Each rendition's segments land under the rendition's
-    own prefix with their global names, beside ``chunk_NNNNN.json``; only chunk 0
-    publishes init.mp4 (every chunk writes the same one), and none publishes a playlist:
-    the fan-in writes those once every chunk is in."""
+    own prefix with their global names as ffmpeg finishes them, then ``chunk_NNNNN.json``
+    beside them; only chunk 0 publishes init.mp4 (every chunk writes the same one), and
+    none publishes a playlist: the fan-in writes those once every chunk is in."""
     span = FrameSpan(
         chunk.first_frame, chunk.frame_count, chunk.fps, origin=video.start_time or 0.0
     )
     end = chunk.end if chunk.end is not None else job.info.duration
-    job.run(
+    placers = [_ChunkPlacer(job.work / video_dirname(r.name), chunk, r.name) for r in renditions]
+    streamer = job.run_streamed(
         build_video_group_args(
             str(find_binaries().ffmpeg),
             job.source_url,
@@ -116,23 +168,18 @@ def _chunk_part(
             span=span,
         ),
         job.meter(duration=float(end - chunk.start) if end else None),
+        [job.streamed(p.track_dir, p.place) for p in placers],
     )
     chunks = []
-    for r in renditions:
-        track_dir = job.work / video_dirname(r.name)
-        try:
-            record = place_chunk(
+    for r, placer in zip(renditions, placers, strict=True):
+        track_dir = placer.track_dir
+        with placer.seams():
+            record = finish_chunk(
                 track_dir,
-                index=chunk.index,
-                first_number=chunk.index * chunk.segments,
-                start_seconds=chunk.start,
+                placer.placement,
+                streamer.measured(track_dir),
                 expected_segments=chunk.segments if chunk.frame_count is not None else None,
             )
-        except SeamError as e:
-            raise PermanentError(
-                f"Chunk {chunk.index} of the {r.name} rendition could not be placed: {e}.",
-                reason=ReasonCode.PROCESSING_ERROR,
-            ) from e
         if chunk.index != 0:
             (track_dir / INIT_SEGMENT).unlink()
         name = chunk_record_name(chunk.index)
