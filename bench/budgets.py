@@ -46,6 +46,7 @@ from bench.transcode import (
 )
 
 POLL_SECONDS = 0.02
+UHD = (3840, 2160)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog. "
@@ -64,7 +65,7 @@ def child_main(function_id: str) -> int:
     job = json.loads(sys.stdin.read())
     t0 = time.perf_counter()
     if job.get("api_path"):
-        response = _call_api(job["handler"], job["api_path"])
+        response = _call_api(job["handler"], job["api_path"], job["api_claims"])
     else:
         from lumiere_dev.runner import LocalLambdaContext, import_handler
 
@@ -99,14 +100,23 @@ def _vm_hwm() -> int:
     return 0
 
 
-def _call_api(handler: str, path: str) -> dict[str, Any]:
+def _call_api(handler: str, path: str, claims: dict[str, str]) -> dict[str, Any]:
     """The Chalice app in-process (chalice's own test client builds the API Gateway
-    event), so what runs is the function's code, not a server around it."""
+    event), so what runs is the function's code, not a server around it. The owner's
+    claims (verified by the parent's user pool) go where API Gateway's Cognito
+    authorizer puts them."""
+    from chalice.local import LocalGatewayAuthorizer
     from chalice.test import Client
     from lumiere_dev.runner import import_handler
 
+    class GatewayClaims(LocalGatewayAuthorizer):
+        def authorize(self, raw_path: str, event: Any, context: Any) -> tuple[Any, Any]:
+            event["requestContext"]["authorizer"] = {"claims": claims}
+            return event, context
+
     app = import_handler(handler)
     with Client(app) as client:
+        client.http._local_gateway._authorizer = GatewayClaims(app)
         response = client.http.get(path, headers={"Accept": "image/webp,image/*"})
     return {
         "status": response.status_code,
@@ -165,7 +175,12 @@ class Run:
 
 
 def invoke(
-    stack: Any, function_id: str, label: str, event: dict[str, Any] | None, api_path: str = ""
+    stack: Any,
+    function_id: str,
+    label: str,
+    event: dict[str, Any] | None,
+    api_path: str = "",
+    api_claims: dict[str, str] | None = None,
 ) -> Run:
     fn = stack.spec.functions[function_id]
     job = {
@@ -176,6 +191,7 @@ def invoke(
         "region": stack.spec.context.region,
         "account": stack.spec.context.account_id,
         "api_path": api_path,
+        "api_claims": api_claims or {},
     }
     env = {**os.environ, **stack.environment(), "POWERTOOLS_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
@@ -322,6 +338,13 @@ def photo_12mp(work: Path) -> Path:
     return path
 
 
+def owner_claims(stack: Any) -> dict[str, str]:
+    """The uploader's (stack.api_client()'s) ID-token claims, as the authorizer passes them."""
+    from lumiere_dev.auth import gateway_claims
+
+    return gateway_claims(stack.user_pool.verify(stack.token("developer")))
+
+
 def api_image_path(stack: Any, asset_id: str) -> str:
     from lumiere.api.image_links import sign_path, transform_path
     from lumiere.media.transform_spec import TransformSpec
@@ -424,16 +447,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--label", default=socket.gethostname(), help="names the results file")
     p.add_argument("--duration", type=float, default=30.0, help="1080p clip length, s")
+    p.add_argument(
+        "--uhd-duration", type=float, default=10.0, help="2160p clip length, s (0: none)"
+    )
     args = p.parse_args(argv)
     if args.child:
         return child_main(args.child)
 
     from lumiere_dev.cli import template_path
-    from lumiere_dev.client import LumiereClient
     from lumiere_dev.stack import LocalStack
 
     ffmpeg = str(find_binaries().ffmpeg)
     clip = generated_clip(ffmpeg, args.duration, "grain")
+    uhd = generated_clip(ffmpeg, args.uhd_duration, "grain", UHD) if args.uhd_duration else None
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="budgets-", dir=CACHE_DIR))
     date = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -449,13 +475,16 @@ def main(argv: list[str] | None = None) -> int:
             parameters={"AnalysisBackend": "offline"},
             overrides={"LUMIERE_WORK_DIR": str(work / "lambda")},
         ) as stack:
-            client = LumiereClient(stack.api_url)
+            client = stack.api_client()
             configured = configured_limits(stack)
-            for path, ctype, what in (
+            assets = [
                 (clip.path, "video/mp4", f"{args.duration:g} s 1080p30 clip"),
                 (speech, "video/mp4", "speech clip"),
                 (photo, "image/jpeg", "12 MP JPEG"),
-            ):
+            ]
+            if uhd is not None:  # the largest rungs: 2160p and 1440p exist only here
+                assets.insert(1, (uhd.path, "video/mp4", f"{args.uhd_duration:g} s 2160p30 clip"))
+            for path, ctype, what in assets:
                 print(f"{what} ...", flush=True)
                 got = run_asset(stack, client, path, ctype, what)
                 for r in got:
@@ -471,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
                     "/img/ 1200x800 cover of the 12 MP JPEG",
                     None,
                     api_path=api_image_path(stack, photo_id),
+                    api_claims=owner_claims(stack),  # /img/ renders only its owner's assets
                 )
             )
     finally:
@@ -478,7 +508,13 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_description(ffmpeg)
     note = (
         f"Inputs: the bench/transcode.py `grain` clip ({clip.path.name}, 1920x1080 30 fps, "
-        f"{args.duration:g} s, stereo), a speech clip (the astronaut photograph at "
+        f"{args.duration:g} s, stereo), "
+        + (
+            f"the same recipe at 3840x2160 ({uhd.path.name}, {args.uhd_duration:g} s), "
+            if uhd is not None
+            else ""
+        )
+        + "a speech clip (the astronaut photograph at "
         "1080x1080 30 fps with ~30 s of espeak-ng speech, as in the analysis tests), and a "
         "12 MP (4000x3000) JPEG from bench/images.py. Analysis backend: offline (OpenCV, "
         f"pocketsphinx). Load average before the run: {load_before}; after: see Machine."

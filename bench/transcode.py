@@ -143,8 +143,14 @@ class Clip:
     created: str
 
 
-def clip_argv(ffmpeg: str, seconds: float, out: Path, recipe: str = "grain") -> list[str]:
-    w, h = CLIP_SIZE
+def clip_argv(
+    ffmpeg: str,
+    seconds: float,
+    out: Path,
+    recipe: str = "grain",
+    size: tuple[int, int] = CLIP_SIZE,
+) -> list[str]:
+    w, h = size
     video = CLIP_RECIPES[recipe].format(w=w, h=h, r=CLIP_RATE)
     return [
         ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
@@ -159,20 +165,22 @@ def clip_argv(ffmpeg: str, seconds: float, out: Path, recipe: str = "grain") -> 
     ]  # fmt: skip
 
 
-def generated_clip(ffmpeg: str, seconds: float, recipe: str = "grain") -> Clip:
-    """Made once per recipe and duration; the recipe's hash is in the name so editing it
-    never reuses a stale clip."""
+def generated_clip(
+    ffmpeg: str, seconds: float, recipe: str = "grain", size: tuple[int, int] = CLIP_SIZE
+) -> Clip:
+    """Made once per recipe, size and duration; the command's hash is in the name so
+    editing it never reuses a stale clip."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     # The cache holds large media: keep it out of git without touching the root ignore.
     (CACHE_DIR / ".gitignore").write_text("*\n")
-    argv = clip_argv("ffmpeg", seconds, Path("clip.mp4"), recipe)
+    argv = clip_argv("ffmpeg", seconds, Path("clip.mp4"), recipe, size)
     digest = hashlib.sha256(json.dumps(argv).encode()).hexdigest()[:10]
     path = CACHE_DIR / f"clip-{seconds:g}s-{digest}.mp4"
     meta = path.with_suffix(".json")
     if not (path.is_file() and meta.is_file()):
         print(f"Generating the {seconds:g} s source clip (cached in {CACHE_DIR}) ...", flush=True)
         partial_path = path.with_suffix(".part.mp4")
-        run_checked(clip_argv(ffmpeg, seconds, partial_path, recipe))
+        run_checked(clip_argv(ffmpeg, seconds, partial_path, recipe, size))
         partial_path.rename(path)
         created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         meta.write_text(json.dumps({"command": shlex.join(argv), "created": created}))
