@@ -91,6 +91,14 @@ class Settings:
     playback_key_pair_id: str = ""
     playback_key_secret: str = ""
     playback_ttl_seconds: int = 900
+    # Public assets (served unsigned under the CDN's /public/ path): the CloudFront
+    # KeyValueStore of public asset ids that the distribution's Function reads, and the
+    # distribution whose public paths are invalidated when an asset goes private. The
+    # local stack names a DynamoDB table standing in for the store instead. None of them:
+    # assets cannot be made public.
+    public_assets_kvs_arn: str = ""
+    media_distribution_id: str = ""
+    public_assets_table: str = ""
     # Must equal the queues' maxReceiveCount: on the last attempt a failing asset is
     # marked FAILED instead of being left half-done in the dead-letter queue.
     max_attempts: int = 3
@@ -171,6 +179,9 @@ class Settings:
             playback_key_pair_id=env.get("PLAYBACK_KEY_PAIR_ID", d.playback_key_pair_id),
             playback_key_secret=env.get("PLAYBACK_KEY_SECRET", d.playback_key_secret),
             playback_ttl_seconds=_int(env, "PLAYBACK_TTL_SECONDS", d.playback_ttl_seconds),
+            public_assets_kvs_arn=env.get("PUBLIC_ASSETS_KVS_ARN", d.public_assets_kvs_arn),
+            media_distribution_id=env.get("MEDIA_DISTRIBUTION_ID", d.media_distribution_id),
+            public_assets_table=env.get("PUBLIC_ASSETS_TABLE", d.public_assets_table),
             max_attempts=_int(env, "MAX_ATTEMPTS", d.max_attempts),
             work_dir=env.get("LUMIERE_WORK_DIR", d.work_dir),
             tool_timeout_margin_seconds=_float(

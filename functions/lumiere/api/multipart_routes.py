@@ -48,7 +48,11 @@ def post_multipart_upload() -> Any:
         request = UploadRequest.from_json(bp.current_request.json_body)
         part_size = multipart.part_size_for(request.size)
         ticket = create_upload(
-            request, catalogue, settings, owner=caller_id(bp.current_request.context)
+            request,
+            catalogue,
+            settings,
+            owner=caller_id(bp.current_request.context),
+            public_index=runtime.public_assets(),
         )
     except LimitExceededError as e:
         return error(413, e.reason.value, e.message)
@@ -148,5 +152,7 @@ def abort_multipart_upload(asset_id: str) -> Response:
     item = _multipart_asset(asset_id)
     settings = runtime.settings()
     multipart.abort(settings.uploads_bucket, item["upload_key"], item["multipart_upload_id"])
-    delete_asset(asset_id, runtime.catalogue(), settings)
+    public = item.get("visibility") == "public"
+    public_index = runtime.public_assets() if public else None
+    delete_asset(asset_id, runtime.catalogue(), settings, public_index=public_index)
     return Response(body="", status_code=204)

@@ -6,18 +6,23 @@ import uuid
 from dataclasses import dataclass
 
 from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.public_assets import PublicAssetIndex
 from lumiere.cloud.storage import PresignedPost, presign_upload
 from lumiere.config import Settings
 from lumiere.errors import InvalidRequestError, LimitExceededError, ReasonCode
 from lumiere.media.ladder import load_preset
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import UploadKey, clean_filename
-from lumiere.pipeline.models import UploadRequest
+from lumiere.pipeline.models import UploadRequest, Visibility
 from lumiere.pipeline.status import AssetStatus
 
 # The browser's claim only routes the request; ingest decides the real type from bytes.
 ACCEPTED_TYPE_FAMILIES = ("video/", "audio/", "image/")
 GENERIC_TYPES = ("application/octet-stream", "application/mp4", "application/ogg")
+NO_PUBLIC_PATH = (
+    "This deployment serves media only with signed URLs (no public path): visibility "
+    "must be private."
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,15 @@ def new_asset_id() -> str:
 
 
 def create_upload(
-    request: UploadRequest, catalogue: Catalogue, settings: Settings, *, owner: str
+    request: UploadRequest,
+    catalogue: Catalogue,
+    settings: Settings,
+    *,
+    owner: str,
+    public_index: PublicAssetIndex | None = None,
 ) -> UploadTicket:
+    """``public_index``: where public assets are listed for the CDN; an upload asking to
+    be public is refused (400) without one."""
     if not (
         request.content_type.startswith(ACCEPTED_TYPE_FAMILIES)
         or request.content_type in GENERIC_TYPES
@@ -48,6 +60,9 @@ def create_upload(
             f"The file is {request.size:,} bytes; the limit is {settings.max_upload_bytes:,}.",
             reason=ReasonCode.TOO_LARGE,
         )
+    public = request.visibility is Visibility.PUBLIC
+    if public and public_index is None:
+        raise InvalidRequestError(NO_PUBLIC_PATH)
     # Refused now (400, with the choices) rather than failing the upload later.
     preset = load_preset(request.preset or settings.ladder_preset).name
     upload = UploadKey(asset_id=new_asset_id(), filename=clean_filename(request.filename))
@@ -62,11 +77,15 @@ def create_upload(
             "declared_size": request.size,
             "upload_key": upload.key,
             "preset": preset,
+            "visibility": request.visibility.value,
             **({"language": request.language} if request.language else {}),
             "created_at": now,
             "updated_at": now,
         }
     )
+    if public and public_index is not None:
+        # After the record: the store never lists an asset the catalogue calls private.
+        public_index.publish(upload.asset_id)
     post = presign_upload(
         settings.uploads_bucket,
         upload.key,
