@@ -162,6 +162,7 @@ class Resolver:
             "AWS::SQS::Queue": "QueueName",
             "AWS::DynamoDB::Table": "TableName",
             "AWS::Serverless::Function": "FunctionName",
+            "AWS::CloudFront::KeyValueStore": "Name",
         }.get(kind)
         if given and props.get(given):
             return as_string(self.resolve(props[given]))
@@ -209,6 +210,15 @@ class Resolver:
             },
             # Only ever a stand-in: the local stack serves media itself (MEDIA_BASE_URL).
             "AWS::CloudFront::Distribution": {"DomainName": lambda: f"{physical}.cloudfront.net"},
+            # Global, as CloudFront's ARNs are; the local stack keeps its keys in a
+            # stand-in table of the same name (resources.py).
+            "AWS::CloudFront::KeyValueStore": {
+                "Arn": lambda: (
+                    f"arn:{self.ctx.partition}:cloudfront::{self.ctx.account_id}"
+                    f":key-value-store/{physical}"
+                ),
+                "Id": lambda: physical,
+            },
         }.get(kind, {})
         if attribute not in attributes:
             raise KeyError(f"!GetAtt {name}.{attribute} ({kind}) is not supported locally")
