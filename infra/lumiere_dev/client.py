@@ -156,6 +156,7 @@ class LumiereClient:
         preset: str | None = None,
         language: str | None = None,
         visibility: str | None = None,
+        encryption: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"filename": filename, "content_type": content_type, "size": size}
         if preset:
@@ -164,6 +165,8 @@ class LumiereClient:
             body["language"] = language
         if visibility:
             body["visibility"] = visibility
+        if encryption:
+            body["encryption"] = encryption
         r = self.api.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
         return dict(self._json(r))
 
@@ -177,6 +180,7 @@ class LumiereClient:
         preset: str | None = None,
         language: str | None = None,
         visibility: str | None = None,
+        encryption: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> UploadResult:
         """``declared_size`` lets tests play a client that lies about the size;
@@ -192,6 +196,7 @@ class LumiereClient:
             preset=preset,
             language=language,
             visibility=visibility,
+            encryption=encryption,
         )
         form = ticket["upload"]
         body = MultipartFile(form["fields"], path, content_type, on_progress)
@@ -278,6 +283,13 @@ class LumiereClient:
             timeout=self.timeout,
         )
         return dict(self._json(r))
+
+    def content_key(self, asset_id: str) -> bytes:
+        """An encrypted asset's 16-byte HLS key (what a player fetches from EXT-X-KEY)."""
+        r = self.api.get(f"{self.api_url}/assets/{asset_id}/key", timeout=self.timeout)
+        if r.status_code != 200:
+            self._json(r)
+        return r.content
 
     def playback(self, asset_id: str) -> dict[str, Any]:
         """Manifest URLs and, when playback is signed, the signed query and cookies."""

@@ -32,6 +32,12 @@ def create_resources(spec: StackSpec, session: boto3.session.Session) -> None:
     s3 = session.client("s3", endpoint_url=endpoint)
     for bucket in spec.buckets.values():
         create_bucket(s3, bucket, spec)
+    kms = session.client("kms", endpoint_url=endpoint)
+    existing = {a["AliasName"] for a in kms.list_aliases().get("Aliases", [])}
+    for alias in spec.kms_aliases:
+        if alias not in existing:  # a key per alias, as the template pairs them
+            key_id = kms.create_key(Description=f"local stand-in for {alias}")["KeyMetadata"]
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id["KeyId"])
 
 
 def queue_attributes(queue: QueueSpec, spec: StackSpec) -> dict[str, str]:

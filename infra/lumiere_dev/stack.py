@@ -215,6 +215,8 @@ class LocalStack:
         overrides = dict(self.overrides)
         if self.media_bucket is not None:
             overrides.setdefault("MEDIA_BASE_URL", self.media_url)
+        # Encrypted playlists name the key's URL on the API: this stack's API.
+        overrides.setdefault("API_URL", self.api_url)
         store = self.public_assets_store
         if store is not None:
             # The API writes public ids where the local CDN reads them (see cdn.py).

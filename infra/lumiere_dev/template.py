@@ -136,6 +136,8 @@ class StackSpec:
     cdn_public_keys: dict[str, str] = field(default_factory=dict)
     # CloudFront KeyValueStores (the ids of public assets the CDN serves unsigned).
     key_value_stores: dict[str, KeyValueStoreSpec] = field(default_factory=dict)
+    # KMS key aliases ("alias/..."): moto gets a key under each.
+    kms_aliases: list[str] = field(default_factory=list)
 
     def bucket_named(self, name: str) -> BucketSpec | None:
         return next((b for b in self.buckets.values() if b.name == name), None)
@@ -267,6 +269,8 @@ def read_stack(template_path: Path, ctx: StackContext | None = None) -> StackSpe
             spec.tables[logical_id] = _table(r, logical_id, props)
         elif kind == "AWS::Serverless::Function":
             spec.functions[logical_id] = _function(r, logical_id, props, globals_)
+        elif kind == "AWS::KMS::Alias":
+            spec.kms_aliases.append(r.physical_name(logical_id))
         elif kind == "AWS::CloudFront::KeyValueStore":
             spec.key_value_stores[logical_id] = KeyValueStoreSpec(
                 logical_id, r.physical_name(logical_id), r.get_att(logical_id, "Arn")

@@ -195,6 +195,33 @@ def test_the_public_function_reads_the_store_the_api_writes(template: dict[str, 
             assert "cloudfront" not in json.dumps(statements(fn)), name
 
 
+def test_hls_keys_are_wrapped_by_a_rotating_kms_key_only_two_functions_use(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    key = resources["ContentKeysKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    alias = resources["ContentKeysAlias"]["Properties"]
+    assert alias["TargetKeyId"] == {"Ref": "ContentKeysKey"}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["CONTENT_KEY_ID"] == {"Ref": "ContentKeysAlias"}
+    granted = {}
+    for name, fn in resources_of(template, "AWS::Serverless::Function").items():
+        for statement in statements(fn):
+            actions = statement["Action"]
+            for action in actions if isinstance(actions, list) else [actions]:
+                if action.startswith("kms:"):
+                    assert statement["Resource"] == {"Fn::GetAtt": ["ContentKeysKey", "Arn"]}
+                    granted.setdefault(name, set()).add(action)
+    # the API makes keys and hands them to viewers; the encoder unwraps them; nobody else
+    assert granted == {
+        "ApiFunction": {"kms:GenerateDataKey", "kms:Decrypt"},
+        "TranscodeFunction": {"kms:Decrypt"},
+    }
+    # the key reaches players as bytes
+    assert template["Globals"]["Api"]["BinaryMediaTypes"] == ["*~1*"]
+
+
 def ttl(template: dict[str, Any], policy: dict[str, Any]) -> tuple[int, int]:
     config = template["Resources"][policy["Ref"]]["Properties"]["CachePolicyConfig"]
     return int(config["DefaultTTL"]), int(config["MaxTTL"])

@@ -29,7 +29,14 @@ from lumiere.media.images import CropFocus, can_encode, transform
 from lumiere.media.probe import MediaKind
 from lumiere.media.transform_spec import FORMATS, parse_transform
 from lumiere.pipeline.deletion import delete_asset
-from lumiere.pipeline.keys import ASSETS_PREFIX, asset_prefix, public_path, transform_key
+from lumiere.pipeline.encryption import is_encrypted
+from lumiere.pipeline.keys import (
+    ASSET_ID_RE,
+    ASSETS_PREFIX,
+    asset_prefix,
+    public_path,
+    transform_key,
+)
 from lumiere.pipeline.models import UploadRequest, Visibility, VisibilityChange
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.uploads import create_upload
@@ -92,7 +99,12 @@ def post_upload() -> Any:
     try:
         request = UploadRequest.from_json(app.current_request.json_body)
         ticket = create_upload(
-            request, catalogue, settings, owner=_caller(), public_index=runtime.public_assets()
+            request,
+            catalogue,
+            settings,
+            owner=_caller(),
+            public_index=runtime.public_assets(),
+            content_keys=runtime.content_keys(),
         )
     except LimitExceededError as e:
         return error(413, e.reason.value, e.message)
@@ -203,6 +215,30 @@ def playback(asset_id: str) -> Response:
             cookies=access.cookies(),
         )
     return Response(body=body, status_code=200, headers={"Cache-Control": "no-store"})
+
+
+@app.route("/assets/{asset_id}/key", methods=["GET"], cors=True)
+def content_key(asset_id: str) -> Response:
+    """The 16-byte HLS AES-128 key its media playlists name (EXT-X-KEY), for the owner,
+    or for any signed-in caller when the asset is public; 404 for anyone else, as for
+    every route, and for an asset that is not encrypted."""
+    caller = _caller()  # first: an unsigned request learns nothing
+    item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
+    keys = runtime.content_keys()
+    if (
+        item is None
+        or keys is None
+        or item.get("status") == AssetStatus.DELETED
+        or not is_encrypted(item)
+        or not (item.get("owner") == caller or _served_publicly(item))
+    ):
+        raise NotFoundError(f"No key for asset {asset_id}.")
+    return Response(
+        body=keys.unwrap(asset_id, str(item["content_key"])),
+        status_code=200,
+        # Never kept by a shared cache: the next caller may not be entitled to it.
+        headers={"Content-Type": "application/octet-stream", "Cache-Control": "private, no-store"},
+    )
 
 
 @app.route("/img/{asset_id}/{options}", methods=["GET"], cors=True)

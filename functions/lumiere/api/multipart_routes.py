@@ -53,6 +53,7 @@ def post_multipart_upload() -> Any:
             settings,
             owner=caller_id(bp.current_request.context),
             public_index=runtime.public_assets(),
+            content_keys=runtime.content_keys(),
         )
     except LimitExceededError as e:
         return error(413, e.reason.value, e.message)

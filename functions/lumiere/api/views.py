@@ -82,8 +82,11 @@ def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str,
             "encoded within one transcode task (chunked encoding is not available yet)."
         ]
     view["probe"] = probe_summary(item.get("probe"))
+    view["encryption"] = item.get("encryption") or "none"
     outputs = item.get("outputs") or {}
     shown: dict[str, Any] = {}
+    if outputs.get("encryption"):
+        shown["encryption"] = outputs["encryption"]
     if "poster" in outputs:
         shown["poster"] = {"key": outputs["poster"], "url": url_for(outputs["poster"])}
     hls = outputs.get("hls")

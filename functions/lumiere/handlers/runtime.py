@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from lumiere.cloud import clients
 from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.content_keys import ContentKeys
 from lumiere.cloud.playback_signing import PlaybackSigner, read_private_key
 from lumiere.cloud.public_assets import (
     CloudFrontPublicAssets,
@@ -65,8 +66,16 @@ def public_assets() -> PublicAssetIndex | None:
     return None
 
 
+@cache
+def content_keys() -> ContentKeys | None:
+    """Per-asset HLS keys (wrapped by KMS); None: this deployment cannot encrypt."""
+    key_id = settings().content_key_id
+    return ContentKeys(key_id) if key_id else None
+
+
 def reset() -> None:
     settings.cache_clear()
+    content_keys.cache_clear()
     public_assets.cache_clear()
     playback_signer.cache_clear()
     catalogue.cache_clear()

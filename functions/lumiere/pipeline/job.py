@@ -21,6 +21,7 @@ from lumiere.media.streams import MediaInfo
 from lumiere.media.tools import ToolOutput, run_tool_streaming, timeout_from_remaining
 from lumiere.pipeline import keys
 from lumiere.pipeline.clock import utc_now
+from lumiere.pipeline.encryption import seal_track
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.plan import Part
 
@@ -38,6 +39,15 @@ class Job:
     remaining_ms: Callable[[], int | None]
     # The language the upload request named (BCP 47 or ISO 639), for captions.
     language: str | None = None
+    # HLS AES-128: the asset's clear key and the URI playlists name for it; None: clear.
+    content_key: bytes | None = None
+    key_uri: str | None = None
+
+    def seal(self, track_dir: Path) -> None:
+        """Every rendition passes here before it is published: encrypted when the asset
+        asked for it (pipeline/encryption.py), else left as it is."""
+        if self.content_key is not None and self.key_uri is not None:
+            seal_track(track_dir, self.content_key, self.key_uri)
 
     @property
     def hls(self) -> HlsOptions:
@@ -82,6 +92,7 @@ def publish_rendition(
 ) -> dict[str, Any]:
     """Publish a rendition directory with its full track record beside it; returns the
     summary the catalogue keeps (see packaging.TRACK_RECORD)."""
+    job.seal(directory)
     (directory / TRACK_RECORD).write_text(json.dumps(track.to_dict()), encoding="utf-8")
     prefix = keys.rendition_prefix(job.task.asset_id, directory.name)
     published.append(prefix)

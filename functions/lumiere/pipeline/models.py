@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from lumiere.config import ENCRYPTIONS
 from lumiere.errors import InvalidRequestError, MalformedEventError
 from lumiere.media.probe import MediaKind
 
@@ -53,6 +54,8 @@ class UploadRequest:
     # None: the audio stream's tag, else the deployment's default.
     language: str | None = None
     visibility: Visibility = Visibility.PRIVATE
+    # HLS segment encryption ("none" | "aes-128"); None: the deployment's default.
+    encryption: str | None = None
 
     @classmethod
     def from_json(cls, body: Any) -> UploadRequest:
@@ -80,6 +83,9 @@ class UploadRequest:
                 "language must be a language tag such as 'en', 'en-GB' or 'eng'."
             )
         visibility = body.get("visibility")
+        encryption = body.get("encryption")
+        if encryption is not None and encryption not in ENCRYPTIONS:
+            raise InvalidRequestError(f"encryption must be one of {', '.join(ENCRYPTIONS)}.")
         return cls(
             filename=filename,
             content_type=content_type.strip().lower(),
@@ -87,6 +93,7 @@ class UploadRequest:
             preset=preset or None,
             language=language or None,
             visibility=Visibility.PRIVATE if visibility is None else Visibility.parse(visibility),
+            encryption=encryption,
         )
 
 

@@ -6,9 +6,10 @@ import uuid
 from dataclasses import dataclass
 
 from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.content_keys import ContentKeys
 from lumiere.cloud.public_assets import PublicAssetIndex
 from lumiere.cloud.storage import PresignedPost, presign_upload
-from lumiere.config import Settings
+from lumiere.config import ENCRYPTION_AES_128, FFMPEG, Settings
 from lumiere.errors import InvalidRequestError, LimitExceededError, ReasonCode
 from lumiere.media.ladder import load_preset
 from lumiere.pipeline.clock import utc_now
@@ -45,9 +46,11 @@ def create_upload(
     *,
     owner: str,
     public_index: PublicAssetIndex | None = None,
+    content_keys: ContentKeys | None = None,
 ) -> UploadTicket:
     """``public_index``: where public assets are listed for the CDN; an upload asking to
-    be public is refused (400) without one."""
+    be public is refused (400) without one. ``content_keys``: makes the asset's HLS key
+    when it is to be encrypted (refused without)."""
     if not (
         request.content_type.startswith(ACCEPTED_TYPE_FAMILIES)
         or request.content_type in GENERIC_TYPES
@@ -63,9 +66,20 @@ def create_upload(
     public = request.visibility is Visibility.PUBLIC
     if public and public_index is None:
         raise InvalidRequestError(NO_PUBLIC_PATH)
+    encryption = request.encryption or settings.hls_encryption
+    encrypted = encryption == ENCRYPTION_AES_128
+    if encrypted and content_keys is None:
+        raise InvalidRequestError(
+            "This deployment has no KMS key for HLS encryption (CONTENT_KEY_ID): "
+            "encryption must be none."
+        )
+    if encrypted and settings.transcode_engine != FFMPEG:
+        raise InvalidRequestError("HLS AES-128 needs the ffmpeg engine, not MediaConvert.")
     # Refused now (400, with the choices) rather than failing the upload later.
     preset = load_preset(request.preset or settings.ladder_preset).name
     upload = UploadKey(asset_id=new_asset_id(), filename=clean_filename(request.filename))
+    # Made now, once: the asset's parts encrypt in parallel and must share one key.
+    wrapped_key = content_keys.new_key(upload.asset_id)[1] if encrypted and content_keys else None
     now = utc_now()
     catalogue.create(
         {
@@ -78,6 +92,8 @@ def create_upload(
             "upload_key": upload.key,
             "preset": preset,
             "visibility": request.visibility.value,
+            "encryption": encryption,
+            **({"content_key": wrapped_key} if wrapped_key else {}),
             **({"language": request.language} if request.language else {}),
             "created_at": now,
             "updated_at": now,

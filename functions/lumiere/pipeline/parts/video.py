@@ -139,6 +139,7 @@ def _chunk_part(
         (track_dir / name).write_text(json.dumps(record.to_dict()), encoding="utf-8")
         prefix = keys.rendition_prefix(job.task.asset_id, track_dir.name)
         published.append(prefix)
+        job.seal(track_dir)
         publish_directory(job.settings.media_bucket, prefix, track_dir)
         chunks.append(
             {
