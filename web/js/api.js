@@ -53,6 +53,15 @@ async function call(method, path, body) {
   return parsed;
 }
 
+/**
+ * Headers for a request a library (hls.js) makes on its own: the token for URLs on the
+ * API (the HLS AES-128 key of an encrypted asset, GET /assets/{id}/key), nothing for
+ * anything else, so the token never goes to the CDN.
+ */
+export function apiHeadersFor(url) {
+  return config && url.startsWith(`${config.api_url}/`) ? authHeaders() : {};
+}
+
 export const listAssets = (params = {}) =>
   call("GET", `/assets?${new URLSearchParams(params)}`);
 export const getAsset = (id) => call("GET", `/assets/${encodeURIComponent(id)}`);
