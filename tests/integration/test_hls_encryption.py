@@ -153,6 +153,29 @@ def test_only_the_owner_gets_the_key_and_it_is_never_in_the_bucket(
     assert key.hex() not in json.dumps(item["Item"])
 
 
+def test_a_public_encrypted_assets_key_goes_to_any_signed_in_user(
+    stack: LocalStack, owner: LumiereClient, media: Media
+) -> None:
+    asset = process_upload(
+        stack, owner, media.silent_clip, "video/mp4", encryption="aes-128", visibility="public"
+    )
+    asset_id = asset["asset_id"]
+    key = owner.content_key(asset_id)
+    stranger = stack.api_client("passer-by")
+    assert stranger.content_key(asset_id) == key
+    assert requests.get(f"{stack.api_url}/assets/{asset_id}/key", timeout=10).status_code == 401
+    owner.set_visibility(asset_id, "private")
+    with pytest.raises(ApiError) as e:
+        stranger.content_key(asset_id)
+    assert e.value.status == 404
+    # deleting the asset drops its wrapped key from the record (the tombstone stays)
+    assert owner.delete_asset(asset_id) == 204
+    table = stack.spec.tables["AssetsTable"].name
+    item = stack.client("dynamodb").get_item(TableName=table, Key={"asset_id": {"S": asset_id}})
+    assert item["Item"]["status"]["S"] == "DELETED"
+    assert "content_key" not in item["Item"]
+
+
 @pytest.fixture(scope="module")
 def chunking_stack() -> Any:
     """A second stack that cuts anything over 4 s into 4 s chunks, so the fan-in

@@ -251,14 +251,17 @@ class Catalogue:
                 return Page(items, None)
 
     def tombstone(self, asset_id: str, now: str, expires_at: int) -> None:
-        """DELETED, with the probe and outputs dropped; the record itself expires later."""
+        """DELETED, with the probe and outputs dropped; the record itself expires later.
+        The wrapped HLS key goes at once (nothing it decrypts is left), and visibility
+        too (the public index was withdrawn before), so a repeated DELETE does not
+        invalidate again."""
         try:
             self._table.update_item(
                 Key={"asset_id": asset_id},
                 UpdateExpression=(
                     "SET #status = :deleted, #updated_at = :now, expires_at = :exp "
                     "REMOVE probe, outputs, #source, #error, progress, part_outputs, "
-                    "part_progress, parts_done, #plan"
+                    "part_progress, parts_done, #plan, content_key, visibility"
                 ),
                 ConditionExpression="attribute_exists(asset_id)",
                 ExpressionAttributeNames={
