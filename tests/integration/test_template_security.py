@@ -127,11 +127,13 @@ def test_every_behaviour_needs_a_signature_over_https(template: dict[str, Any]) 
         if pattern.startswith("public/"):
             assert "TrustedKeyGroups" not in behaviour, pattern
             assert behaviour["FunctionAssociations"] == PUBLIC_FUNCTION, pattern
+            headers = "PublicMediaResponseHeadersPolicy"
         else:
             assert behaviour["TrustedKeyGroups"] == [{"Ref": "PlaybackKeyGroup"}], pattern
             assert "FunctionAssociations" not in behaviour, pattern
+            headers = "MediaResponseHeadersPolicy"
         assert behaviour["ViewerProtocolPolicy"] == "https-only", pattern
-        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "MediaResponseHeadersPolicy"}
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": headers}, pattern
     group = template["Resources"]["PlaybackKeyGroup"]["Properties"]["KeyGroupConfig"]
     assert group["Items"] == [{"Ref": "PlaybackKey"}]
     key = template["Resources"]["PlaybackKey"]["Properties"]["PublicKeyConfig"]
@@ -256,6 +258,13 @@ def test_response_headers_allow_players_and_harden(template: dict[str, Any]) -> 
     assert cors["AccessControlAllowOrigins"]["Items"] == {"Ref": "PlayerOrigins"}  # not *
     assert "Range" in cors["AccessControlAllowHeaders"]["Items"]
     security = config["SecurityHeadersConfig"]
+    # the public path: any web page may play it, never with credentials, same hardening
+    public = template["Resources"]["PublicMediaResponseHeadersPolicy"]["Properties"][
+        "ResponseHeadersPolicyConfig"
+    ]
+    assert public["CorsConfig"]["AccessControlAllowOrigins"]["Items"] == ["*"]
+    assert public["CorsConfig"]["AccessControlAllowCredentials"] is False
+    assert public["SecurityHeadersConfig"] == security
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert security["FrameOptions"]["FrameOption"] == "DENY"
     assert "default-src 'none'" in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
