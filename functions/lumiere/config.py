@@ -138,6 +138,9 @@ class Settings:
             raise ValueError(
                 f"HLS_ENCRYPTION is {self.hls_encryption!r}; use one of " + ", ".join(ENCRYPTIONS)
             )
+        if self.hls_encryption == ENCRYPTION_AES_128 and self.transcode_engine != FFMPEG:
+            # Else every upload would be refused; MediaConvert writes its own packages.
+            raise ValueError("HLS_ENCRYPTION=aes-128 needs TRANSCODE_ENGINE=ffmpeg")
         if self.analysis_backend not in ANALYSIS_BACKENDS:
             raise ValueError(
                 f"ANALYSIS_BACKEND is {self.analysis_backend!r}; use one of "

@@ -13,7 +13,8 @@ import boto3
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from lumiere.cloud.content_keys import ContentKeys
-from lumiere.errors import PermanentError
+from lumiere.config import Settings
+from lumiere.errors import InvalidRequestError, PermanentError
 from lumiere.media.hls import build_master_playlist
 from lumiere.media.hls_crypto import (
     PlaylistMismatch,
@@ -25,6 +26,7 @@ from lumiere.media.hls_crypto import (
 )
 from lumiere.media.packaging import PackagedTrack, SegmentRecord, media_playlist
 from lumiere.pipeline.encryption import seal_track
+from lumiere.pipeline.models import UploadRequest
 from moto import mock_aws
 
 KEY = bytes(range(16))
@@ -161,3 +163,19 @@ def test_content_keys_are_wrapped_by_kms_and_bound_to_their_asset(kms_alias: str
     assert keys.new_key("a" * 32)[0] != clear  # a new key each time
     with pytest.raises(Exception, match="InvalidCiphertext"):
         keys.unwrap("b" * 32, wrapped)  # another asset's record cannot use it
+
+
+def test_encryption_settings_and_requests() -> None:
+    settings = Settings.from_env({"HLS_ENCRYPTION": "AES-128", "API_URL": "https://x/Prod/"})
+    assert (settings.hls_encryption, settings.api_url) == ("aes-128", "https://x/Prod")
+    assert Settings.from_env({}).hls_encryption == "none"
+    with pytest.raises(ValueError, match="HLS_ENCRYPTION"):
+        Settings.from_env({"HLS_ENCRYPTION": "aes-256"})
+    with pytest.raises(ValueError, match="ffmpeg"):
+        Settings.from_env({"HLS_ENCRYPTION": "aes-128", "TRANSCODE_ENGINE": "mediaconvert"})
+    body = {"filename": "a.mp4", "content_type": "video/mp4", "size": 1}
+    assert UploadRequest.from_json(body).encryption is None  # the deployment's default
+    assert UploadRequest.from_json({**body, "encryption": "aes-128"}).encryption == "aes-128"
+    for bad in ("AES-128", "sample-aes", True):
+        with pytest.raises(InvalidRequestError):
+            UploadRequest.from_json({**body, "encryption": bad})
