@@ -66,6 +66,9 @@ export const listAssets = (params = {}) =>
   call("GET", `/assets?${new URLSearchParams(params)}`);
 export const getAsset = (id) => call("GET", `/assets/${encodeURIComponent(id)}`);
 export const deleteAsset = (id) => call("DELETE", `/assets/${encodeURIComponent(id)}`);
+/** "public" (plain URLs anyone can play) or "private" (signed URLs only). */
+export const setVisibility = (id, visibility) =>
+  call("PATCH", `/assets/${encodeURIComponent(id)}`, { visibility });
 /** Manifest URLs and the CDN signature for the asset's prefix (signed_query, expires_at). */
 export const getPlayback = (id) => call("GET", `/assets/${encodeURIComponent(id)}/playback`);
 
