@@ -25,10 +25,14 @@ def test_an_encrypted_asset_plays_with_the_key_fetched_with_the_token(
     asset_id = client.upload_file(clip, content_type="video/mp4", encryption="aes-128").asset_id
     assert client.wait_until_final(asset_id, timeout=180)["status"] == "READY"
     requests_seen: list[tuple[str, str | None]] = []
-    page.on(
-        "request",
-        lambda r: requests_seen.append((r.url, r.headers.get("authorization"))),
-    )
+    accepts: list[str | None] = []
+
+    def seen(r: Any) -> None:
+        requests_seen.append((r.url, r.headers.get("authorization")))
+        if r.url.endswith(f"/{asset_id}/key"):
+            accepts.append(r.headers.get("accept"))
+
+    page.on("request", seen)
     key_answers: list[int] = []
     page.on(
         "response",
@@ -47,6 +51,7 @@ def test_an_encrypted_asset_plays_with_the_key_fetched_with_the_token(
     key_requests = [auth for url, auth in requests_seen if url.endswith(f"/{asset_id}/key")]
     assert key_requests
     assert all(key_requests)  # every key request carried the token
+    assert set(accepts) == {"application/octet-stream"}  # what API Gateway answers in bytes
     cdn = [(url, auth) for url, auth in requests_seen if url.startswith(stack.media_url)]
     assert cdn
     assert all(auth is None for _, auth in cdn)  # the token never goes to the CDN

@@ -54,12 +54,14 @@ async function call(method, path, body) {
 }
 
 /**
- * Headers for a request a library (hls.js) makes on its own: the token for URLs on the
- * API (the HLS AES-128 key of an encrypted asset, GET /assets/{id}/key), nothing for
- * anything else, so the token never goes to the CDN.
+ * Headers for a request hls.js makes on its own: for URLs on the API (the HLS AES-128
+ * key of an encrypted asset, GET /assets/{id}/key) the token, and an Accept that API
+ * Gateway answers with the key's bytes (it decides by the first Accept type); nothing
+ * for anything else, so the token never goes to the CDN.
  */
 export function apiHeadersFor(url) {
-  return config && url.startsWith(`${config.api_url}/`) ? authHeaders() : {};
+  if (!config || !url.startsWith(`${config.api_url}/`)) return {};
+  return { ...authHeaders(), Accept: "application/octet-stream" };
 }
 
 export const listAssets = (params = {}) =>
