@@ -165,8 +165,8 @@ def test_the_public_function_reads_the_store_the_api_writes(template: dict[str, 
     assert config["KeyValueStoreAssociations"] == [
         {"KeyValueStoreARN": {"Fn::GetAtt": ["PublicAssetsStore", "Arn"]}}
     ]
-    code = function["FunctionCode"]["Fn::Sub"]
-    assert "cf.kvs('${PublicAssetsStore.Id}')" in code
+    code = function["FunctionCode"]
+    assert "const store = cf.kvs();" in code  # the associated store
     assert "statusCode: 404" in code
     api = resources["ApiFunction"]["Properties"]
     variables = api["Environment"]["Variables"]
