@@ -17,7 +17,7 @@ import pytest
 import yaml
 from botocore.stub import ANY, Stubber
 from lumiere.cloud.public_assets import CloudFrontPublicAssets
-from lumiere.errors import InvalidRequestError, TransientError
+from lumiere.errors import InvalidRequestError, QuotaExceededError, TransientError
 from lumiere.pipeline.keys import parse_public_path
 from lumiere.pipeline.models import UploadRequest, Visibility, VisibilityChange
 from lumiere.pipeline.visibility import change_visibility
@@ -326,3 +326,22 @@ def test_the_cloudfront_function_applies_the_same_rule() -> None:
     good = PATH_CASES[0][0]
     for ids in ([], [OTHER], ["unreadable", ASSET]):
         assert run_function([good], ids) == [{"statusCode": 404, "statusDescription": "Not Found"}]
+
+
+def test_a_full_store_is_a_quota_error_and_the_asset_stays_private() -> None:
+    index, kvs, _ = stubbed()
+    describe(kvs, "E1")
+    kvs.add_client_error("put_key", "ServiceQuotaExceededException", http_status_code=402)
+    with kvs, pytest.raises(QuotaExceededError, match="Make others private"):
+        index.publish(ASSET)
+
+    class FullIndex(Recorder):
+        def publish(self, asset_id: str) -> None:
+            self.log.append(("index", "publish"))
+            raise QuotaExceededError("full")
+
+    r = FullIndex()
+    with pytest.raises(QuotaExceededError):
+        change_visibility({"asset_id": ASSET}, Visibility.PUBLIC, r, r)  # type: ignore[arg-type]
+    # said private again: no public URL that would answer 404
+    assert r.log == [("catalogue", "public"), ("index", "publish"), ("catalogue", "private")]

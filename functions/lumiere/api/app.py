@@ -22,6 +22,7 @@ from lumiere.errors import (
     InvalidRequestError,
     LimitExceededError,
     PermanentError,
+    QuotaExceededError,
     StaleTransitionError,
 )
 from lumiere.handlers import runtime
@@ -108,6 +109,8 @@ def post_upload() -> Any:
         )
     except LimitExceededError as e:
         return error(413, e.reason.value, e.message)
+    except QuotaExceededError as e:
+        return error(409, e.reason.value, e.message)
     except (InvalidRequestError, PermanentError) as e:
         return error(400, e.reason.value, e.message)
     return Response(
@@ -176,6 +179,8 @@ def update_asset(asset_id: str) -> Any:
         )
     except InvalidRequestError as e:
         return error(400, e.reason.value, e.message)
+    except QuotaExceededError as e:
+        return error(409, e.reason.value, e.message)
     except StaleTransitionError as e:  # deleted meanwhile
         raise NotFoundError(f"No asset {asset_id}.") from e
     return asset_view(item, _urls_for(item))

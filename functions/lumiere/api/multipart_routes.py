@@ -12,7 +12,13 @@ from chalice import Blueprint, ConflictError, NotFoundError, Response
 from lumiere.api.identity import caller_id
 from lumiere.api.ownership import error, owned_asset
 from lumiere.cloud import multipart
-from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError, ReasonCode
+from lumiere.errors import (
+    InvalidRequestError,
+    LimitExceededError,
+    PermanentError,
+    QuotaExceededError,
+    ReasonCode,
+)
 from lumiere.handlers import runtime
 from lumiere.pipeline.deletion import delete_asset
 from lumiere.pipeline.models import UploadRequest
@@ -57,6 +63,8 @@ def post_multipart_upload() -> Any:
         )
     except LimitExceededError as e:
         return error(413, e.reason.value, e.message)
+    except QuotaExceededError as e:
+        return error(409, e.reason.value, e.message)
     except (InvalidRequestError, PermanentError) as e:
         return error(400, e.reason.value, e.message)
     upload_id = multipart.start(settings.uploads_bucket, ticket.key, request.content_type)

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lumiere.cloud.clients import NETWORK_ERRORS, client
-from lumiere.errors import TransientError
+from lumiere.errors import QuotaExceededError, TransientError
 
 # The Function tests presence only; the value says what the key is for a person
 # reading the store in the console.
@@ -122,6 +122,11 @@ class CloudFrontPublicAssets:
     @staticmethod
     def _translated(e: ClientError, what: str) -> Exception:
         code = _code(e)
+        if code == "ServiceQuotaExceededException":
+            return QuotaExceededError(
+                "No more assets can be made public: the CDN's store of public assets is "
+                "full (a CloudFront KeyValueStore holds 5 MB). Make others private first."
+            )
         if code in _RETRYABLE or code in {"ConflictException", "TooManyInvalidationsInProgress"}:
             return TransientError(f"CloudFront busy ({code}) trying to {what}")
         return e

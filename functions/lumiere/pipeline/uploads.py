@@ -10,7 +10,12 @@ from lumiere.cloud.content_keys import ContentKeys
 from lumiere.cloud.public_assets import PublicAssetIndex
 from lumiere.cloud.storage import PresignedPost, presign_upload
 from lumiere.config import ENCRYPTION_AES_128, FFMPEG, Settings
-from lumiere.errors import InvalidRequestError, LimitExceededError, ReasonCode
+from lumiere.errors import (
+    InvalidRequestError,
+    LimitExceededError,
+    QuotaExceededError,
+    ReasonCode,
+)
 from lumiere.media.ladder import load_preset
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import UploadKey, clean_filename
@@ -101,7 +106,11 @@ def create_upload(
     )
     if public and public_index is not None:
         # After the record: the store never lists an asset the catalogue calls private.
-        public_index.publish(upload.asset_id)
+        try:
+            public_index.publish(upload.asset_id)
+        except QuotaExceededError:
+            catalogue.set_visibility(upload.asset_id, Visibility.PRIVATE.value, utc_now())
+            raise
     post = presign_upload(
         settings.uploads_bucket,
         upload.key,

@@ -14,7 +14,7 @@ from typing import Any
 
 from lumiere.cloud.catalogue import Catalogue
 from lumiere.cloud.public_assets import PublicAssetIndex
-from lumiere.errors import InvalidRequestError
+from lumiere.errors import InvalidRequestError, QuotaExceededError
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.models import Visibility
 from lumiere.pipeline.uploads import NO_PUBLIC_PATH
@@ -41,7 +41,13 @@ def change_visibility(
         if public_index is None:
             raise InvalidRequestError(NO_PUBLIC_PATH)
         item = catalogue.set_visibility(asset_id, target.value, utc_now())
-        public_index.publish(asset_id)
+        try:
+            public_index.publish(asset_id)
+        except QuotaExceededError:
+            # It will not fit later either: say private again rather than hand out
+            # public URLs that answer 404.
+            catalogue.set_visibility(asset_id, Visibility.PRIVATE.value, utc_now())
+            raise
         return item
     if public_index is not None:
         public_index.withdraw(asset_id)
