@@ -84,6 +84,12 @@ def test_segments_are_not_mp4_without_the_key_and_are_with_it(
     assert len(key) == 16
     init = signed_get(play, urljoin(url, playlist.segment_map[0].uri)).content
     assert init[4:8] == b"ftyp"  # the map is clear
+    master_url = play["hls"].split("?")[0]
+    master = m3u8.loads(signed_get(play, master_url).text, uri=master_url)
+    declared = next(
+        p.stream_info.bandwidth for p in master.playlists if urljoin(master_url, p.uri) == url
+    )
+    peak = 0.0
     whole = tmp_path / "decrypted.mp4"
     sealed_file = tmp_path / "sealed.mp4"
     with whole.open("wb") as clear_out, sealed_file.open("wb") as sealed_out:
@@ -93,10 +99,12 @@ def test_segments_are_not_mp4_without_the_key_and_are_with_it(
             sealed = signed_get(play, urljoin(url, segment.uri)).content
             assert sealed[4:8] not in MP4_BOXES
             assert len(sealed) % 16 == 0
+            peak = max(peak, len(sealed) * 8 / segment.duration)
             clear = decrypt_segment(sealed, key, sequence)
             assert clear[4:8] in MP4_BOXES
             clear_out.write(clear)
             sealed_out.write(sealed)
+    assert peak <= declared  # BANDWIDTH counts the padding (RFC 8216 4.3.4.2)
     ffprobe = str(find_binaries().ffprobe)
     probe = [ffprobe, "-v", "error", "-count_frames", "-show_streams", "-of", "json"]
     [video] = json.loads(run_tool([*probe, str(whole)], timeout=60))["streams"]

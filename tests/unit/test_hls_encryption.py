@@ -24,7 +24,7 @@ from lumiere.media.hls_crypto import (
     encrypted_size,
     sequence_iv,
 )
-from lumiere.media.packaging import PackagedTrack, SegmentRecord, media_playlist
+from lumiere.media.packaging import PackagedTrack, SegmentRecord, as_sealed, media_playlist
 from lumiere.pipeline.encryption import seal_track
 from lumiere.pipeline.models import UploadRequest
 from moto import mock_aws
@@ -131,6 +131,14 @@ def test_sealing_a_rendition_encrypts_segments_keys_the_playlist_and_drops_ifram
     (bad / "index.m3u8").write_text(media_playlist(SEGMENTS[1:]))
     with pytest.raises(PermanentError, match="media sequence"):
         seal_track(bad, KEY, URI)
+
+
+def test_sealed_segments_are_measured_at_their_published_size() -> None:
+    sealed = as_sealed(SEGMENTS)
+    assert [s.bytes for s in sealed] == [16] * 3  # 10 clear bytes pad to one block
+    assert [(s.uri, s.start, s.length, s.first_sample_end) for s in sealed] == [
+        (s.uri, s.start, s.length, s.first_sample_end) for s in SEGMENTS
+    ]
 
 
 def test_the_master_can_leave_the_iframe_playlists_out() -> None:

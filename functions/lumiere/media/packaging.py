@@ -8,13 +8,14 @@ this record, never the files themselves.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import m3u8
 
 from lumiere.media.commands import INIT_SEGMENT, VARIANT_PLAYLIST
+from lumiere.media.hls_crypto import encrypted_size
 from lumiere.media.isobmff import TrackInfo, read_fragment, read_init
 
 IFRAME_PLAYLIST = "iframes.m3u8"
@@ -104,6 +105,13 @@ def measure_segment(path: Path, duration: float, uri: str | None = None) -> Segm
     )
 
 
+def as_sealed(segments: list[SegmentRecord]) -> list[SegmentRecord]:
+    """The records as HLS AES-128 will publish them: each segment grows by its PKCS7
+    padding, which BANDWIDTH must count (timing and keyframe offsets are the clear
+    stream's, as a player sees it after decrypting)."""
+    return [replace(s, bytes=encrypted_size(s.bytes)) for s in segments]
+
+
 def measure_segments(track_dir: Path) -> list[SegmentRecord]:
     """Every segment ffmpeg's playlist names, in order."""
     playlist = m3u8.load(str(track_dir / VARIANT_PLAYLIST))
@@ -111,12 +119,20 @@ def measure_segments(track_dir: Path) -> list[SegmentRecord]:
 
 
 def package_track(
-    track_dir: Path, *, kind: str, frame_rate: float | None = None, **labels: Any
+    track_dir: Path,
+    *,
+    kind: str,
+    frame_rate: float | None = None,
+    sealed: bool = False,
+    **labels: Any,
 ) -> PackagedTrack:
     """Measure a rendition directory (init.mp4, seg_*.m4s, index.m3u8). For video, also
-    write its I-frame playlist next to it."""
+    write its I-frame playlist next to it. ``sealed``: its segments will be published
+    AES-128 encrypted, and are measured at that size."""
     init_path = track_dir / INIT_SEGMENT
     segments = measure_segments(track_dir)
+    if sealed:
+        segments = as_sealed(segments)
     track = describe_track(
         track_dir.name,
         read_init(init_path.read_bytes()),

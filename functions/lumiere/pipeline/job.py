@@ -43,6 +43,11 @@ class Job:
     content_key: bytes | None = None
     key_uri: str | None = None
 
+    @property
+    def sealed(self) -> bool:
+        """Whether this part's renditions are published encrypted (measured so)."""
+        return self.content_key is not None
+
     def seal(self, track_dir: Path) -> None:
         """Every rendition passes here before it is published: encrypted when the asset
         asked for it (pipeline/encryption.py), else left as it is."""

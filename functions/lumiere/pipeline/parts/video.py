@@ -6,6 +6,7 @@ the fan-in stitches (media/stitch.py)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from lumiere.media.commands import (
     video_dirname,
 )
 from lumiere.media.ladder import Rendition, plan_ladder
-from lumiere.media.packaging import package_track
+from lumiere.media.packaging import as_sealed, package_track
 from lumiere.media.stitch import SeamError, chunk_record_name, place_chunk
 from lumiere.media.storyboard import (
     DEFAULT_TILE_WIDTH,
@@ -64,7 +65,7 @@ def video_part(job: Job, published: list[str]) -> dict[str, Any]:
     tracks = []
     for r in renditions:
         track_dir = job.work / video_dirname(r.name)
-        track = package_track(track_dir, kind=VIDEO, frame_rate=r.frame_rate)
+        track = package_track(track_dir, kind=VIDEO, frame_rate=r.frame_rate, sealed=job.sealed)
         tracks.append({**publish_rendition(job, track_dir, published, track), "name": r.name})
     output: dict[str, Any] = {"tracks": tracks}
     if storyboard is not None:
@@ -133,6 +134,8 @@ def _chunk_part(
                 f"Chunk {chunk.index} of the {r.name} rendition could not be placed: {e}.",
                 reason=ReasonCode.PROCESSING_ERROR,
             ) from e
+        if job.sealed:  # measured as published, for the stitched BANDWIDTH
+            record = replace(record, segments=as_sealed(record.segments))
         if chunk.index != 0:
             (track_dir / INIT_SEGMENT).unlink()
         name = chunk_record_name(chunk.index)
