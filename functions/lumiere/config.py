@@ -22,6 +22,9 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 ANALYSIS_BACKENDS = ("offline", "aws", "off")
+# HLS encryption of an asset's media segments: none, or AES-128 with a per-asset key.
+ENCRYPTION_NONE, ENCRYPTION_AES_128 = "none", "aes-128"
+ENCRYPTIONS = (ENCRYPTION_NONE, ENCRYPTION_AES_128)
 
 
 FFMPEG, MEDIACONVERT = "ffmpeg", "mediaconvert"
@@ -91,6 +94,20 @@ class Settings:
     playback_key_pair_id: str = ""
     playback_key_secret: str = ""
     playback_ttl_seconds: int = 900
+    # Public assets (served unsigned under the CDN's /public/ path): the CloudFront
+    # KeyValueStore of public asset ids that the distribution's Function reads, and the
+    # distribution whose public paths are invalidated when an asset goes private. The
+    # local stack names a DynamoDB table standing in for the store instead. None of them:
+    # assets cannot be made public.
+    public_assets_kvs_arn: str = ""
+    media_distribution_id: str = ""
+    public_assets_table: str = ""
+    # HLS AES-128: the default for uploads that do not choose ("none" or "aes-128"); the
+    # KMS key (id, ARN or alias) that wraps each asset's content key; and the API's base
+    # URL, which the media playlists name for the key (GET {api_url}/assets/{id}/key).
+    hls_encryption: str = ENCRYPTION_NONE
+    content_key_id: str = ""
+    api_url: str = ""
     # Must equal the queues' maxReceiveCount: on the last attempt a failing asset is
     # marked FAILED instead of being left half-done in the dead-letter queue.
     max_attempts: int = 3
@@ -117,6 +134,13 @@ class Settings:
                 f"CHUNK_SECONDS is {self.chunk_seconds:g}; it must be a positive multiple of "
                 f"SEGMENT_SECONDS ({self.segment_seconds:g}) so chunks join on segment bounds"
             )
+        if self.hls_encryption not in ENCRYPTIONS:
+            raise ValueError(
+                f"HLS_ENCRYPTION is {self.hls_encryption!r}; use one of " + ", ".join(ENCRYPTIONS)
+            )
+        if self.hls_encryption == ENCRYPTION_AES_128 and self.transcode_engine != FFMPEG:
+            # Else every upload would be refused; MediaConvert writes its own packages.
+            raise ValueError("HLS_ENCRYPTION=aes-128 needs TRANSCODE_ENGINE=ffmpeg")
         if self.analysis_backend not in ANALYSIS_BACKENDS:
             raise ValueError(
                 f"ANALYSIS_BACKEND is {self.analysis_backend!r}; use one of "
@@ -171,6 +195,12 @@ class Settings:
             playback_key_pair_id=env.get("PLAYBACK_KEY_PAIR_ID", d.playback_key_pair_id),
             playback_key_secret=env.get("PLAYBACK_KEY_SECRET", d.playback_key_secret),
             playback_ttl_seconds=_int(env, "PLAYBACK_TTL_SECONDS", d.playback_ttl_seconds),
+            public_assets_kvs_arn=env.get("PUBLIC_ASSETS_KVS_ARN", d.public_assets_kvs_arn),
+            media_distribution_id=env.get("MEDIA_DISTRIBUTION_ID", d.media_distribution_id),
+            public_assets_table=env.get("PUBLIC_ASSETS_TABLE", d.public_assets_table),
+            hls_encryption=env.get("HLS_ENCRYPTION", "").strip().lower() or d.hls_encryption,
+            content_key_id=env.get("CONTENT_KEY_ID", d.content_key_id),
+            api_url=env.get("API_URL", d.api_url).rstrip("/"),
             max_attempts=_int(env, "MAX_ATTEMPTS", d.max_attempts),
             work_dir=env.get("LUMIERE_WORK_DIR", d.work_dir),
             tool_timeout_margin_seconds=_float(

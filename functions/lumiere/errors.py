@@ -26,6 +26,8 @@ class ReasonCode(StrEnum):
     # Analysis steps only: they are recorded on the step, never fail the asset.
     ANALYSIS_FAILED = "analysis_failed"
     UNSUPPORTED_LANGUAGE = "unsupported_language"
+    # API only: an account-wide limit, not the request, stands in the way.
+    QUOTA_EXCEEDED = "quota_exceeded"
 
 
 class LumiereError(Exception):
@@ -64,6 +66,13 @@ class InvalidRequestError(PermanentError):
     """A client request the API refuses (HTTP 400)."""
 
     reason = ReasonCode.INVALID_REQUEST
+
+
+class QuotaExceededError(PermanentError):
+    """A limit of the deployment, not of the request (the CloudFront KeyValueStore of
+    public assets is full): the API answers 409 until something is freed."""
+
+    reason = ReasonCode.QUOTA_EXCEEDED
 
 
 class AnalysisError(PermanentError):

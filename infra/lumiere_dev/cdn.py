@@ -2,7 +2,10 @@
 
 With trusted public keys (the template's key group) it serves only requests signed as
 CloudFront requires (cloudfront_auth.py), answering 403 otherwise, as the distribution's
-cache behaviours with TrustedKeyGroups do.
+cache behaviours with TrustedKeyGroups do. With a public index it also plays the
+/public/ behaviours and their viewer-request Function: ``/public/assets/{id}/...`` is
+served unsigned as ``assets/{id}/...`` while the index lists the asset, 404 otherwise
+(whatever signature it carries, as the public behaviours have no key group).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
+from lumiere.cloud.public_assets import PublicAssetIndex
 from lumiere.cloud.source_proxy import StreamingServer
+from lumiere.pipeline.keys import PUBLIC_PATH_PREFIX, parse_public_path
 
 from lumiere_dev.background import BackgroundServer
 from lumiere_dev.cloudfront_auth import Denied, load_public_keys, verify
@@ -53,7 +58,11 @@ def request_cookies(header: str | None) -> dict[str, str]:
 
 
 def make_handler(
-    s3: Any, bucket: str, prefix: str, public_keys: dict[str, rsa.RSAPublicKey] | None
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    public_keys: dict[str, rsa.RSAPublicKey] | None,
+    public_index: PublicAssetIndex | None = None,
 ) -> type[BaseHTTPRequestHandler]:
     class MediaHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -107,10 +116,25 @@ def make_handler(
                 return False
             return True
 
+        def _public_key(self) -> str | None:
+            """The object a /public/ request may read: only while the asset is public
+            (asked on every request, as the edge Function asks the store)."""
+            # Not decoded, as the Function sees the URI: its rule admits no escapes.
+            found = parse_public_path(urlsplit(self.path).path)
+            if found is None or public_index is None:
+                return None
+            asset_id, key = found
+            return key if public_index.is_public(asset_id) else None
+
         def _serve(self, body: bool) -> None:
-            if not self._signed():
+            if public_index is not None and urlsplit(self.path).path.startswith(
+                f"/{PUBLIC_PATH_PREFIX}"
+            ):
+                key = self._public_key()
+            elif not self._signed():
                 return
-            key = object_key(self.path, prefix)
+            else:
+                key = object_key(self.path, prefix)
             if key is None:
                 self._error(404, "Not Found")
                 return
@@ -153,7 +177,8 @@ def make_handler(
 
 class MediaServer(BackgroundServer):
     """Serves ``bucket`` under ``prefix`` on host:port (0: any free port); with
-    ``public_keys`` ({key id: PEM}), only to signed requests."""
+    ``public_keys`` ({key id: PEM}), only to signed requests; with ``public_index``, the
+    public path of the assets it lists to anyone."""
 
     def __init__(
         self,
@@ -164,7 +189,9 @@ class MediaServer(BackgroundServer):
         *,
         prefix: str = SERVED_PREFIX,
         public_keys: dict[str, str] | None = None,
+        public_index: PublicAssetIndex | None = None,
     ) -> None:
         keys = load_public_keys(public_keys) if public_keys is not None else None
-        server = StreamingServer((host, port), make_handler(s3, bucket, prefix, keys))
+        handler = make_handler(s3, bucket, prefix, keys, public_index)
+        server = StreamingServer((host, port), handler)
         super().__init__(server, "media-cdn")

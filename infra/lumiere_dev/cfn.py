@@ -48,6 +48,10 @@ for _name in (
     CfnLoader.add_constructor(f"!{_name}", _construct(f"Fn::{_name}"))
 
 
+# The RestApi SAM creates for Api events when the template declares none.
+SAM_IMPLICIT_API = "ServerlessRestApi"
+
+
 def load_template(path: Path) -> dict[str, Any]:
     loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
     if not isinstance(loaded, dict) or "Resources" not in loaded:
@@ -162,6 +166,8 @@ class Resolver:
             "AWS::SQS::Queue": "QueueName",
             "AWS::DynamoDB::Table": "TableName",
             "AWS::Serverless::Function": "FunctionName",
+            "AWS::CloudFront::KeyValueStore": "Name",
+            "AWS::KMS::Alias": "AliasName",
         }.get(kind)
         if given and props.get(given):
             return as_string(self.resolve(props[given]))
@@ -174,6 +180,10 @@ class Resolver:
     def ref(self, name: str) -> str:
         if name in self.ctx.pseudo:
             return self.ctx.pseudo[name]
+        if name == SAM_IMPLICIT_API and name not in self.resources:
+            # SAM makes this API from the functions' Api events; the local stack serves
+            # it itself (and points API_URL at its own address).
+            return f"{self.ctx.stack_name}-{name}"
         if name in self.parameters:
             if name in self.ctx.parameters:
                 return self.ctx.parameters[name]
@@ -209,6 +219,15 @@ class Resolver:
             },
             # Only ever a stand-in: the local stack serves media itself (MEDIA_BASE_URL).
             "AWS::CloudFront::Distribution": {"DomainName": lambda: f"{physical}.cloudfront.net"},
+            # Global, as CloudFront's ARNs are; the local stack keeps its keys in a
+            # stand-in table of the same name (resources.py).
+            "AWS::CloudFront::KeyValueStore": {
+                "Arn": lambda: (
+                    f"arn:{self.ctx.partition}:cloudfront::{self.ctx.account_id}"
+                    f":key-value-store/{physical}"
+                ),
+                "Id": lambda: physical,
+            },
         }.get(kind, {})
         if attribute not in attributes:
             raise KeyError(f"!GetAtt {name}.{attribute} ({kind}) is not supported locally")

@@ -155,12 +155,18 @@ class LumiereClient:
         *,
         preset: str | None = None,
         language: str | None = None,
+        visibility: str | None = None,
+        encryption: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"filename": filename, "content_type": content_type, "size": size}
         if preset:
             body["preset"] = preset
         if language:
             body["language"] = language
+        if visibility:
+            body["visibility"] = visibility
+        if encryption:
+            body["encryption"] = encryption
         r = self.api.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
         return dict(self._json(r))
 
@@ -173,6 +179,8 @@ class LumiereClient:
         declared_size: int | None = None,
         preset: str | None = None,
         language: str | None = None,
+        visibility: str | None = None,
+        encryption: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> UploadResult:
         """``declared_size`` lets tests play a client that lies about the size;
@@ -182,7 +190,13 @@ class LumiereClient:
         )
         size = path.stat().st_size if declared_size is None else declared_size
         ticket = self.request_upload(
-            filename or path.name, content_type, size, preset=preset, language=language
+            filename or path.name,
+            content_type,
+            size,
+            preset=preset,
+            language=language,
+            visibility=visibility,
+            encryption=encryption,
         )
         form = ticket["upload"]
         body = MultipartFile(form["fields"], path, content_type, on_progress)
@@ -260,6 +274,22 @@ class LumiereClient:
     def get_asset(self, asset_id: str) -> dict[str, Any]:
         r = self.api.get(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
         return dict(self._json(r))
+
+    def set_visibility(self, asset_id: str, visibility: str) -> dict[str, Any]:
+        """``public`` (plain URLs anyone may fetch) or ``private`` (signed URLs only)."""
+        r = self.api.patch(
+            f"{self.api_url}/assets/{asset_id}",
+            json={"visibility": visibility},
+            timeout=self.timeout,
+        )
+        return dict(self._json(r))
+
+    def content_key(self, asset_id: str) -> bytes:
+        """An encrypted asset's 16-byte HLS key (what a player fetches from EXT-X-KEY)."""
+        r = self.api.get(f"{self.api_url}/assets/{asset_id}/key", timeout=self.timeout)
+        if r.status_code != 200:
+            self._json(r)
+        return r.content
 
     def playback(self, asset_id: str) -> dict[str, Any]:
         """Manifest URLs and, when playback is signed, the signed query and cookies."""

@@ -93,6 +93,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 content_type=content_type_for(path),
                 preset=args.preset,
                 language=args.language,
+                visibility="public" if args.public else None,
+                encryption="aes-128" if args.encrypt else None,
                 on_progress=progress,
             )
         except ApiError as e:
@@ -178,6 +180,8 @@ def _show_lines(a: dict[str, Any]) -> list[str]:
         + (f" {a.get('progress')}%" if a["status"] == "PROCESSING" else ""),
         f"kind:      {a.get('kind') or '-'}",
         f"created:   {a.get('created_at')}",
+        f"access:    {a.get('visibility') or 'private'},"
+        f" encryption {a.get('encryption') or 'none'}",
     ]
     if a.get("error"):
         lines.append(f"error:     {a['error'].get('reason')}: {a['error'].get('message')}")
@@ -240,6 +244,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_visibility(args: argparse.Namespace) -> int:
+    asset = _client(args).set_visibility(args.asset_id, args.visibility)
+    hls = (asset.get("outputs") or {}).get("hls")
+    print(f"{asset['asset_id']} is {asset['visibility']}" + (f": {hls['url']}" if hls else ""))
+    return 0
+
+
 def cmd_rm(args: argparse.Namespace) -> int:
     client = _client(args)
     for asset_id in args.asset_ids:
@@ -274,6 +285,12 @@ def add_api_commands(
     up.add_argument("files", nargs="+", help="media files")
     up.add_argument("--preset", help="ladder preset")
     up.add_argument("--language", help="spoken language for captions (e.g. en)")
+    up.add_argument(
+        "--public", action="store_true", help="anyone may play it from plain URLs (no signature)"
+    )
+    up.add_argument(
+        "--encrypt", action="store_true", help="HLS AES-128, the key served to you only"
+    )
     up.add_argument("--no-wait", action="store_true", help="stop once the bytes are uploaded")
     up.add_argument("--timeout", type=float, default=1800.0)
     up.add_argument("--interval", type=float, default=1.0, help="seconds between status polls")
@@ -292,6 +309,12 @@ def add_api_commands(
     show.add_argument("asset_id")
     show.add_argument("--json", action="store_true", help="the API's JSON as it is")
     show.set_defaults(func=run_api_command, api_func=cmd_show)
+
+    vis = sub.add_parser("visibility", help="make an asset public or private again")
+    api_options(vis)
+    vis.add_argument("asset_id")
+    vis.add_argument("visibility", choices=["public", "private"])
+    vis.set_defaults(func=run_api_command, api_func=cmd_visibility)
 
     rm = sub.add_parser("rm", help="delete assets (the original and every output)")
     api_options(rm)

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from lumiere_dev.template import BucketSpec, QueueSpec, StackSpec, TableSpec
+from lumiere_dev.template import BucketSpec, KeyValueStoreSpec, QueueSpec, StackSpec, TableSpec
 
 # CloudFormation spells some CORS fields differently from the S3 API.
 _CORS_FIELDS = {"ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds", "Id": "ID"}
@@ -27,9 +27,17 @@ def create_resources(spec: StackSpec, session: boto3.session.Session) -> None:
     dynamodb = session.client("dynamodb", endpoint_url=endpoint)
     for table in spec.tables.values():
         create_table(dynamodb, table)
+    for store in spec.key_value_stores.values():
+        create_table(dynamodb, key_value_store_table(store))
     s3 = session.client("s3", endpoint_url=endpoint)
     for bucket in spec.buckets.values():
         create_bucket(s3, bucket, spec)
+    kms = session.client("kms", endpoint_url=endpoint)
+    existing = {a["AliasName"] for a in kms.list_aliases().get("Aliases", [])}
+    for alias in spec.kms_aliases:
+        if alias not in existing:  # a key per alias, as the template pairs them
+            key_id = kms.create_key(Description=f"local stand-in for {alias}")["KeyMetadata"]
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id["KeyId"])
 
 
 def queue_attributes(queue: QueueSpec, spec: StackSpec) -> dict[str, str]:
@@ -72,6 +80,18 @@ def create_table(dynamodb: Any, table: TableSpec) -> None:
     except ClientError as e:
         if e.response["Error"]["Code"] != "ResourceInUseException":
             raise
+
+
+def key_value_store_table(store: KeyValueStoreSpec) -> TableSpec:
+    """The stand-in for a CloudFront KeyValueStore: a table keyed by ``key``, as
+    lumiere.cloud.public_assets.TablePublicAssets reads and writes it."""
+    return TableSpec(
+        logical_id=store.logical_id,
+        name=store.name,
+        arn="",
+        key_schema=[{"AttributeName": "key", "KeyType": "HASH"}],
+        attribute_definitions=[{"AttributeName": "key", "AttributeType": "S"}],
+    )
 
 
 def create_bucket(s3: Any, bucket: BucketSpec, spec: StackSpec) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lumiere.cloud.playback_signing import PlaybackSigner
+from lumiere.cloud.public_assets import TablePublicAssets
 from moto.server import ThreadedMotoServer
 
 from lumiere_dev.api_server import ApiServer
@@ -32,7 +33,13 @@ from lumiere_dev.oauth_routes import AUTHORIZE_PATH, LOGOUT_PATH, TOKEN_PATH, OA
 from lumiere_dev.resources import create_resources
 from lumiere_dev.runner import FunctionRunner
 from lumiere_dev.site_headers import local_csp
-from lumiere_dev.template import BucketSpec, StackContext, StackSpec, read_stack
+from lumiere_dev.template import (
+    BucketSpec,
+    KeyValueStoreSpec,
+    StackContext,
+    StackSpec,
+    read_stack,
+)
 from lumiere_dev.web_server import WEB_DIR, AuthConfig, SiteConfig, WebServer
 
 log = logging.getLogger(__name__)
@@ -240,7 +247,28 @@ class LocalStack:
         overrides = dict(self.overrides)
         if self.media_bucket is not None:
             overrides.setdefault("MEDIA_BASE_URL", self.media_url)
+        # Encrypted playlists name the key's URL on the API: this stack's API.
+        overrides.setdefault("API_URL", self.api_url)
+        store = self.public_assets_store
+        if store is not None:
+            # The API writes public ids where the local CDN reads them (see cdn.py).
+            overrides.setdefault("PUBLIC_ASSETS_TABLE", store.name)
         return handler_environment(self.spec, overrides)
+
+    @property
+    def public_assets_store(self) -> KeyValueStoreSpec | None:
+        """The template's KeyValueStore of public asset ids (its stand-in table here)."""
+        stores = list(self.spec.key_value_stores.values())
+        if len(stores) > 1:
+            raise ValueError("the local CDN plays one public-assets KeyValueStore")
+        return stores[0] if stores else None
+
+    def public_assets(self) -> TablePublicAssets | None:
+        """The public index as the CDN reads it (and the API writes it)."""
+        store = self.public_assets_store
+        if store is None:
+            return None
+        return TablePublicAssets(store.name, dynamodb_client=self.client("dynamodb"))
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's line per request
@@ -271,6 +299,7 @@ class LocalStack:
                 self.host,
                 self.cdn_port,
                 public_keys=dict(self.spec.cdn_public_keys) or None,
+                public_index=self.public_assets(),
             )
             self._cdn.start()
         api_functions = [f for f in self.spec.functions.values() if f.api_events]

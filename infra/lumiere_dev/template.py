@@ -16,6 +16,7 @@ __all__ = [
     "BucketSpec",
     "CfnLoader",
     "FunctionSpec",
+    "KeyValueStoreSpec",
     "QueueNotification",
     "QueueSpec",
     "Redrive",
@@ -48,6 +49,16 @@ class BucketSpec:
     notifications: list[QueueNotification] = field(default_factory=list)
     cors_rules: list[dict[str, Any]] = field(default_factory=list)  # CloudFormation spelling
     versioned: bool = False
+
+
+@dataclass(frozen=True)
+class KeyValueStoreSpec:
+    """A CloudFront KeyValueStore; locally, a DynamoDB table of the same name stands in
+    for it (moto has no cloudfront-keyvaluestore)."""
+
+    logical_id: str
+    name: str
+    arn: str
 
 
 class Redrive(NamedTuple):
@@ -123,6 +134,10 @@ class StackSpec:
     api_authorizer: str | None = None
     # CloudFront public keys in a key group ({key id: PEM}): the CDN's trusted signers.
     cdn_public_keys: dict[str, str] = field(default_factory=dict)
+    # CloudFront KeyValueStores (the ids of public assets the CDN serves unsigned).
+    key_value_stores: dict[str, KeyValueStoreSpec] = field(default_factory=dict)
+    # KMS key aliases ("alias/..."): moto gets a key under each.
+    kms_aliases: list[str] = field(default_factory=list)
 
     def bucket_named(self, name: str) -> BucketSpec | None:
         return next((b for b in self.buckets.values() if b.name == name), None)
@@ -254,6 +269,12 @@ def read_stack(template_path: Path, ctx: StackContext | None = None) -> StackSpe
             spec.tables[logical_id] = _table(r, logical_id, props)
         elif kind == "AWS::Serverless::Function":
             spec.functions[logical_id] = _function(r, logical_id, props, globals_)
+        elif kind == "AWS::KMS::Alias":
+            spec.kms_aliases.append(r.physical_name(logical_id))
+        elif kind == "AWS::CloudFront::KeyValueStore":
+            spec.key_value_stores[logical_id] = KeyValueStoreSpec(
+                logical_id, r.physical_name(logical_id), r.get_att(logical_id, "Arn")
+            )
         elif kind == "AWS::CloudFront::KeyGroup":
             for item in (props.get("KeyGroupConfig") or {}).get("Items") or []:
                 key_id = r.target_id(item)

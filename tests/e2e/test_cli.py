@@ -113,6 +113,23 @@ def test_show_prints_the_outputs_and_json(stack: LocalStack, uploaded: Uploaded)
     assert re.search(r"^images:    \d+ variants, widths \[", image, re.M)
 
 
+def test_visibility_makes_an_asset_public_and_private_again(
+    stack: LocalStack, uploaded: Uploaded
+) -> None:
+    asset_id = uploaded.ids["clip.mp4"]
+    run = lumiere("visibility", asset_id, "public", api_url=stack.api_url)
+    assert run.returncode == 0, run.stderr
+    public_url = f"{stack.media_url}/public/assets/{asset_id}/hls/master.m3u8"
+    assert run.stdout.strip() == f"{asset_id} is public: {public_url}"
+    shown = lumiere("show", asset_id, api_url=stack.api_url).stdout
+    assert "access:    public, encryption none" in shown
+    run = lumiere("visibility", asset_id, "private", api_url=stack.api_url)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"{asset_id} is private: {stack.media_url}/assets/{asset_id}/")
+    refused = lumiere("visibility", asset_id, "everyone", api_url=stack.api_url)
+    assert refused.returncode == 2  # argparse: not a choice
+
+
 def test_rm_deletes_and_show_then_says_so(stack: LocalStack, uploaded: Uploaded) -> None:
     asset_id = uploaded.ids["notes.mp4"]
     run = lumiere("rm", asset_id, api_url=stack.api_url)

@@ -161,7 +161,9 @@ def test_real_template_resolves_names_and_wiring() -> None:
         ("/assets/{asset_id}", "GET"),
         ("/assets/{asset_id}", "DELETE"),
         ("/img/{asset_id}/{options}", "GET"),
+        ("/assets/{asset_id}", "PATCH"),
         ("/assets/{asset_id}/playback", "GET"),
+        ("/assets/{asset_id}/key", "GET"),
         ("/uploads/multipart", "POST"),
         ("/uploads/{asset_id}/parts", "POST"),
         ("/uploads/{asset_id}/complete", "POST"),
@@ -173,6 +175,16 @@ def test_real_template_resolves_names_and_wiring() -> None:
     assert spec.cdn_public_keys == {"lumiere-local-PlaybackKey": "PEM"}
     assert spec.functions["ApiFunction"].environment["PLAYBACK_KEY_PAIR_ID"] == (
         "lumiere-local-PlaybackKey"
+    )
+    # the public-assets store (a stand-in table locally) and the HLS keys' KMS alias
+    [store] = spec.key_value_stores.values()
+    assert store.name == "lumiere-local-public-assets"
+    assert spec.functions["ApiFunction"].environment["PUBLIC_ASSETS_KVS_ARN"] == (
+        "arn:aws:cloudfront::123456789012:key-value-store/lumiere-local-public-assets"
+    )
+    assert spec.kms_aliases == ["alias/lumiere-local-content-keys"]
+    assert spec.functions["TranscodeFunction"].environment["API_URL"] == (
+        "https://lumiere-local-ServerlessRestApi.execute-api.us-east-1.amazonaws.com/Prod"
     )
 
 

@@ -112,15 +112,116 @@ def behaviours(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+PUBLIC_FUNCTION = [
+    {
+        "EventType": "viewer-request",
+        "FunctionARN": {"Fn::GetAtt": ["PublicAssetsFunction", "FunctionARN"]},
+    }
+]
+
+
 def test_every_behaviour_needs_a_signature_over_https(template: dict[str, Any]) -> None:
+    """Every path needs a signature, but /public/, whose every request goes through the
+    Function that serves only assets listed as public."""
     for pattern, behaviour in behaviours(template).items():
-        assert behaviour["TrustedKeyGroups"] == [{"Ref": "PlaybackKeyGroup"}], pattern
+        if pattern.startswith("public/"):
+            assert "TrustedKeyGroups" not in behaviour, pattern
+            assert behaviour["FunctionAssociations"] == PUBLIC_FUNCTION, pattern
+            headers = "PublicMediaResponseHeadersPolicy"
+        else:
+            assert behaviour["TrustedKeyGroups"] == [{"Ref": "PlaybackKeyGroup"}], pattern
+            assert "FunctionAssociations" not in behaviour, pattern
+            headers = "MediaResponseHeadersPolicy"
         assert behaviour["ViewerProtocolPolicy"] == "https-only", pattern
-        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "MediaResponseHeadersPolicy"}
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": headers}, pattern
     group = template["Resources"]["PlaybackKeyGroup"]["Properties"]["KeyGroupConfig"]
     assert group["Items"] == [{"Ref": "PlaybackKey"}]
     key = template["Resources"]["PlaybackKey"]["Properties"]["PublicKeyConfig"]
     assert key["EncodedKey"] == {"Ref": "PlaybackPublicKey"}  # a parameter, not in the file
+
+
+def test_public_behaviours_come_first_and_mirror_the_signed_ones(
+    template: dict[str, Any],
+) -> None:
+    """CloudFront takes the first matching pattern: a signed "*.m3u8" listed before
+    "public/*.m3u8" would demand a signature for public playlists."""
+    config = template["Resources"]["MediaDistribution"]["Properties"]["DistributionConfig"]
+    patterns = [b["PathPattern"] for b in config["CacheBehaviors"]]
+    public = [p for p in patterns if p.startswith("public/")]
+    assert patterns[: len(public)] == public
+    assert public[-1] == "public/*"  # the catch-all of the public path comes last of them
+    found = behaviours(template)
+    for pattern in patterns[len(public) :]:  # each signed pattern has its public twin
+        assert found[f"public/{pattern}"]["CachePolicyId"] == found[pattern]["CachePolicyId"]
+    assert found["public/*"]["CachePolicyId"] == found["default"]["CachePolicyId"]
+
+
+def test_the_public_function_reads_the_store_the_api_writes(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    function = resources["PublicAssetsFunction"]["Properties"]
+    assert function["AutoPublish"] is True
+    config = function["FunctionConfig"]
+    assert config["Runtime"] == "cloudfront-js-2.0"
+    assert config["KeyValueStoreAssociations"] == [
+        {"KeyValueStoreARN": {"Fn::GetAtt": ["PublicAssetsStore", "Arn"]}}
+    ]
+    code = function["FunctionCode"]
+    assert "const store = cf.kvs();" in code  # the associated store
+    assert "statusCode: 404" in code
+    api = resources["ApiFunction"]["Properties"]
+    variables = api["Environment"]["Variables"]
+    assert variables["PUBLIC_ASSETS_KVS_ARN"] == {"Fn::GetAtt": ["PublicAssetsStore", "Arn"]}
+    assert variables["MEDIA_DISTRIBUTION_ID"] == {"Ref": "MediaDistribution"}
+    # least privilege: the three calls it makes, on that store; invalidations of that
+    # distribution only; nobody else may touch either
+    granted = {
+        action: statement["Resource"]
+        for statement in statements(resources["ApiFunction"])
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        if action.startswith("cloudfront")
+    }
+    store = {"Fn::GetAtt": ["PublicAssetsStore", "Arn"]}
+    assert granted == {
+        "cloudfront-keyvaluestore:DescribeKeyValueStore": store,
+        "cloudfront-keyvaluestore:PutKey": store,
+        "cloudfront-keyvaluestore:DeleteKey": store,
+        "cloudfront:CreateInvalidation": {
+            "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}"
+            ":distribution/${MediaDistribution}"
+        },
+    }
+    for name, fn in resources_of(template, "AWS::Serverless::Function").items():
+        if name != "ApiFunction":
+            assert "cloudfront" not in json.dumps(statements(fn)), name
+
+
+def test_hls_keys_are_wrapped_by_a_rotating_kms_key_only_two_functions_use(
+    template: dict[str, Any],
+) -> None:
+    resources = template["Resources"]
+    key = resources["ContentKeysKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    alias = resources["ContentKeysAlias"]["Properties"]
+    assert alias["TargetKeyId"] == {"Ref": "ContentKeysKey"}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["CONTENT_KEY_ID"] == {"Ref": "ContentKeysAlias"}
+    granted = {}
+    for name, fn in resources_of(template, "AWS::Serverless::Function").items():
+        for statement in statements(fn):
+            actions = statement["Action"]
+            for action in actions if isinstance(actions, list) else [actions]:
+                if action.startswith("kms:"):
+                    assert statement["Resource"] == {"Fn::GetAtt": ["ContentKeysKey", "Arn"]}
+                    granted.setdefault(name, set()).add(action)
+    # the API makes keys and hands them to viewers; the encoder unwraps them; nobody else
+    assert granted == {
+        "ApiFunction": {"kms:GenerateDataKey", "kms:Decrypt"},
+        "TranscodeFunction": {"kms:Decrypt"},
+    }
+    # the key reaches players as bytes (not */*: SAM's CORS preflights would fail)
+    assert template["Globals"]["Api"]["BinaryMediaTypes"] == ["application~1octet-stream"]
 
 
 def ttl(template: dict[str, Any], policy: dict[str, Any]) -> tuple[int, int]:
@@ -131,7 +232,10 @@ def ttl(template: dict[str, Any], policy: dict[str, Any]) -> tuple[int, int]:
 def test_segments_cache_long_and_manifests_short(template: dict[str, Any]) -> None:
     found = behaviours(template)
     assert ttl(template, found["default"]["CachePolicyId"]) == (31536000, 31536000)
-    for pattern in ("*.m3u8", "*.mpd", "*.vtt", "*.json"):
+    assert ttl(template, found["public/*"]["CachePolicyId"]) == (31536000, 31536000)
+    for pattern in ("*.m3u8", "*.mpd", "*.vtt", "*.json", *(f"public/*.{e}" for e in (
+        "m3u8", "mpd", "vtt", "json"
+    ))):  # fmt: skip
         default, maximum = ttl(template, found[pattern]["CachePolicyId"])
         assert default <= 60, pattern
         assert maximum <= 300, pattern
@@ -154,6 +258,13 @@ def test_response_headers_allow_players_and_harden(template: dict[str, Any]) -> 
     assert cors["AccessControlAllowOrigins"]["Items"] == {"Ref": "PlayerOrigins"}  # not *
     assert "Range" in cors["AccessControlAllowHeaders"]["Items"]
     security = config["SecurityHeadersConfig"]
+    # the public path: any web page may play it, never with credentials, same hardening
+    public = template["Resources"]["PublicMediaResponseHeadersPolicy"]["Properties"][
+        "ResponseHeadersPolicyConfig"
+    ]
+    assert public["CorsConfig"]["AccessControlAllowOrigins"]["Items"] == ["*"]
+    assert public["CorsConfig"]["AccessControlAllowCredentials"] is False
+    assert public["SecurityHeadersConfig"] == security
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert security["FrameOptions"]["FrameOption"] == "DENY"
     assert "default-src 'none'" in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]

@@ -56,10 +56,24 @@ async function call(method, path, body) {
   return parsed;
 }
 
+/**
+ * Headers for a request hls.js makes on its own: for URLs on the API (the HLS AES-128
+ * key of an encrypted asset, GET /assets/{id}/key) the token, and an Accept that API
+ * Gateway answers with the key's bytes (it decides by the first Accept type); nothing
+ * for anything else, so the token never goes to the CDN.
+ */
+export function apiHeadersFor(url) {
+  if (!config || !url.startsWith(`${config.api_url}/`)) return {};
+  return { ...authHeaders(), Accept: "application/octet-stream" };
+}
+
 export const listAssets = (params = {}) =>
   call("GET", `/assets?${new URLSearchParams(params)}`);
 export const getAsset = (id) => call("GET", `/assets/${encodeURIComponent(id)}`);
 export const deleteAsset = (id) => call("DELETE", `/assets/${encodeURIComponent(id)}`);
+/** "public" (plain URLs anyone can play) or "private" (signed URLs only). */
+export const setVisibility = (id, visibility) =>
+  call("PATCH", `/assets/${encodeURIComponent(id)}`, { visibility });
 /** Manifest URLs and the CDN signature for the asset's prefix (signed_query, expires_at). */
 export const getPlayback = (id) => call("GET", `/assets/${encodeURIComponent(id)}/playback`);
 

@@ -1,7 +1,7 @@
 // The asset page: the player (video/audio), or the image with its responsive variants and
 // placeholder; the probe summary; analysis results with faces drawn over the poster.
 import { thumbHashToDataURL } from "../vendor/thumbhash.js";
-import { FINAL, apiImage, deleteAsset, getAsset } from "./api.js";
+import { FINAL, apiImage, deleteAsset, getAsset, setVisibility } from "./api.js";
 import { createPlayer, destroyPlayer } from "./player.js";
 import { el, formatBytes, formatDate, formatTime } from "./util.js";
 
@@ -140,6 +140,7 @@ function imageSection(asset) {
 
 function render(container, asset) {
   const outputs = asset.outputs || {};
+  const isPublic = asset.visibility === "public";
   const header = el("div", {},
     el("p", {}, el("a", { href: "#/" }, "← All media")),
     el("h1", { id: "asset-title" }, asset.filename),
@@ -147,6 +148,17 @@ function render(container, asset) {
       el("span", { class: `status status-${asset.status}`, id: "asset-status" }, asset.status),
       asset.status === "PROCESSING" ? ` ${asset.progress ?? 0}%` : "",
       ` · ${asset.kind || ""} · added ${formatDate(asset.created_at)} `,
+      // Public: plain URLs anyone can play; private: signed URLs for the owner only. The
+      // page is drawn again, so the player starts over on the new kind of URL.
+      el("button", {
+        type: "button", id: "visibility", "aria-pressed": String(isPublic),
+        title: isPublic ? "Anyone with the link can play it" : "Only you can play it",
+        onclick: async () => {
+          await setVisibility(asset.asset_id, isPublic ? "private" : "public");
+          await showAsset(container, asset.asset_id);
+        },
+      }, isPublic ? "Public · make private" : "Private · make public"),
+      " ",
       el("button", { type: "button", id: "delete", onclick: async () => {
         if (!confirm(`Delete ${asset.filename}?`)) return;
         await deleteAsset(asset.asset_id);
@@ -173,7 +185,9 @@ function render(container, asset) {
   if (outputs.hls) {
     parts.push(el("section", {}, el("h2", {}, "Streams"), dl([
       ["HLS", el("a", { href: outputs.hls.url }, "master.m3u8")],
-      ["DASH", outputs.dash ? el("a", { href: outputs.dash.url }, "manifest.mpd") : null],
+      ["DASH", outputs.dash ? el("a", { href: outputs.dash.url }, "manifest.mpd")
+        : outputs.encryption ? "not published (HLS AES-128 segments need an HLS player)" : null],
+      ["Encryption", outputs.encryption ? `HLS ${outputs.encryption.method}` : null],
       ["Renditions", (outputs.hls.renditions || []).map((r) => `${r.name} ${r.width}×${r.height}`).join(", ")],
       ["Captions", (outputs.captions || []).map((c) => c.name).join(", ") || null],
     ])));

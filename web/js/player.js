@@ -7,7 +7,8 @@
 // resolved, and signed cookies cannot reach a CDN on another site than the page; so the
 // player asks the API for the signature (GET /assets/{id}/playback) and hls.js adds it to
 // every playlist, segment, key and subtitle request (xhrSetup), renewed before it expires.
-import { getPlayback } from "./api.js";
+// An HLS AES-128 key is fetched from the API with the token instead.
+import { apiHeadersFor, getPlayback } from "./api.js";
 import { el, formatTime } from "./util.js";
 import { loadStoryboard, cueAt } from "./storyboard.js";
 
@@ -204,7 +205,13 @@ export function createPlayer(asset) {
         renderTextTracksNatively: true,
         // Every request hls.js makes (playlists, segments, keys, subtitles) carries the
         // signature; hls.js skips its own open() when this one has opened the request.
-        xhrSetup: (xhr, url) => { xhr.open("GET", sign(url), true); },
+        // An encrypted asset's key is on the API, which needs the token.
+        xhrSetup: (xhr, url) => {
+          xhr.open("GET", sign(url), true);
+          for (const [name, value] of Object.entries(apiHeadersFor(url))) {
+            xhr.setRequestHeader(name, value);
+          }
+        },
       });
       state.hls = hls;
       hls.on(Hls.Events.ERROR, (_e, data) => {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, NotFoundError, Response
@@ -17,16 +18,30 @@ from lumiere.api.views import asset_view, summary_view
 from lumiere.cloud import multipart
 from lumiere.cloud.playback_signing import SignedAccess
 from lumiere.cloud.storage import head_object, presign_get, put_bytes, read_object
-from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError
+from lumiere.errors import (
+    InvalidRequestError,
+    LimitExceededError,
+    PermanentError,
+    QuotaExceededError,
+    StaleTransitionError,
+)
 from lumiere.handlers import runtime
 from lumiere.media.images import CropFocus, can_encode, transform
 from lumiere.media.probe import MediaKind
 from lumiere.media.transform_spec import FORMATS, parse_transform
 from lumiere.pipeline.deletion import delete_asset
-from lumiere.pipeline.keys import ASSETS_PREFIX, asset_prefix, transform_key
-from lumiere.pipeline.models import UploadRequest
+from lumiere.pipeline.encryption import is_encrypted
+from lumiere.pipeline.keys import (
+    ASSET_ID_RE,
+    ASSETS_PREFIX,
+    asset_prefix,
+    public_path,
+    transform_key,
+)
+from lumiere.pipeline.models import UploadRequest, Visibility, VisibilityChange
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.uploads import create_upload
+from lumiere.pipeline.visibility import change_visibility, visibility_of
 
 app = Chalice(app_name="lumiere")
 app.register_blueprint(multipart_routes.bp)
@@ -64,14 +79,38 @@ def _url_for(key: str) -> str:
     return presign_get(settings.media_bucket, key, ttl_seconds=3600)
 
 
+def _served_publicly(item: dict[str, Any]) -> bool:
+    """Public in the catalogue and this deployment has a public path. Without one (its
+    configuration changed) the asset's URLs fall back to signed ones, which still play."""
+    return visibility_of(item) is Visibility.PUBLIC and runtime.public_assets() is not None
+
+
+def _urls_for(item: dict[str, Any]) -> Callable[[str], str]:
+    """How this asset's published objects are linked: plain URLs under the CDN's public
+    path for a public asset (anyone may fetch them), else as ``_url_for``."""
+    if not _served_publicly(item):
+        return _url_for
+    base, prefix = runtime.settings().media_base_url, asset_prefix(item["asset_id"])
+    return lambda key: f"{base}/{public_path(key)}" if key.startswith(prefix) else _url_for(key)
+
+
 @app.route("/uploads", methods=["POST"], cors=True)
 def post_upload() -> Any:
     settings, catalogue = runtime.settings(), runtime.catalogue()
     try:
         request = UploadRequest.from_json(app.current_request.json_body)
-        ticket = create_upload(request, catalogue, settings, owner=_caller())
+        ticket = create_upload(
+            request,
+            catalogue,
+            settings,
+            owner=_caller(),
+            public_index=runtime.public_assets(),
+            content_keys=runtime.content_keys(),
+        )
     except LimitExceededError as e:
         return error(413, e.reason.value, e.message)
+    except QuotaExceededError as e:
+        return error(409, e.reason.value, e.message)
     except (InvalidRequestError, PermanentError) as e:
         return error(400, e.reason.value, e.message)
     return Response(
@@ -106,7 +145,7 @@ def list_assets() -> Any:
     except InvalidRequestError as e:
         return error(400, e.reason.value, e.message)
     return {
-        "items": [summary_view(item, _url_for) for item in page.items],
+        "items": [summary_view(item, _urls_for(item)) for item in page.items],
         "next_cursor": encode_cursor(page.last_key),
     }
 
@@ -116,13 +155,35 @@ def get_asset(asset_id: str) -> dict[str, Any]:
     item = _owned_asset(asset_id)
     if item.get("status") == AssetStatus.DELETED:
         raise NotFoundError(f"No asset {asset_id}.")
-    view = asset_view(item, _url_for)
+    view = asset_view(item, _urls_for(item))
     secret = runtime.settings().image_signing_secret
     outputs = item.get("outputs") or {}
     if secret and item.get("status") == AssetStatus.READY and outputs.get("poster"):
         # A ready-made signed link (relative to the API); more sizes: sign your own.
         view["outputs"]["thumbnail"] = signed_transform_url("", secret, asset_id, THUMBNAIL)
     return view
+
+
+@app.route("/assets/{asset_id}", methods=["PATCH"], cors=True)
+def update_asset(asset_id: str) -> Any:
+    """``{"visibility": "public" | "private"}``, by the owner only (404 for anyone else).
+    Going private withdraws the asset from the CDN's public path before the catalogue
+    says private; its signed URLs keep working throughout."""
+    item = _owned_asset(asset_id)
+    if item.get("status") == AssetStatus.DELETED:
+        raise NotFoundError(f"No asset {asset_id}.")
+    try:
+        change = VisibilityChange.from_json(app.current_request.json_body)
+        item = change_visibility(
+            item, change.visibility, runtime.catalogue(), runtime.public_assets()
+        )
+    except InvalidRequestError as e:
+        return error(400, e.reason.value, e.message)
+    except QuotaExceededError as e:
+        return error(409, e.reason.value, e.message)
+    except StaleTransitionError as e:  # deleted meanwhile
+        raise NotFoundError(f"No asset {asset_id}.") from e
+    return asset_view(item, _urls_for(item))
 
 
 @app.route("/assets/{asset_id}/playback", methods=["GET"], cors=True)
@@ -142,9 +203,15 @@ def playback(asset_id: str) -> Response:
         "poster": outputs.get("poster"),
         "download": outputs.get("download"),
     }
-    body: dict[str, Any] = {"asset_id": asset_id}
-    body.update({name: _url_for(key) for name, key in keys.items() if key})
-    access = _access(asset_id) if runtime.settings().media_base_url else None
+    public = _served_publicly(item)
+    url_for = _urls_for(item)
+    body: dict[str, Any] = {
+        "asset_id": asset_id,
+        "visibility": (Visibility.PUBLIC if public else Visibility.PRIVATE).value,
+    }
+    body.update({name: url_for(key) for name, key in keys.items() if key})
+    # A public asset's plain URLs need no signature (nor renewal).
+    access = _access(asset_id) if runtime.settings().media_base_url and not public else None
     if access is not None:
         body.update(
             expires_at=access.expires_at,
@@ -153,6 +220,30 @@ def playback(asset_id: str) -> Response:
             cookies=access.cookies(),
         )
     return Response(body=body, status_code=200, headers={"Cache-Control": "no-store"})
+
+
+@app.route("/assets/{asset_id}/key", methods=["GET"], cors=True)
+def content_key(asset_id: str) -> Response:
+    """The 16-byte HLS AES-128 key its media playlists name (EXT-X-KEY), for the owner,
+    or for any signed-in caller when the asset is public; 404 for anyone else, as for
+    every route, and for an asset that is not encrypted."""
+    caller = _caller()  # first: an unsigned request learns nothing
+    item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
+    keys = runtime.content_keys()
+    if (
+        item is None
+        or keys is None
+        or item.get("status") == AssetStatus.DELETED
+        or not is_encrypted(item)
+        or not (item.get("owner") == caller or _served_publicly(item))
+    ):
+        raise NotFoundError(f"No key for asset {asset_id}.")
+    return Response(
+        body=keys.unwrap(asset_id, str(item["content_key"])),
+        status_code=200,
+        # Never kept by a shared cache: the next caller may not be entitled to it.
+        headers={"Content-Type": "application/octet-stream", "Cache-Control": "private, no-store"},
+    )
 
 
 @app.route("/img/{asset_id}/{options}", methods=["GET"], cors=True)
@@ -203,7 +294,7 @@ def transform_image(asset_id: str, options: str) -> Response:
         body="",
         status_code=302,
         headers={
-            "Location": _url_for(cache_key),
+            "Location": _urls_for(item)(cache_key),
             "Vary": "Accept",
             "Cache-Control": cache,
             "X-Lumiere-Cache": "hit" if hit else "miss",
@@ -229,5 +320,6 @@ def remove_asset(asset_id: str) -> Response:
     if item.get("multipart_upload_id") and item.get("status") == AssetStatus.CREATED:
         # Parts of an unfinished upload are not objects: deleting the prefix misses them.
         multipart.abort(settings.uploads_bucket, item["upload_key"], item["multipart_upload_id"])
-    delete_asset(asset_id, runtime.catalogue(), settings)
+    public_index = runtime.public_assets() if _served_publicly(item) else None
+    delete_asset(asset_id, runtime.catalogue(), settings, public_index=public_index)
     return Response(body="", status_code=204)

@@ -12,7 +12,13 @@ from chalice import Blueprint, ConflictError, NotFoundError, Response
 from lumiere.api.identity import caller_id
 from lumiere.api.ownership import error, owned_asset
 from lumiere.cloud import multipart
-from lumiere.errors import InvalidRequestError, LimitExceededError, PermanentError, ReasonCode
+from lumiere.errors import (
+    InvalidRequestError,
+    LimitExceededError,
+    PermanentError,
+    QuotaExceededError,
+    ReasonCode,
+)
 from lumiere.handlers import runtime
 from lumiere.pipeline.deletion import delete_asset
 from lumiere.pipeline.models import UploadRequest
@@ -48,10 +54,17 @@ def post_multipart_upload() -> Any:
         request = UploadRequest.from_json(bp.current_request.json_body)
         part_size = multipart.part_size_for(request.size)
         ticket = create_upload(
-            request, catalogue, settings, owner=caller_id(bp.current_request.context)
+            request,
+            catalogue,
+            settings,
+            owner=caller_id(bp.current_request.context),
+            public_index=runtime.public_assets(),
+            content_keys=runtime.content_keys(),
         )
     except LimitExceededError as e:
         return error(413, e.reason.value, e.message)
+    except QuotaExceededError as e:
+        return error(409, e.reason.value, e.message)
     except (InvalidRequestError, PermanentError) as e:
         return error(400, e.reason.value, e.message)
     upload_id = multipart.start(settings.uploads_bucket, ticket.key, request.content_type)
@@ -148,5 +161,7 @@ def abort_multipart_upload(asset_id: str) -> Response:
     item = _multipart_asset(asset_id)
     settings = runtime.settings()
     multipart.abort(settings.uploads_bucket, item["upload_key"], item["multipart_upload_id"])
-    delete_asset(asset_id, runtime.catalogue(), settings)
+    public = item.get("visibility") == "public"
+    public_index = runtime.public_assets() if public else None
+    delete_asset(asset_id, runtime.catalogue(), settings, public_index=public_index)
     return Response(body="", status_code=204)

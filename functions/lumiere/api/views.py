@@ -29,6 +29,11 @@ _PUBLIC_FIELDS = (
 )
 
 
+def _visibility(item: dict[str, Any]) -> str:
+    # Records from before visibility existed are private.
+    return str(item.get("visibility") or "private")
+
+
 def probe_summary(probe: dict[str, Any] | None) -> dict[str, Any] | None:
     if not probe:
         return None
@@ -62,6 +67,7 @@ def probe_summary(probe: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str, Any]:
     view = {k: item[k] for k in _PUBLIC_FIELDS if k in item}
+    view["visibility"] = _visibility(item)
     if item.get("status") == "PROCESSING":
         parts = (item.get("plan") or {}).get("parts")
         computed = overall_progress(parts, item.get("part_progress"))
@@ -76,8 +82,11 @@ def asset_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str,
             "encoded within one transcode task (chunked encoding is not available yet)."
         ]
     view["probe"] = probe_summary(item.get("probe"))
+    view["encryption"] = item.get("encryption") or "none"
     outputs = item.get("outputs") or {}
     shown: dict[str, Any] = {}
+    if outputs.get("encryption"):
+        shown["encryption"] = outputs["encryption"]
     if "poster" in outputs:
         shown["poster"] = {"key": outputs["poster"], "url": url_for(outputs["poster"])}
     hls = outputs.get("hls")
@@ -151,6 +160,7 @@ def _previews_view(previews: dict[str, Any], url_for: Callable[[str], str]) -> d
 def summary_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str, Any]:
     """An asset as a list shows it: no probe, the poster and the master URL only."""
     view = {k: item[k] for k in _PUBLIC_FIELDS if k in item}
+    view["visibility"] = _visibility(item)
     outputs = item.get("outputs") or {}
     if "poster" in outputs:
         view["poster_url"] = url_for(outputs["poster"])

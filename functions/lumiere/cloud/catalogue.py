@@ -105,6 +105,26 @@ class Catalogue:
             _raise_for(e, asset_id, target)
         return from_dynamo(out["Attributes"])
 
+    def set_visibility(self, asset_id: str, visibility: str, now: str) -> dict[str, Any]:
+        """Change who may fetch the asset's files; refused (StaleTransition) once it is
+        DELETED, so a late request cannot list a deleted asset as public again."""
+        try:
+            out = self._table.update_item(
+                Key={"asset_id": asset_id},
+                UpdateExpression="SET visibility = :v, #updated_at = :now",
+                ConditionExpression="attribute_exists(asset_id) AND #status <> :deleted",
+                ExpressionAttributeNames={"#status": "status", "#updated_at": "updated_at"},
+                ExpressionAttributeValues={
+                    ":v": visibility,
+                    ":now": now,
+                    ":deleted": AssetStatus.DELETED.value,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as e:
+            _raise_for(e, asset_id, f"visibility {visibility}")
+        return from_dynamo(out["Attributes"])
+
     def record_multipart_upload(self, asset_id: str, upload_id: str, part_size: int) -> None:
         """Bind one S3 multipart upload to a new asset (once: a second is refused)."""
         try:
@@ -231,14 +251,17 @@ class Catalogue:
                 return Page(items, None)
 
     def tombstone(self, asset_id: str, now: str, expires_at: int) -> None:
-        """DELETED, with the probe and outputs dropped; the record itself expires later."""
+        """DELETED, with the probe and outputs dropped; the record itself expires later.
+        The wrapped HLS key goes at once (nothing it decrypts is left), and visibility
+        too (the public index was withdrawn before), so a repeated DELETE does not
+        invalidate again."""
         try:
             self._table.update_item(
                 Key={"asset_id": asset_id},
                 UpdateExpression=(
                     "SET #status = :deleted, #updated_at = :now, expires_at = :exp "
                     "REMOVE probe, outputs, #source, #error, progress, part_outputs, "
-                    "part_progress, parts_done, #plan"
+                    "part_progress, parts_done, #plan, content_key, visibility"
                 ),
                 ConditionExpression="attribute_exists(asset_id)",
                 ExpressionAttributeNames={

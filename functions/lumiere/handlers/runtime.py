@@ -13,7 +13,13 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from lumiere.cloud import clients
 from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.content_keys import ContentKeys
 from lumiere.cloud.playback_signing import PlaybackSigner, read_private_key
+from lumiere.cloud.public_assets import (
+    CloudFrontPublicAssets,
+    PublicAssetIndex,
+    TablePublicAssets,
+)
 from lumiere.config import Settings
 
 
@@ -46,8 +52,31 @@ def playback_signer() -> PlaybackSigner | None:
     )
 
 
+@cache
+def public_assets() -> PublicAssetIndex | None:
+    """Where public asset ids are kept for the CDN; None: this deployment has no public
+    path (assets stay private)."""
+    s = settings()
+    if not s.media_base_url:
+        return None  # no CDN: media URLs are presigned, there is no public path to serve
+    if s.public_assets_table:
+        return TablePublicAssets(s.public_assets_table)
+    if s.public_assets_kvs_arn and s.media_distribution_id:
+        return CloudFrontPublicAssets(s.public_assets_kvs_arn, s.media_distribution_id)
+    return None
+
+
+@cache
+def content_keys() -> ContentKeys | None:
+    """Per-asset HLS keys (wrapped by KMS); None: this deployment cannot encrypt."""
+    key_id = settings().content_key_id
+    return ContentKeys(key_id) if key_id else None
+
+
 def reset() -> None:
     settings.cache_clear()
+    content_keys.cache_clear()
+    public_assets.cache_clear()
     playback_signer.cache_clear()
     catalogue.cache_clear()
     idempotency_store.cache_clear()

@@ -56,10 +56,13 @@ def build_master_playlist(
     video: Sequence[PackagedTrack],
     audio: Sequence[PackagedTrack],
     subtitles: Sequence[SubtitleTrack] = (),
+    *,
+    iframes: bool = True,
 ) -> str:
     """Video variants highest first, each referring to the audio group (and the subtitle
     group, when there are captions); an audio-only asset gets one variant (the default
-    track) with the others as alternatives."""
+    track) with the others as alternatives. ``iframes=False`` leaves the I-frame
+    playlists out (they cannot address whole-encrypted segments)."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     audio = sorted(audio, key=lambda t: not t.default)
     lines += [_media_line(t) for t in audio]
@@ -89,7 +92,7 @@ def build_master_playlist(
         ]
         lines += ["#EXT-X-STREAM-INF:" + ",".join(attrs) + group, default.playlist_uri]
     for v in sorted(video, key=lambda t: t.peak_bps, reverse=True):
-        if v.iframe_peak_bps:
+        if v.iframe_peak_bps and iframes:
             attrs = [
                 f"BANDWIDTH={v.iframe_peak_bps}",
                 f"AVERAGE-BANDWIDTH={v.iframe_average_bps or v.iframe_peak_bps}",

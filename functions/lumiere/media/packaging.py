@@ -16,6 +16,7 @@ from typing import Any
 import m3u8
 
 from lumiere.media.commands import INIT_SEGMENT, VARIANT_PLAYLIST
+from lumiere.media.hls_crypto import encrypted_size
 from lumiere.media.isobmff import TrackInfo, read_fragment, read_init
 
 IFRAME_PLAYLIST = "iframes.m3u8"
@@ -106,6 +107,13 @@ def measure_fragment(data: bytes, uri: str, duration: float) -> SegmentRecord:
     )
 
 
+def as_sealed(segments: list[SegmentRecord]) -> list[SegmentRecord]:
+    """The records as HLS AES-128 will publish them: each segment grows by its PKCS7
+    padding, which BANDWIDTH must count (timing and keyframe offsets are the clear
+    stream's, as a player sees it after decrypting)."""
+    return [replace(s, bytes=encrypted_size(s.bytes)) for s in segments]
+
+
 def measure_segment(path: Path, duration: float, uri: str | None = None) -> SegmentRecord:
     return measure_fragment(path.read_bytes(), uri or path.name, duration)
 
@@ -134,13 +142,17 @@ def package_track(
     kind: str,
     frame_rate: float | None = None,
     measured: Mapping[str, SegmentRecord] | None = None,
+    sealed: bool = False,
     **labels: Any,
 ) -> PackagedTrack:
     """Measure a rendition directory (init.mp4, seg_*.m4s, index.m3u8); ``measured``
     holds the segments already streamed out of it (pipeline/streaming.py). For video,
-    also write its I-frame playlist next to it."""
+    also write its I-frame playlist next to it. ``sealed``: its segments are published
+    AES-128 encrypted, and are measured at that size."""
     init_path = track_dir / INIT_SEGMENT
     segments = with_durations(track_dir, measured or {})
+    if sealed:
+        segments = as_sealed(segments)
     track = describe_track(
         track_dir.name,
         read_init(init_path.read_bytes()),

@@ -11,6 +11,7 @@ import time
 from contextlib import suppress
 
 from lumiere.cloud.catalogue import Catalogue
+from lumiere.cloud.public_assets import PublicAssetIndex
 from lumiere.cloud.storage import delete_prefix
 from lumiere.config import Settings
 from lumiere.errors import StaleTransitionError
@@ -21,11 +22,21 @@ from lumiere.pipeline.status import AssetStatus
 TOMBSTONE_SECONDS = 30 * 24 * 3600
 
 
-def delete_asset(asset_id: str, catalogue: Catalogue, settings: Settings) -> None:
+def delete_asset(
+    asset_id: str,
+    catalogue: Catalogue,
+    settings: Settings,
+    *,
+    public_index: PublicAssetIndex | None = None,
+) -> None:
+    """``public_index``: given for a public asset, which leaves the CDN's public path
+    first (and its cached copies are invalidated)."""
     # Status first: a transcode still running then fails its READY write and cleans up.
     # Already DELETED: finish the clean-up anyway, it is idempotent.
     with suppress(StaleTransitionError):
         catalogue.transition(asset_id, AssetStatus.DELETED, utc_now())
+    if public_index is not None:
+        public_index.withdraw(asset_id)
     delete_prefix(settings.uploads_bucket, f"{keys.UPLOADS_PREFIX}{asset_id}/", all_versions=True)
     delete_outputs(asset_id, settings)
     catalogue.tombstone(asset_id, utc_now(), int(time.time()) + TOMBSTONE_SECONDS)

@@ -22,6 +22,7 @@ from lumiere.media.subtitles import SubtitleTrack
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere.pipeline import keys
 from lumiere.pipeline.deletion import delete_outputs
+from lumiere.pipeline.encryption import encryption_record, is_encrypted
 from lumiere.pipeline.outcomes import record_ready
 from lumiere.pipeline.plan import AUDIO, VIDEO
 from lumiere.pipeline.status import AssetStatus
@@ -113,19 +114,22 @@ def publish_manifests(asset: dict[str, Any], settings: Settings) -> dict[str, An
         return outputs
     v_tracks, a_tracks = [t for t, _ in video], [t for t, _ in audio]
     preset = load_preset((asset.get("plan") or {}).get("preset") or "default")
-    if preset.download and v_tracks:
+    encrypted = is_encrypted(asset)
+    if encrypted:
+        outputs["encryption"] = encryption_record()
+    if preset.download and v_tracks and not encrypted:
         outputs["download"] = _publish_download(asset_id, v_tracks, a_tracks, settings)
-    mpd_key = keys.dash_manifest_key(asset_id)
-    put_text(
-        settings.media_bucket,
-        mpd_key,
-        build_mpd(v_tracks, a_tracks, settings.segment_seconds, subtitles),
-    )
+    if not encrypted:
+        mpd_key = keys.dash_manifest_key(asset_id)
+        put_text(
+            settings.media_bucket,
+            mpd_key,
+            build_mpd(v_tracks, a_tracks, settings.segment_seconds, subtitles),
+        )
+        outputs["dash"] = {"manifest": mpd_key}
     master_key = keys.master_playlist_key(asset_id)
-    put_text(
-        settings.media_bucket, master_key, build_master_playlist(v_tracks, a_tracks, subtitles)
-    )
-    outputs["dash"] = {"manifest": mpd_key}
+    master = build_master_playlist(v_tracks, a_tracks, subtitles, iframes=not encrypted)
+    put_text(settings.media_bucket, master_key, master)
     outputs["hls"] = {
         "master": master_key,
         "renditions": [

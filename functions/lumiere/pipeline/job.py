@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from lumiere.media.streams import MediaInfo
 from lumiere.media.tools import ToolOutput, run_tool_streaming, timeout_from_remaining
 from lumiere.pipeline import keys
 from lumiere.pipeline.clock import utc_now
+from lumiere.pipeline.encryption import seal_segment, seal_track
 from lumiere.pipeline.models import TranscodeTask
 from lumiere.pipeline.plan import Part
 from lumiere.pipeline.streaming import Placer, SegmentStreamer, StreamedTrack, keep_name
@@ -39,6 +41,20 @@ class Job:
     remaining_ms: Callable[[], int | None]
     # The language the upload request named (BCP 47 or ISO 639), for captions.
     language: str | None = None
+    # HLS AES-128: the asset's clear key and the URI playlists name for it; None: clear.
+    content_key: bytes | None = None
+    key_uri: str | None = None
+
+    @property
+    def sealed(self) -> bool:
+        """Whether this part's renditions are published encrypted (measured so)."""
+        return self.content_key is not None
+
+    def seal(self, track_dir: Path) -> None:
+        """Every rendition passes here before it is published: encrypted when the asset
+        asked for it (pipeline/encryption.py), else left as it is."""
+        if self.content_key is not None and self.key_uri is not None:
+            seal_track(track_dir, self.content_key, self.key_uri)
 
     @property
     def hls(self) -> HlsOptions:
@@ -92,9 +108,13 @@ class Job:
 
     def streamed(self, directory: Path, place: Placer = keep_name) -> StreamedTrack:
         """A rendition directory whose segments go to the rendition's prefix as ffmpeg
-        finishes them."""
+        finishes them (encrypted on the way when the asset asked for it: nothing is left
+        on disk for ``seal`` to encrypt afterwards)."""
         return StreamedTrack(
-            directory, keys.rendition_prefix(self.task.asset_id, directory.name), place
+            directory,
+            keys.rendition_prefix(self.task.asset_id, directory.name),
+            place,
+            seal=None if self.content_key is None else partial(seal_segment, key=self.content_key),
         )
 
     def run_streamed(
@@ -112,6 +132,7 @@ def publish_rendition(
 ) -> dict[str, Any]:
     """Publish a rendition directory with its full track record beside it; returns the
     summary the catalogue keeps (see packaging.TRACK_RECORD)."""
+    job.seal(directory)
     (directory / TRACK_RECORD).write_text(json.dumps(track.to_dict()), encoding="utf-8")
     prefix = keys.rendition_prefix(job.task.asset_id, directory.name)
     published.append(prefix)

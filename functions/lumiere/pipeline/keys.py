@@ -12,6 +12,10 @@ from lumiere.errors import InvalidRequestError
 
 UPLOADS_PREFIX = "uploads/"
 ASSETS_PREFIX = "assets/"
+# The CDN path under which public assets are served unsigned: /public/assets/{id}/... is
+# the object assets/{id}/..., if the asset is public now (template.yaml's
+# PublicAssetsFunction, the local CDN).
+PUBLIC_PATH_PREFIX = "public/"
 ASSET_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 MAX_FILENAME_CHARS = 200
 
@@ -108,3 +112,27 @@ def analysis_key(asset_id: str) -> str:
 
 def analysis_prefix(asset_id: str) -> str:
     return f"{asset_prefix(asset_id)}analysis/"
+
+
+def public_path(key: str) -> str:
+    """The CDN path (without the leading /) that serves ``key`` unsigned."""
+    return f"{PUBLIC_PATH_PREFIX}{key}"
+
+
+# An asset id, then a relative path of plain segments: no empty, "." or ".." segment and
+# no percent-escapes, so nothing reaches another asset's prefix after the rewrite.
+_PUBLIC_PATH_RE = re.compile(
+    r"^/public/assets/([0-9a-f]{32})/((?:[\w,=-][\w.,=-]*/)*[\w,=-][\w.,=-]*)$", re.ASCII
+)
+
+
+def parse_public_path(path: str) -> tuple[str, str] | None:
+    """(asset id, object key) of a public-path request, or None if it is not one.
+
+    The same rule as the CloudFront Function in template.yaml: segments may not start
+    with a dot, which rules out ``.`` and ``..`` without having to normalise."""
+    match = _PUBLIC_PATH_RE.match(path)
+    if match is None:
+        return None
+    asset_id, rest = match.groups()
+    return asset_id, f"{asset_prefix(asset_id)}{rest}"

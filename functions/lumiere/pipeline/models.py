@@ -5,13 +5,42 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
+from lumiere.config import ENCRYPTIONS
 from lumiere.errors import InvalidRequestError, MalformedEventError
 from lumiere.media.probe import MediaKind
 
 # BCP 47's common shapes: a 2-3 letter language, optionally a script and a region.
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?")
+
+
+class Visibility(StrEnum):
+    """Who may fetch an asset's published files: its owner through signed URLs
+    (private), or anyone through plain URLs under the CDN's public path (public)."""
+
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+    @classmethod
+    def parse(cls, value: Any) -> Visibility:
+        if isinstance(value, str) and value in cls._value2member_map_:
+            return cls(value)
+        raise InvalidRequestError(f"visibility must be one of {', '.join(cls)}.")
+
+
+@dataclass(frozen=True)
+class VisibilityChange:
+    """The body of PATCH /assets/{id}: only visibility can be changed."""
+
+    visibility: Visibility
+
+    @classmethod
+    def from_json(cls, body: Any) -> VisibilityChange:
+        if not isinstance(body, dict) or set(body) != {"visibility"}:
+            raise InvalidRequestError('Send a JSON object: {"visibility": "public" | "private"}.')
+        return cls(Visibility.parse(body["visibility"]))
 
 
 @dataclass(frozen=True)
@@ -24,6 +53,9 @@ class UploadRequest:
     # The spoken language (BCP 47 "en", or ISO 639-2 "eng"), for automatic captions;
     # None: the audio stream's tag, else the deployment's default.
     language: str | None = None
+    visibility: Visibility = Visibility.PRIVATE
+    # HLS segment encryption ("none" | "aes-128"); None: the deployment's default.
+    encryption: str | None = None
 
     @classmethod
     def from_json(cls, body: Any) -> UploadRequest:
@@ -50,12 +82,18 @@ class UploadRequest:
             raise InvalidRequestError(
                 "language must be a language tag such as 'en', 'en-GB' or 'eng'."
             )
+        visibility = body.get("visibility")
+        encryption = body.get("encryption")
+        if encryption is not None and encryption not in ENCRYPTIONS:
+            raise InvalidRequestError(f"encryption must be one of {', '.join(ENCRYPTIONS)}.")
         return cls(
             filename=filename,
             content_type=content_type.strip().lower(),
             size=size,
             preset=preset or None,
             language=language or None,
+            visibility=Visibility.PRIVATE if visibility is None else Visibility.parse(visibility),
+            encryption=encryption,
         )
 
 

@@ -12,6 +12,7 @@ from lumiere.cloud.storage import PUBLISH_THREADS, put_text, read_object
 from lumiere.config import Settings
 from lumiere.errors import PermanentError, ReasonCode
 from lumiere.media.commands import VARIANT_PLAYLIST
+from lumiere.media.hls_crypto import add_key_tag
 from lumiere.media.packaging import (
     IFRAME_PLAYLIST,
     TRACK_RECORD,
@@ -22,6 +23,7 @@ from lumiere.media.packaging import (
 )
 from lumiere.media.stitch import ChunkRecord, SeamError, stitch
 from lumiere.pipeline import keys
+from lumiere.pipeline.encryption import is_encrypted, key_uri
 from lumiere.pipeline.plan import VIDEO
 
 
@@ -62,7 +64,11 @@ def stitch_renditions(
             frame_rate=chunks[0].get("frame_rate"),
         )
         put_text(bucket, prefix + TRACK_RECORD, json.dumps(track.to_dict()))
-        put_text(bucket, prefix + IFRAME_PLAYLIST, iframe_playlist(whole.segments))
-        put_text(bucket, prefix + VARIANT_PLAYLIST, media_playlist(whole.segments))
+        playlist = media_playlist(whole.segments)
+        if is_encrypted(asset):  # the segments were sealed by their chunks' parts
+            playlist = add_key_tag(playlist, key_uri(settings, asset["asset_id"]))
+        else:
+            put_text(bucket, prefix + IFRAME_PLAYLIST, iframe_playlist(whole.segments))
+        put_text(bucket, prefix + VARIANT_PLAYLIST, playlist)
         stitched.append((track, {**track.summary(), "name": chunks[0]["name"]}))
     return stitched

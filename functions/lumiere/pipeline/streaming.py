@@ -43,6 +43,10 @@ POLL_SECONDS = 0.1
 Placer = Callable[[str, bytes], tuple[str, bytes]]
 
 
+# (a segment's published name, its clear bytes) -> the bytes to upload (HLS AES-128)
+Sealer = Callable[[str, bytes], bytes]
+
+
 def keep_name(name: str, data: bytes) -> tuple[str, bytes]:
     return name, data
 
@@ -54,6 +58,8 @@ class StreamedTrack:
     directory: Path
     prefix: str  # the rendition's key prefix, ending in "/"
     place: Placer = keep_name
+    # Applied after measuring (the record describes the clear stream a player decrypts).
+    seal: Sealer | None = None
 
 
 @dataclass
@@ -172,6 +178,8 @@ class SegmentStreamer:
             path = track.directory / name
             target, data = track.place(name, path.read_bytes())
             record = measure_fragment(data, target, 0.0)
+            if track.seal is not None:
+                data = track.seal(target, data)
             key = track.prefix + target
             put_bytes(self._bucket, key, data, object_headers(key)[0])
             path.unlink()

@@ -23,6 +23,7 @@ from lumiere.media.ladder import load_preset
 from lumiere.media.streams import MediaInfo
 from lumiere.pipeline import parts as producers
 from lumiere.pipeline.clock import utc_now
+from lumiere.pipeline.encryption import content_key, is_encrypted, key_uri
 from lumiere.pipeline.fan_in import finish_if_complete
 from lumiere.pipeline.job import Job
 from lumiere.pipeline.models import TranscodeTask
@@ -65,6 +66,7 @@ def transcode_part(
         version_id=task.source.version_id,
     )
     published: list[str] = []
+    encrypted = is_encrypted(asset)
     try:
         with SourceProxy(presigned) as source_url:
             job = Job(
@@ -78,6 +80,8 @@ def transcode_part(
                 catalogue=catalogue,
                 remaining_ms=remaining_ms,
                 language=asset.get("language"),
+                content_key=content_key(asset, settings) if encrypted else None,
+                key_uri=key_uri(settings, task.asset_id) if encrypted else None,
             )
             try:
                 output = (produce or producers.PRODUCERS[part.kind])(job, published)

@@ -76,6 +76,7 @@ def audio_part(job: Job, published: list[str]) -> dict[str, Any]:
             default=track.default,
             channels=settings.channels,
             sample_rate=settings.sample_rate,
+            sealed=job.sealed,
         )
         tracks_out.append(
             {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from lumiere.media.commands import (
     video_dirname,
 )
 from lumiere.media.ladder import Rendition, plan_ladder
-from lumiere.media.packaging import package_track
+from lumiere.media.packaging import as_sealed, package_track
 from lumiere.media.stitch import (
     ChunkPlacement,
     SeamError,
@@ -76,7 +76,11 @@ def video_part(job: Job, published: list[str]) -> dict[str, Any]:
     for r in renditions:
         track_dir = job.work / video_dirname(r.name)
         track = package_track(
-            track_dir, kind=VIDEO, frame_rate=r.frame_rate, measured=streamer.measured(track_dir)
+            track_dir,
+            kind=VIDEO,
+            frame_rate=r.frame_rate,
+            measured=streamer.measured(track_dir),
+            sealed=job.sealed,
         )
         tracks.append({**publish_rendition(job, track_dir, published, track), "name": r.name})
     output: dict[str, Any] = {"tracks": tracks}
@@ -180,12 +184,15 @@ def _chunk_part(
                 streamer.measured(track_dir),
                 expected_segments=chunk.segments if chunk.frame_count is not None else None,
             )
+        if job.sealed:  # measured as published, for the stitched BANDWIDTH
+            record = replace(record, segments=as_sealed(record.segments))
         if chunk.index != 0:
             (track_dir / INIT_SEGMENT).unlink()
         name = chunk_record_name(chunk.index)
         (track_dir / name).write_text(json.dumps(record.to_dict()), encoding="utf-8")
         prefix = keys.rendition_prefix(job.task.asset_id, track_dir.name)
         published.append(prefix)
+        job.seal(track_dir)
         publish_directory(job.settings.media_bucket, prefix, track_dir)
         chunks.append(
             {
