@@ -83,12 +83,18 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def ffmpeg_running() -> bool:
     """Whether a child ffmpeg of this process is alive (not exited, not a zombie)."""
+    # A thread or a child can end between the listing and the read: reading its /proc
+    # entry then fails with ENOENT or ESRCH (ProcessLookupError); either way it is gone.
     for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        for pid in children.read_text().split():
+        try:
+            pids = children.read_text().split()
+        except OSError:
+            continue
+        for pid in pids:
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
                 state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except (FileNotFoundError, IndexError):
+            except (OSError, IndexError):
                 continue
             if cmdline.endswith(b"ffmpeg") and state != "Z":
                 return True
