@@ -140,13 +140,18 @@ class DevAuthorizationServer:
     _sessions: dict[str, _Session] = field(default_factory=dict)  # refresh token -> who
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def _known_client(self, params: Mapping[str, str]) -> OAuthClient:
+        """The request's client; an unknown one has no URL an answer may be sent to."""
+        client = self.clients.get(params.get("client_id", ""))
+        if client is None:
+            raise UntrustedRedirect("invalid_client", "unknown client_id")
+        return client
+
     # ------------------------------------------------------------ /oauth2/authorize
     def check_authorization(self, params: Mapping[str, str]) -> AuthorizationRequest:
         """The request, checked; UntrustedRedirect when the answer may not be sent back
         to ``redirect_uri``, OAuthError (to send back there) for anything else."""
-        client = self.clients.get(params.get("client_id", ""))
-        if client is None:
-            raise UntrustedRedirect("invalid_client", "unknown client_id")
+        client = self._known_client(params)
         redirect_uri = params.get("redirect_uri", "")
         if redirect_uri not in client.callback_urls:
             # Exact match, as Cognito compares callback URLs: no prefixes, no patterns.
@@ -281,9 +286,7 @@ class DevAuthorizationServer:
     def logout_target(self, params: Mapping[str, str]) -> str:
         """Where ``/logout?client_id=…&logout_uri=…`` sends the browser. There is no
         session to end here (the sign-in page always asks), so this only checks."""
-        client = self.clients.get(params.get("client_id", ""))
-        if client is None:
-            raise UntrustedRedirect("invalid_client", "unknown client_id")
+        client = self._known_client(params)
         target = params.get("logout_uri", "")
         if target not in client.logout_urls:
             raise UntrustedRedirect("invalid_request", "logout_uri is not a sign-out URL")

@@ -123,7 +123,7 @@ class LocalStack:
         ``csp_report_only`` sends it as Content-Security-Policy-Report-Only (violations
         are reported, not enforced: browser tests evaluate strings in the page)."""
         self.host = host
-        self._reserved: list[socket.socket] = []
+        self._reserved: dict[int, socket.socket] = {}  # port -> the socket holding it
         self.moto_port = moto_port or self._reserve_port()
         self.api_port = api_port or self._reserve_port()
         self.cdn_port = cdn_port or self._reserve_port()
@@ -164,11 +164,12 @@ class LocalStack:
 
     def _reserve_port(self) -> int:
         sock = reserve_port(self.host)
-        self._reserved.append(sock)
-        return int(sock.getsockname()[1])
+        port = int(sock.getsockname()[1])
+        self._reserved[port] = sock
+        return port
 
     def _release_ports(self) -> None:
-        for sock in self._reserved:
+        for sock in self._reserved.values():
             sock.close()
         self._reserved.clear()
 
@@ -280,7 +281,7 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        if self.moto_port not in {sock.getsockname()[1] for sock in self._reserved}:
+        if self.moto_port not in self._reserved:
             _check_free(self.host, self.moto_port)
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
         self._moto.start()
