@@ -34,6 +34,7 @@ from typing import Any
 # Run as a script (bench/budgets.py): make ``bench.transcode`` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from lumiere.config import Settings
 from lumiere.media.tools import find_binaries
 
 from bench.transcode import (
@@ -517,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         + "a speech clip (the astronaut photograph at "
         "1080x1080 30 fps with ~30 s of espeak-ng speech, as in the analysis tests), and a "
         "12 MP (4000x3000) JPEG from bench/images.py. Analysis backend: offline (OpenCV, "
-        f"pocketsphinx). Load average before the run: {load_before}; after: see Machine."
+        f"speech engine {Settings.from_env().speech_engine}). Load average before the run: "
+        f"{load_before}; after: see Machine."
     )
     text = render(args.label, date, runs, configured, machine, note)
     print("\n" + text)

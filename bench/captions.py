@@ -1,4 +1,5 @@
-"""Captions benchmark: pocketsphinx word error rate (WER) and speed on speech of known text.
+"""Captions benchmark: word error rate (WER) and speed of the offline speech engines
+(Moonshine with pocketsphinx's word times, and pocketsphinx alone) on speech of known text.
 
 Two sets:
 
@@ -9,7 +10,8 @@ Two sets:
   meters", playing cards) and alsa-utils' speaker-test voice prompts.
 
 Each file goes the production way: served over HTTP, ffmpeg extracts 16 kHz mono PCM
-through the guarded input options, pocketsphinx transcribes, WER against the reference.
+through the guarded input options, pocketsphinx's endpointer cuts utterances, each engine
+transcribes the same PCM, WER against the reference.
 Prints a table and writes it as Markdown to ``bench/results/captions-<label>.md``.
 
 Run from the repository root::
@@ -40,11 +42,14 @@ from pathlib import Path
 from lumiere.analysis.audio_facts import pcm_to_array, speech_evidence
 from lumiere.analysis.captions import (
     PCM_CHUNK_BYTES,
+    Recognizer,
     normalise_words,
+    recognizer,
     transcribe_pcm,
     word_error_rate,
 )
 from lumiere.analysis.commands import SPEECH_SAMPLE_RATE, build_speech_pcm_args
+from lumiere.config import SPEECH_ENGINES, Settings
 from lumiere.media.tools import find_binaries, run_tool_chunks
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -71,21 +76,25 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    sample: Sample
+class Heard:
     hypothesis: str
     wer: float
+    decode_seconds: float  # CPU seconds of this process
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sample: Sample
     audio_seconds: float
-    decode_seconds: float
     speech_likely: bool
+    heard: dict[str, Heard]  # by engine name
 
     @property
     def reference_words(self) -> int:
         return len(normalise_words(self.sample.reference))
 
-    @property
-    def errors(self) -> float:
-        return self.wer * self.reference_words
+    def errors(self, engine: str) -> float:
+        return self.heard[engine].wer * self.reference_words
 
 
 def _wav_from_raw(raw: Path, out: Path, rate: int = 16000) -> Path:
@@ -160,21 +169,23 @@ def serve(directory: Path) -> Iterator[str]:
         server.shutdown()
 
 
-def run_one(ffmpeg_bin: str, base_url: str, sample: Sample) -> Outcome:
+def run_one(ffmpeg_bin: str, base_url: str, sample: Sample, engines: list[Recognizer]) -> Outcome:
     argv = build_speech_pcm_args(ffmpeg_bin, f"{base_url}/{sample.path.name}")
     chunks = list(run_tool_chunks(argv, timeout=300, chunk_size=PCM_CHUNK_BYTES))
     pcm = b"".join(chunks)
-    started = time.perf_counter()
-    words = transcribe_pcm(chunks)
-    decode = time.perf_counter() - started
-    hypothesis = " ".join(w.text for w in words)
+    heard = {}
+    for engine in engines:
+        started = time.process_time()
+        words = transcribe_pcm(chunks, engine=engine)
+        decode = time.process_time() - started
+        hypothesis = " ".join(w.text for w in words)
+        wer = word_error_rate(sample.reference, hypothesis)
+        heard[engine.name] = Heard(hypothesis, wer, decode)
     return Outcome(
         sample=sample,
-        hypothesis=hypothesis,
-        wer=word_error_rate(sample.reference, hypothesis),
         audio_seconds=len(pcm) / 2 / SPEECH_SAMPLE_RATE,
-        decode_seconds=decode,
         speech_likely=speech_evidence(pcm_to_array([pcm])).speech_likely,
+        heard=heard,
     )
 
 
@@ -199,36 +210,52 @@ def _versions() -> str:
         if espeak
         else "not installed"
     )
-    return f"pocketsphinx {version('pocketsphinx')}; {espeak_version}"
+    from lumiere_dev.speech_model import NPM_PACKAGE, NPM_VERSION
 
-
-def summarise(outcomes: list[Outcome], corpus: str) -> str:
-    chosen = [o for o in outcomes if o.sample.corpus == corpus]
-    if not chosen:
-        return f"| **{corpus} (all)** | skipped | | | | | |"
-    words = sum(o.reference_words for o in chosen)
-    errors = sum(o.errors for o in chosen)
-    audio = sum(o.audio_seconds for o in chosen)
-    decode = sum(o.decode_seconds for o in chosen)
-    speech = sum(o.speech_likely for o in chosen)
     return (
-        f"| **{corpus} (all)** | {words} | **{errors / words:.1%}** | {audio:.1f} | "
-        f"{decode / audio:.2f} | {speech}/{len(chosen)} | |"
+        f"pocketsphinx {version('pocketsphinx')}; onnxruntime {version('onnxruntime')}; "
+        f"Moonshine tiny from {NPM_PACKAGE} {NPM_VERSION}; {espeak_version}"
     )
 
 
-def table(outcomes: list[Outcome]) -> str:
+def summarise(outcomes: list[Outcome], corpus: str, engines: list[str]) -> str:
+    chosen = [o for o in outcomes if o.sample.corpus == corpus]
+    if not chosen:
+        return f"| **{corpus} (all)** | skipped |" + " |" * (2 * len(engines) + 3)
+    words = sum(o.reference_words for o in chosen)
+    audio = sum(o.audio_seconds for o in chosen)
+    cells = []
+    for engine in engines:
+        errors = sum(o.errors(engine) for o in chosen)
+        decode = sum(o.heard[engine].decode_seconds for o in chosen)
+        cells += [f"**{errors / words:.1%}**", f"{decode / audio:.2f}"]
+    speech = sum(o.speech_likely for o in chosen)
+    return (
+        f"| **{corpus} (all)** | {words} | {audio:.1f} | "
+        + " | ".join(cells)
+        + f" | {speech}/{len(chosen)} | |"
+    )
+
+
+def table(outcomes: list[Outcome], engines: list[str]) -> str:
+    first = engines[0]
     head = [
-        "| sample | ref words | WER | audio s | RTF | speech_likely | hypothesis (reference) |",
-        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+        "| sample | ref words | audio s | "
+        + " | ".join(f"{e} WER | {e} RTF" for e in engines)
+        + f" | speech_likely | {first} heard (reference) |",
+        "| --- | ---: | ---: | " + " | ".join("---: | ---:" for _ in engines) + " | --- | --- |",
     ]
     rows = [
-        f"| {o.sample.name} | {o.reference_words} | {o.wer:.1%} | {o.audio_seconds:.1f} | "
-        f"{o.decode_seconds / o.audio_seconds:.2f} | {'yes' if o.speech_likely else 'no'} | "
-        f"{o.hypothesis or '(nothing)'} ({o.sample.reference}) |"
+        f"| {o.sample.name} | {o.reference_words} | {o.audio_seconds:.1f} | "
+        + " | ".join(
+            f"{o.heard[e].wer:.1%} | {o.heard[e].decode_seconds / o.audio_seconds:.2f}"
+            for e in engines
+        )
+        + f" | {'yes' if o.speech_likely else 'no'} | "
+        f"{o.heard[first].hypothesis or '(nothing)'} ({o.sample.reference}) |"
         for o in outcomes
     ]
-    totals = [summarise(outcomes, "synthetic"), summarise(outcomes, "recorded")]
+    totals = [summarise(outcomes, c, engines) for c in ("synthetic", "recorded")]
     return "\n".join(head + rows + totals)
 
 
@@ -237,12 +264,14 @@ def main() -> None:
     parser.add_argument("--label", default=f"{os.cpu_count()}core")
     args = parser.parse_args()
     ffmpeg_bin = str(find_binaries().ffmpeg)
+    model_dir = Path(Settings.from_env().speech_model_dir)
+    engines = [recognizer(name, model_dir) for name in SPEECH_ENGINES]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         samples = espeak_samples(work) + recorded_samples(work)
         with serve(work) as base_url:
-            outcomes = [run_one(ffmpeg_bin, base_url, s) for s in samples]
-    text = table(outcomes)
+            outcomes = [run_one(ffmpeg_bin, base_url, s, engines) for s in samples]
+    text = table(outcomes, [e.name for e in engines])
     print(text)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"captions-{args.label}.md"
@@ -251,9 +280,12 @@ def main() -> None:
         f"- when: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"
         f"- machine: {_machine()}\n"
         f"- engines: {_versions()}\n"
-        "- pipeline: HTTP -> ffmpeg (16 kHz mono s16le) -> pocketsphinx en-us (bundled model)\n"
-        "- WER: word Levenshtein distance / reference words, case and punctuation ignored; "
-        "RTF: decode seconds per audio second; the totals weigh each sample by its words\n\n"
+        "- pipeline: HTTP -> ffmpeg (16 kHz mono s16le) -> pocketsphinx endpointer -> "
+        "moonshine (Moonshine tiny, int8 ONNX; word times by pocketsphinx forced alignment) "
+        "or pocketsphinx (en-us model from its wheel), each on the same utterances\n"
+        "- WER: word Levenshtein distance / reference words, case and punctuation ignored, "
+        "numbers not spelled out; RTF: CPU seconds of decoding (and alignment) per audio "
+        "second; the totals weigh each sample by its words\n\n"
         f"{text}\n"
     )
     print(f"\nwritten {out}")

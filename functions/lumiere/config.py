@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -22,6 +23,12 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 ANALYSIS_BACKENDS = ("offline", "aws", "off")
+# The offline backend's speech recogniser: Moonshine tiny (words) with pocketsphinx
+# (utterances, word times), or pocketsphinx alone.
+SPEECH_ENGINES = ("moonshine", "pocketsphinx")
+# Where `scripts/bootstrap` fetches the Moonshine model in a checkout; AnalysisFunction's
+# image sets SPEECH_MODEL_DIR to its own copy.
+LOCAL_SPEECH_MODEL_DIR = str(Path(__file__).resolve().parents[2] / ".models" / "moonshine-tiny")
 # HLS encryption of an asset's media segments: none, or AES-128 with a per-asset key.
 ENCRYPTION_NONE, ENCRYPTION_AES_128 = "none", "aes-128"
 ENCRYPTIONS = (ENCRYPTION_NONE, ENCRYPTION_AES_128)
@@ -52,6 +59,8 @@ class Settings:
     # Captions are made in the upload's language, else the audio stream's tag, else this
     # (empty: no captions for audio of unstated language).
     default_caption_language: str = "en"
+    speech_engine: str = "moonshine"
+    speech_model_dir: str = LOCAL_SPEECH_MODEL_DIR
     # Seconds between the video frames searched for faces (scene changes are added).
     face_sample_seconds: float = 2.0
     # The moderation policy (media/presets/moderation_<name>.json); empty: no moderation
@@ -141,6 +150,10 @@ class Settings:
         if self.hls_encryption == ENCRYPTION_AES_128 and self.transcode_engine != FFMPEG:
             # Else every upload would be refused; MediaConvert writes its own packages.
             raise ValueError("HLS_ENCRYPTION=aes-128 needs TRANSCODE_ENGINE=ffmpeg")
+        if self.speech_engine not in SPEECH_ENGINES:
+            raise ValueError(
+                f"SPEECH_ENGINE is {self.speech_engine!r}; use one of " + ", ".join(SPEECH_ENGINES)
+            )
         if self.analysis_backend not in ANALYSIS_BACKENDS:
             raise ValueError(
                 f"ANALYSIS_BACKEND is {self.analysis_backend!r}; use one of "
@@ -166,6 +179,9 @@ class Settings:
             default_caption_language=env.get(
                 "DEFAULT_CAPTION_LANGUAGE", d.default_caption_language
             ).strip(),
+            speech_engine=env.get("SPEECH_ENGINE", d.speech_engine).strip().lower()
+            or d.speech_engine,
+            speech_model_dir=env.get("SPEECH_MODEL_DIR", "").strip() or d.speech_model_dir,
             face_sample_seconds=_float(env, "FACE_SAMPLE_SECONDS", d.face_sample_seconds),
             moderation_policy=env.get("MODERATION_POLICY", d.moderation_policy).strip(),
             media_base_url=env.get("MEDIA_BASE_URL", d.media_base_url).rstrip("/"),

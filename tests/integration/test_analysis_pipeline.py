@@ -98,7 +98,7 @@ def test_talking_head_gets_faces_captions_and_a_subtitle_rendition(
         assert face["time"] is not None
     assert analysis["audio"]["speech_likely"] is True
     assert analysis["audio"]["integrated_lufs"] < 0
-    assert analysis["captions"] == {"cues": analysis["captions"]["cues"], "backend": "pocketsphinx"}
+    assert analysis["captions"] == {"cues": analysis["captions"]["cues"], "backend": "moonshine"}
     assert analysis["captions"]["cues"] >= 1
 
     [captions] = outputs["captions"]
@@ -122,7 +122,8 @@ def test_talking_head_gets_faces_captions_and_a_subtitle_rendition(
     )
     wer = word_error_rate(SENTENCES, spoken)
     print(f"\ncaptions through the pipeline: WER {wer:.1%}\n{vtt}")
-    assert wer < 1.0  # robotic espeak speech: some words must still come through
+    # espeak's robotic voice, through AAC: Moonshine still gets most words (25 % on the WAV).
+    assert wer < 0.6
 
     # A third-party parser (the m3u8 package, not our validator) follows the master's
     # subtitle group to the WebVTT file, as a player does. (ffmpeg 6.0's HLS reader
@@ -151,7 +152,7 @@ def test_talking_head_gets_faces_captions_and_a_subtitle_rendition(
         Bucket=stack.spec.functions["AnalysisFunction"].environment["MEDIA_BUCKET"],
         Key=analysis["document"],
     )
-    assert b'"caption_backend": "pocketsphinx"' in document["Body"].read()
+    assert b'"caption_backend": "moonshine"' in document["Body"].read()
 
 
 def test_music_is_not_captioned(stack: LocalStack, client: LumiereClient, media: Media) -> None:

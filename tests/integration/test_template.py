@@ -408,6 +408,27 @@ def test_template_offers_exactly_the_packaged_presets(template: dict[str, Any]) 
     assert parameter["Default"] in preset_names()
 
 
+def test_speech_engine_is_offered_and_the_image_carries_its_model(
+    template: dict[str, Any],
+) -> None:
+    from lumiere.config import SPEECH_ENGINES, Settings
+    from lumiere_dev import speech_model
+
+    parameter = template["Parameters"]["SpeechEngine"]
+    assert tuple(parameter["AllowedValues"]) == SPEECH_ENGINES
+    assert parameter["Default"] == Settings().speech_engine
+    analysis = template["Resources"]["AnalysisFunction"]["Properties"]
+    assert analysis["Environment"]["Variables"]["SPEECH_ENGINE"] == {"Ref": "SpeechEngine"}
+    dockerfile = (REPO / "infra/analysis/Dockerfile").read_text(encoding="utf-8")
+    # The image fetches the model with the checkout's fetcher (same pins) where the code
+    # looks for it, and runs a Python new enough for onnxruntime's wheels.
+    [model_dir] = re.findall(r"^ENV SPEECH_MODEL_DIR=(\S+)$", dockerfile, re.M)
+    assert f'python3.11 -m {speech_model.__name__} "${{SPEECH_MODEL_DIR}}"' in dockerfile
+    assert model_dir.startswith("/opt/")
+    assert dockerfile.count("FROM public.ecr.aws/lambda/provided:al2023") == 1
+    assert 'ENTRYPOINT ["/usr/bin/python3.11", "-m", "awslambdaric"]' in dockerfile
+
+
 def test_transcode_tasks_are_one_part_each(template: dict[str, Any]) -> None:
     """Fan-out: each part gets its own invocation (and its own Lambda in the cloud)."""
     [event] = template["Resources"]["TranscodeFunction"]["Properties"]["Events"].values()

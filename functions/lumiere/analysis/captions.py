@@ -1,8 +1,9 @@
-"""Captions from speech: words with times (pocketsphinx, or Amazon Transcribe's JSON)
-laid out as WebVTT cues, and the word error rate used to judge them.
+"""Captions from speech: words with times (Moonshine or pocketsphinx offline, or Amazon
+Transcribe's JSON) laid out as WebVTT cues, and the word error rate used to judge them.
 
-Both backends produce ``Word`` lists, so cue layout and WebVTT are shared: the same
-words give the same captions whichever engine heard them.
+Every engine produces ``Word`` lists, so cue layout and WebVTT are shared: the same
+words give the same captions whichever engine heard them. The offline engines import
+their models when first used, so cue layout and the Transcribe parser need neither.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
-from typing import Any
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any, Protocol
 
 from lumiere.analysis.commands import SPEECH_SAMPLE_RATE, build_speech_pcm_args
 from lumiere.analysis.models import Cue, Word
+from lumiere.config import SPEECH_ENGINES
+from lumiere.errors import AnalysisError
 from lumiere.media.tools import run_tool_chunks
 
 MAX_LINE_CHARS = 42  # the common broadcast/streaming limit (Netflix, BBC): readable at a glance
@@ -25,13 +29,26 @@ PAUSE_SECONDS = 0.5  # a gap this long between words is a natural place to cut
 SENTENCE_END = (".", "?", "!")
 SENTENCE_CUT_CHARS = 20  # cut after a sentence only once the cue has some text in it
 
-# Longer utterances are decoded in pieces: pocketsphinx's search grows with length, and
-# music with vocals can keep the voice detector "in speech" for minutes.
+# Longer utterances are decoded in pieces: pocketsphinx's search grows with length,
+# Moonshine reads at most 64 s, and music with vocals can keep the voice detector "in
+# speech" for minutes.
 MAX_UTTERANCE_SECONDS = 30.0
 PCM_CHUNK_BYTES = SPEECH_SAMPLE_RATE * 2  # one second of s16le mono
 
 
-# --- pocketsphinx ---
+# --- offline recognisers ---
+
+
+class Recognizer(Protocol):
+    """Speech to words for one utterance (16 kHz mono s16le PCM starting at ``offset``
+    seconds into the stream)."""
+
+    name: str
+    # CPU seconds per second of audio, with room for a slower vCPU: whether a file fits
+    # in what is left of an invocation.
+    seconds_per_second: float
+
+    def words(self, pcm: bytes, offset: float) -> list[Word]: ...
 
 
 @cache
@@ -51,22 +68,79 @@ def clean_word(token: str) -> str | None:
     return re.sub(r"\(\d+\)$", "", token)
 
 
-def _collect(decoder: Any, offset: float) -> list[Word]:
-    frame_rate = float(decoder.config["frate"])
-    words = []
-    for seg in decoder.seg():
-        text = clean_word(seg.word)
-        if text is None:
-            continue
-        words.append(
-            Word(
-                text=text,
-                start=round(offset + seg.start_frame / frame_rate, 3),
-                end=round(offset + (seg.end_frame + 1) / frame_rate, 3),
-                confidence=round(float(seg.prob), 4),
+class SphinxRecognizer:
+    """pocketsphinx's own n-gram search (bench: 28.6 % WER on recorded read speech)."""
+
+    name = "pocketsphinx"
+    seconds_per_second = 1.2  # about 0.9 CPU s per second here (bench/results/budgets)
+
+    def words(self, pcm: bytes, offset: float) -> list[Word]:
+        decoder = _decoder()
+        decoder.start_utt()
+        # The whole utterance at once: cepstral mean normalisation is then computed over
+        # it rather than estimated while it streams (29.5 % -> 28.6 % WER in the bench).
+        decoder.process_raw(pcm, no_search=False, full_utt=True)
+        decoder.end_utt()
+        frame_rate = float(decoder.config["frate"])
+        words = []
+        for seg in decoder.seg():
+            text = clean_word(seg.word)
+            if text is None:
+                continue
+            words.append(
+                Word(
+                    text=text,
+                    start=round(offset + seg.start_frame / frame_rate, 3),
+                    end=round(offset + (seg.end_frame + 1) / frame_rate, 3),
+                    confidence=round(float(seg.prob), 4),
+                )
             )
-        )
-    return words
+        return words
+
+
+class MoonshineRecognizer:
+    """Moonshine tiny for the words (bench: 3.6 % WER on recorded read speech), forced
+    alignment by pocketsphinx for their times (``word_timing``)."""
+
+    name = "moonshine"
+    seconds_per_second = 0.4  # 0.08-0.17 CPU s with alignment here (bench/results/captions)
+
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = model_dir
+
+    @cached_property
+    def model(self) -> Any:
+        from lumiere.analysis.moonshine import SpeechModelMissing
+
+        try:
+            return _moonshine(self.model_dir)
+        except SpeechModelMissing as e:
+            raise AnalysisError(
+                f"The offline speech model is not installed ({e}). Fetch it with "
+                "`python -m lumiere_dev.speech_model <dir>` and set SPEECH_MODEL_DIR, or "
+                "set SPEECH_ENGINE=pocketsphinx."
+            ) from e
+
+    def words(self, pcm: bytes, offset: float) -> list[Word]:
+        from lumiere.analysis.word_timing import time_words
+
+        return time_words(self.model.transcribe(pcm), pcm, offset)
+
+
+@cache
+def _moonshine(model_dir: Path) -> Any:
+    from lumiere.analysis.moonshine import MoonshineModel
+
+    # Loaded once per process: warm invocations reuse it.
+    return MoonshineModel.load(model_dir)
+
+
+def recognizer(engine: str, model_dir: Path) -> Recognizer:
+    if engine == "pocketsphinx":
+        return SphinxRecognizer()
+    if engine == "moonshine":
+        return MoonshineRecognizer(model_dir)
+    raise ValueError(f"speech engine must be one of {SPEECH_ENGINES}, not {engine!r}")
 
 
 def _frames(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
@@ -81,22 +155,20 @@ def _frames(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
-def transcribe_pcm(chunks: Iterable[bytes], sample_rate: int = SPEECH_SAMPLE_RATE) -> list[Word]:
-    """Words heard in 16 kHz mono s16le PCM, given as chunks of any size.
-
-    A voice-activity endpointer cuts the stream into utterances at pauses; each is
-    decoded on its own, so memory and search stay bounded on a long film, and silence
-    and music between speech are never decoded.
-    """
+def utterances(
+    chunks: Iterable[bytes], sample_rate: int = SPEECH_SAMPLE_RATE
+) -> Iterator[tuple[float, bytes]]:
+    """Speech in 16 kHz mono s16le PCM (chunks of any size) as ``(start seconds, PCM)``
+    utterances, cut at pauses by pocketsphinx's voice-activity endpointer and at most
+    ``MAX_UTTERANCE_SECONDS`` long. Silence and music between speech are never yielded,
+    and only one utterance is held in memory, however long the film."""
     from pocketsphinx import Endpointer
 
-    decoder = _decoder()
     endpointer = Endpointer(sample_rate=sample_rate)
     frame_bytes = endpointer.frame_bytes
-    max_utt_bytes = int(MAX_UTTERANCE_SECONDS * sample_rate) * 2
-    words: list[Word] = []
-    offset = 0.0
-    fed = 0
+    max_bytes = int(MAX_UTTERANCE_SECONDS * sample_rate) * 2
+    held = bytearray()
+    start = 0.0
     for frame in _frames(chunks, frame_bytes):
         was_in_speech = endpointer.in_speech
         if len(frame) < frame_bytes:
@@ -106,32 +178,45 @@ def transcribe_pcm(chunks: Iterable[bytes], sample_rate: int = SPEECH_SAMPLE_RAT
         if speech is None:
             continue
         if not was_in_speech:
-            decoder.start_utt()
-            offset, fed = float(endpointer.speech_start), 0
-        decoder.process_raw(speech, no_search=False, full_utt=False)
-        fed += len(speech)
+            start, held = float(endpointer.speech_start), bytearray()
+        held += speech
         if not endpointer.in_speech or len(frame) < frame_bytes:
-            decoder.end_utt()
-            words += _collect(decoder, offset)
-        elif fed >= max_utt_bytes:
-            decoder.end_utt()
-            words += _collect(decoder, offset)
-            decoder.start_utt()
-            offset, fed = offset + fed / 2 / sample_rate, 0
+            yield start, bytes(held)
+            held = bytearray()
+        elif len(held) >= max_bytes:
+            yield start, bytes(held)
+            start, held = start + len(held) / 2 / sample_rate, bytearray()
     if endpointer.in_speech:
         # The stream ended in speech on a frame boundary: flush what the endpointer holds.
-        speech = endpointer.end_stream(b"")
-        if speech:
-            decoder.process_raw(speech, no_search=False, full_utt=False)
-        decoder.end_utt()
-        words += _collect(decoder, offset)
+        held += endpointer.end_stream(b"") or b""
+        if held:
+            yield start, bytes(held)
+
+
+def transcribe_pcm(
+    chunks: Iterable[bytes],
+    sample_rate: int = SPEECH_SAMPLE_RATE,
+    engine: Recognizer | None = None,
+) -> list[Word]:
+    """Words heard in 16 kHz mono s16le PCM, each utterance recognised on its own."""
+    engine = engine or SphinxRecognizer()
+    words: list[Word] = []
+    for offset, pcm in utterances(chunks, sample_rate):
+        words += engine.words(pcm, offset)
     return words
 
 
-def transcribe_url(ffmpeg_bin: str, source_url: str, *, timeout: float | None = None) -> list[Word]:
-    """ffmpeg extracts 16 kHz mono PCM from the upload; pocketsphinx reads it as it comes."""
+def transcribe_url(
+    ffmpeg_bin: str,
+    source_url: str,
+    *,
+    timeout: float | None = None,
+    engine: Recognizer | None = None,
+) -> list[Word]:
+    """ffmpeg extracts 16 kHz mono PCM from the upload; the recogniser reads it as it comes."""
     argv = build_speech_pcm_args(ffmpeg_bin, source_url)
-    return transcribe_pcm(run_tool_chunks(argv, timeout=timeout, chunk_size=PCM_CHUNK_BYTES))
+    chunks = run_tool_chunks(argv, timeout=timeout, chunk_size=PCM_CHUNK_BYTES)
+    return transcribe_pcm(chunks, engine=engine)
 
 
 # --- Amazon Transcribe ---

@@ -6,11 +6,12 @@ briefly unavailable, the Lambda running out of time) propagates so SQS retries t
 and on its last delivery the handler records the part as given up instead
 (``give_up_analysis``), so the asset still becomes READY.
 
-Two backends (``ANALYSIS_BACKEND``): ``offline`` (OpenCV, pocketsphinx, no moderation
-model) and ``aws`` (Rekognition DetectFaces and DetectModerationLabels per picture or
-sampled frame; Amazon Transcribe). Transcribe is asynchronous: the part starts the job,
-keeps what it found so far in MediaBucket and stops (PartPending); the job's EventBridge
-event, delivered to AnalysisQueue, resumes it (``resume_captions``) and completes it.
+Two backends (``ANALYSIS_BACKEND``): ``offline`` (OpenCV; Moonshine or pocketsphinx as
+``SPEECH_ENGINE`` says; no moderation model) and ``aws`` (Rekognition DetectFaces and
+DetectModerationLabels per picture or sampled frame; Amazon Transcribe). Transcribe is
+asynchronous: the part starts the job, keeps what it found so far in MediaBucket and
+stops (PartPending); the job's EventBridge event, delivered to AnalysisQueue, resumes it
+(``resume_captions``) and completes it.
 
 Results: the whole of them as JSON in MediaBucket (``analysis/analysis.json``), a
 summary in the catalogue (counts and the largest faces, for smart crop), and captions as
@@ -26,9 +27,10 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from lumiere.analysis.captions import cues_to_webvtt, words_to_cues
+from lumiere.analysis.captions import Recognizer, cues_to_webvtt, recognizer, words_to_cues
 from lumiere.analysis.languages import (
     OFFLINE_CAPTION_LANGUAGES,
     base_language,
@@ -407,11 +409,6 @@ def _caption_plan(job: Job, found: Findings) -> tuple[StepOutcome | None, str | 
     return None, language
 
 
-# pocketsphinx's cost per second of speech (bench/results/budgets-2core.md: about 0.9 CPU
-# seconds on this machine), with room for the decode and a slower vCPU.
-OFFLINE_CAPTION_SECONDS_PER_SECOND = 1.2
-
-
 def _offline_captions_fit(job: Job) -> bool:
     """Whether the recogniser can finish in the invocation's remaining time (always
     true where there is no limit, as in the local stack)."""
@@ -419,17 +416,26 @@ def _offline_captions_fit(job: Job) -> bool:
     if remaining_ms is None or not job.info.duration:
         return True
     budget = remaining_ms / 1000 - job.settings.tool_timeout_margin_seconds
-    return job.info.duration * OFFLINE_CAPTION_SECONDS_PER_SECOND <= budget
+    return job.info.duration * _recognizer(job.settings).seconds_per_second <= budget
 
 
 def _caption_backend(settings: Settings) -> str:
-    return "transcribe" if settings.analysis_backend == "aws" else "pocketsphinx"
+    return "transcribe" if settings.analysis_backend == "aws" else settings.speech_engine
+
+
+def _recognizer(settings: Settings) -> Recognizer:
+    return recognizer(settings.speech_engine, Path(settings.speech_model_dir))
 
 
 def _offline_words(job: Job) -> list[Word]:
     from lumiere.analysis.captions import transcribe_url
 
-    return transcribe_url(str(find_binaries().ffmpeg), job.source_url, timeout=_timeout(job))
+    return transcribe_url(
+        str(find_binaries().ffmpeg),
+        job.source_url,
+        timeout=_timeout(job),
+        engine=_recognizer(job.settings),
+    )
 
 
 def publish_captions(
