@@ -83,7 +83,7 @@ class SphinxRecognizer:
         decoder.end_utt()
         frame_rate = float(decoder.config["frate"])
         words = []
-        for seg in decoder.seg():
+        for seg in decoder.seg() or ():
             text = clean_word(seg.word)
             if text is None:
                 continue
