@@ -93,12 +93,23 @@ def is_complete(dest: Path) -> bool:
     )
 
 
-def _npm_tarball() -> bytes:
+def _npm_registry() -> str:
+    """The registry npm itself would use (a mirror, where one is configured), so the
+    model comes from where ``scripts/vendor-web`` gets hls.js."""
     # npm reads its registry from this variable too (lower case is npm's own spelling).
-    registry = os.environ.get("npm_config_registry", "https://registry.npmjs.org/")  # noqa: SIM112
-    registry = registry.rstrip("/")
+    configured = os.environ.get("npm_config_registry", "")  # noqa: SIM112
+    npm = shutil.which("npm")
+    if not configured and npm:
+        answer = subprocess.run(
+            [npm, "config", "get", "registry"], capture_output=True, text=True, timeout=60
+        )
+        configured = answer.stdout.strip() if answer.returncode == 0 else ""
+    return (configured or "https://registry.npmjs.org/").rstrip("/")
+
+
+def _npm_tarball() -> bytes:
     short = NPM_PACKAGE.split("/")[-1]
-    url = f"{registry}/{NPM_PACKAGE}/-/{short}-{NPM_VERSION}.tgz"
+    url = f"{_npm_registry()}/{NPM_PACKAGE}/-/{short}-{NPM_VERSION}.tgz"
     with urllib.request.urlopen(url, timeout=300) as response:  # noqa: S310 (https registry)
         data: bytes = response.read()
     actual = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
