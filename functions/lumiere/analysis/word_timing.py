@@ -116,9 +116,9 @@ def _fill_gaps(tokens: list[str], times: list[Span | None], duration: float) -> 
         j = i
         while j < len(tokens) and times[j] is None:
             j += 1
-        before = times[i - 1]
+        before = times[i - 1] if i > 0 else None
         after = times[j] if j < len(tokens) else None
-        start = before.end if i > 0 and before is not None else 0.0
+        start = before.end if before is not None else 0.0
         end = after.start if after is not None else duration
         end = max(end, start)
         weights = [len(t) + 1 for t in tokens[i:j]]
