@@ -73,14 +73,19 @@ def written(etag: str) -> dict[str, Any]:
     return {"ItemCount": 1, "TotalSizeInBytes": 40, "ETag": etag}
 
 
+def expect_put(stub: Stubber, if_match: str, new_etag: str) -> None:
+    """PutKey of the asset's id, conditional on the store's ETag ``if_match``."""
+    stub.add_response(
+        "put_key",
+        written(new_etag),
+        {"KvsARN": KVS_ARN, "Key": ASSET, "Value": "public", "IfMatch": if_match},
+    )
+
+
 def test_publish_puts_the_id_with_the_stores_current_etag() -> None:
     index, kvs, _ = stubbed()
     describe(kvs, "E1")
-    kvs.add_response(
-        "put_key",
-        written("E2"),
-        {"KvsARN": KVS_ARN, "Key": ASSET, "Value": "public", "IfMatch": "E1"},
-    )
+    expect_put(kvs, "E1", "E2")
     with kvs:
         index.publish(ASSET)
     kvs.assert_no_pending_responses()
@@ -127,11 +132,7 @@ def test_a_moved_etag_is_read_again() -> None:
     describe(kvs, "E1")
     kvs.add_client_error("put_key", "ConflictException", http_status_code=409)
     describe(kvs, "E2")
-    kvs.add_response(
-        "put_key",
-        written("E3"),
-        {"KvsARN": KVS_ARN, "Key": ASSET, "Value": "public", "IfMatch": "E2"},
-    )
+    expect_put(kvs, "E2", "E3")
     with kvs:
         index.publish(ASSET)
     kvs.assert_no_pending_responses()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache, cached_property
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -108,7 +108,7 @@ class MoonshineRecognizer:
     def __init__(self, model_dir: Path) -> None:
         self.model_dir = model_dir
 
-    @cached_property
+    @property
     def model(self) -> Any:
         from lumiere.analysis.moonshine import SpeechModelMissing
 

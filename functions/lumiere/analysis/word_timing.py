@@ -40,7 +40,9 @@ def _aligner() -> Any:
     from pocketsphinx import Decoder
 
     # Its own decoder: alignment mode replaces the search of the one that recognises.
-    return Decoder(loglevel="FATAL")
+    # Alignment searches only the given words, so no language model is loaded (it is
+    # 64 MB of memory and most of the decoder's start-up).
+    return Decoder(lm=None, loglevel="FATAL")
 
 
 def sphinx_align(words: Sequence[str], pcm: bytes) -> list[Span] | None:
