@@ -3,7 +3,8 @@ WebP, then AVIF apart) made three ways from the same generated inputs, in one pr
 one after another, printed as one table and written as Markdown to
 ``bench/results/images-<label>.md``.
 
-- lumiere: ``make_variants`` (one decode, JPEG draft, resize cascade, banded first
+- lumiere: ``make_variants`` (one decode, JPEGs at the smallest DCT scale that covers
+  the widest width, resize cascade, banded first
   resize and encoding on a few threads);
 - naive: Pillow, full decode, every width resized from the original with LANCZOS,
   saved one after another;
@@ -41,10 +42,12 @@ from lumiere.media.images import (
     REDUCING_GAP,
     ImagePreset,
     can_encode,
+    decode_for,
     encode,
     load_image_preset,
     make_variants,
-    open_upright,
+    normalise,
+    open_image,
     plan_widths,
 )
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat, features
@@ -205,7 +208,7 @@ def measure(
 
 def cascade_quality(path: Path, preset: ImagePreset) -> list[tuple[int, float]]:
     """PSNR of Lumiere's (JPEG-decoded) variants against a direct LANCZOS resize of the
-    original: the cost of the cascade and the draft decode, not of JPEG, is what it is
+    original: the cost of the cascade and the DCT-scaled decode, not of JPEG, is what it is
     meant to show, so both sides are compared before lossy encoding would matter most
     (JPEG quality 95)."""
     with Image.open(path) as src:
@@ -231,7 +234,7 @@ class Bound:
     """Per-image CPU milliseconds of Lumiere's stages, each run alone on one thread, and
     the best wall time any schedule of them could reach on ``cores`` cores."""
 
-    naive: float  # the naive baseline's CPU = its wall time (it is single-threaded)
+    naive: float  # the naive baseline's wall time (libavif encodes on threads of its own)
     decode: float  # decode and normalise: one thread, nothing else can start before it
     first_resize: float  # source to the widest width (Lumiere bands it across cores)
     widest_encode: float  # the slowest encode of the widest width
@@ -246,14 +249,16 @@ class Bound:
         return max(self.critical_path(cores), (self.total + idle_while_decoding) / cores)
 
 
-def cpu_ms(fn: Callable[[], object], repeat: int = 3) -> float:
-    """Fastest of ``repeat`` runs in process CPU time, which other processes on a shared
-    machine inflate far less than wall time."""
+def fastest_ms(
+    fn: Callable[[], object], repeat: int = 3, clock: Callable[[], float] = time.process_time
+) -> float:
+    """Fastest of ``repeat`` runs, by default in process CPU time, which other processes
+    on a shared machine inflate far less than wall time."""
     best = math.inf
     for _ in range(repeat):
-        start = time.process_time()
+        start = clock()
         fn()
-        best = min(best, time.process_time() - start)
+        best = min(best, clock() - start)
     return best * 1000
 
 
@@ -261,30 +266,34 @@ def bound(path: Path, preset: ImagePreset, formats: tuple[str, ...]) -> Bound:
     data = path.read_bytes()
     options = {"webp_method": preset.webp_method, "avif_speed": preset.avif_speed}
 
+    header = open_image(data, max_pixels=preset.max_pixels)
+    widths = plan_widths(header.width, preset)
+
     def decode() -> Image.Image:
-        return open_upright(data, max_pixels=preset.max_pixels)
+        # as make_variants does: at the smallest DCT scale that covers the widest width
+        img = open_image(data, max_pixels=preset.max_pixels)
+        return normalise(decode_for(img, data, img.width, widths[0]))
 
     source = decode()
-    widths = plan_widths(source.width, preset)
     sizes = [(w, max(1, round(source.height * w / source.width))) for w in widths]
     steps = [source.resize(sizes[0], LANCZOS, reducing_gap=REDUCING_GAP)]
     for size in sizes[1:]:
         steps.append(steps[-1].resize(size, LANCZOS, reducing_gap=REDUCING_GAP))
     cascade = sum(
-        cpu_ms(lambda a=a, b=b: a.resize(b.size, LANCZOS, reducing_gap=REDUCING_GAP))
+        fastest_ms(lambda a=a, b=b: a.resize(b.size, LANCZOS, reducing_gap=REDUCING_GAP))
         for a, b in itertools.pairwise(steps)
     )
     encodes = {
-        (step.width, f): cpu_ms(
+        (step.width, f): fastest_ms(
             lambda s=step, f=f: encode(s, f, quality=preset.quality[f], **options)
         )
         for step in steps
         for f in formats
     }
-    decode_ms = cpu_ms(decode)
-    first = cpu_ms(lambda: source.resize(sizes[0], LANCZOS, reducing_gap=REDUCING_GAP))
+    decode_ms = fastest_ms(decode)
+    first = fastest_ms(lambda: source.resize(sizes[0], LANCZOS, reducing_gap=REDUCING_GAP))
     return Bound(
-        naive=cpu_ms(lambda: run_naive(path, preset, formats), repeat=2),
+        naive=fastest_ms(lambda: run_naive(path, preset, formats), 2, time.perf_counter),
         decode=decode_ms,
         first_resize=first,
         widest_encode=max(encodes[(widths[0], f)] for f in formats),
@@ -326,6 +335,15 @@ def bound_report(sets: dict[str, list[Path]], preset: ImagePreset, cores: int) -
 # --------------------------------------------------------------------------- report
 
 
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"
+
+
 def machine() -> dict[str, str]:
     cpu = platform.processor() or "?"
     try:
@@ -350,6 +368,8 @@ def machine() -> dict[str, str]:
         "libjpeg-turbo": str(features.version("libjpeg_turbo")),
         "libwebp": str(features.version("webp")),
         "libavif": str(features.version("avif")),
+        "simplejpeg": _version("simplejpeg"),
+        "numpy": _version("numpy"),
     }
     try:
         import pyvips
@@ -485,8 +505,8 @@ def main(argv: list[str] | None = None) -> int:
                 "",
                 *ratios,
                 "",
-                "PSNR of Lumiere's variants (cascade + draft, JPEG q95) against a direct LANCZOS "
-                "resize of the original (JPEG q95), first JPEG input: "
+                "PSNR of Lumiere's variants (cascade + DCT-scaled decode, JPEG q95) against "
+                "a direct LANCZOS resize of the original (JPEG q95), first JPEG input: "
                 + ", ".join(f"{w}w {p:.1f} dB" for w, p in quality),
                 "",
                 "## Machine",
@@ -523,11 +543,13 @@ def write_bound(
                 "",
                 "Each stage of make_variants run alone on one thread, per image, in process "
                 "CPU milliseconds (fastest of 3; CPU time is far less inflated than wall time "
-                "by other processes). The naive baseline is single-threaded, so its CPU time "
-                "is its wall time. Lumiere's best wall on N cores is bounded below by its "
-                "critical path (decode, then the first resize split over the cores, then the "
-                "slowest encode of the widest width, one thread each) and by its CPU time "
-                "spread over the cores once the single-threaded decode is done.",
+                "by other processes). The naive baseline is timed in wall milliseconds "
+                "(fastest of 2): its code is single-threaded, but libavif encodes on threads "
+                "of its own, so its CPU time would overstate it. Lumiere's best wall on N "
+                "cores is bounded below by its critical path (decode, then the first resize "
+                "split over the cores, then the slowest encode of the widest width, one "
+                "thread each) and by its CPU time spread over the cores once the "
+                "single-threaded decode is done.",
                 "",
                 *rows,
                 "",

@@ -13,9 +13,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from lumiere.media.heif import register_heif
 from lumiere.media.tools import find_binaries, run_tool
 from PIL import Image
+
+from tests.heic import enable_heic_writing
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def png_header_only(width: int, height: int) -> bytes:
 def heic_declaring(width: int, height: int) -> bytes:
     """A real 64x64 HEIC whose ispe property is rewritten to declare another size: the
     container claims width x height, the coded picture is tiny."""
-    register_heif()
+    enable_heic_writing()
     out = io.BytesIO()
     Image.new("RGB", (64, 64), (255, 0, 0)).save(out, "HEIF", quality=50)
     data = out.getvalue()
@@ -241,7 +242,7 @@ def build_corpus(d: Path, canary: Canary) -> list[Case]:
     whole_png = (d / "p.png").read_bytes()
     add("cut.png", "image/png", whole_png[: len(whole_png) // 2], "FAILED", "corrupt", kind="image")
     # the same from a phone: the HEIC's header (meta) is whole, its coded picture is not
-    register_heif()
+    enable_heic_writing()
     heic = io.BytesIO()
     Image.open(d / "p.png").save(heic, "HEIF", quality=80)
     cut_heic = heic.getvalue()[: len(heic.getvalue()) * 2 // 3]

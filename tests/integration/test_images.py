@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 import requests
-from lumiere.media.heif import register_heif
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
 from PIL import Image
 
+from tests.heic import enable_heic_writing
 from tests.integration.helpers import process_upload
 
 GPS_IFD, SERIAL = 0x8825, 0xA431
@@ -24,7 +24,7 @@ def phone_photo(path: Path, fmt: str = "JPEG") -> Path:
     """1600x1200 stored sideways (EXIF orientation 6), with GPS and a serial number: a
     red block marks what is the top-left corner once upright. As HEIF (an iPhone's
     HEIC) the turn is also in the container (irot), as phones write it."""
-    register_heif()
+    enable_heic_writing()
     img = Image.new("RGB", (1200, 1600), (40, 120, 200))
     img.paste((255, 0, 0), (0, 0, 300, 300))
     stored = img.transpose(Image.Transpose.ROTATE_90)  # what the sensor wrote

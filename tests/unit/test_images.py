@@ -31,6 +31,7 @@ from lumiere.media.smartcrop import choose_crop, crop_size
 from PIL import Image, ImageCms, ImageDraw, ImageStat
 
 from tests.corpus import heic_declaring
+from tests.heic import enable_heic_writing
 
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)
@@ -59,6 +60,8 @@ def small_preset(**changes: object) -> ImagePreset:
 
 
 def encoded(img: Image.Image, fmt: str = "JPEG", **kwargs: object) -> bytes:
+    if fmt == "HEIF":
+        enable_heic_writing()
     out = io.BytesIO()
     img.save(out, fmt, **kwargs)
     return out.getvalue()

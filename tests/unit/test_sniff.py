@@ -2,7 +2,6 @@ import io
 
 import pytest
 from lumiere.errors import LimitExceededError, ReasonCode, UnsupportedMediaError
-from lumiere.media.heif import register_heif
 from lumiere.media.sniff import (
     bmff_image_format,
     check_image_pixels,
@@ -14,6 +13,7 @@ from lumiere.media.sniff import (
 from PIL import Image
 
 from tests.corpus import png_header_only
+from tests.heic import enable_heic_writing
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_heif_and_avif_are_told_from_mp4_by_brand(head: bytes, expected: str | N
 
 @pytest.mark.parametrize(("fmt", "expected"), [("HEIF", "HEIF"), ("AVIF", "AVIF")])
 def test_heif_and_avif_headers_give_their_declared_size(fmt: str, expected: str) -> None:
-    register_heif()
+    enable_heic_writing()
     buf = io.BytesIO()
     Image.new("RGB", (96, 64), (10, 20, 30)).save(buf, fmt, quality=50)
     data = buf.getvalue()

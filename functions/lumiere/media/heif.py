@@ -1,9 +1,10 @@
-"""HEIC/HEIF decoding (iPhone photos) for Pillow, through pillow-heif's libheif.
+"""HEIC/HEIF decoding (iPhone photos) for Pillow, through libheif in pi-heif (the
+decode-only build of pillow-heif: same code and API, no encoders).
 
 Registered on first use rather than at import, so processes that never meet an image
 (the transcoder on video) do not load libheif and its HEVC decoder.
 
-pillow-heif applies the container's ``irot``/``imir`` transforms while decoding and
+pi-heif applies the container's ``irot``/``imir`` transforms while decoding and
 then sets the EXIF orientation it hands Pillow to 1 (the original is kept in
 ``info["original_orientation"]``): the picture it returns is already upright, so
 ``ImageOps.exif_transpose`` leaves it alone and nothing is turned twice. An EXIF
@@ -18,8 +19,8 @@ from functools import cache
 
 @cache
 def register_heif() -> None:
-    import pillow_heif
+    import pi_heif
 
     # Thumbnails, depth maps and auxiliary images (HDR gain maps) are decoded on demand
-    # by pillow-heif; Lumiere never uses them, so it never reads them either.
-    pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+    # by pi-heif; Lumiere never uses them, so it never reads them either.
+    pi_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)

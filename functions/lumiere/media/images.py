@@ -53,6 +53,7 @@ from lumiere.errors import (
 )
 from lumiere.media.heif import register_heif
 from lumiere.media.image_probe import still_frame_count
+from lumiere.media.jpeg_scaled import decode_scaled
 from lumiere.media.presets import read_preset
 from lumiere.media.smartcrop import Box, choose_crop, crop_size
 from lumiere.media.sniff import SNIFF_BYTES, bmff_image_format, check_image_pixels
@@ -409,6 +410,20 @@ def _upright_size(img: Image.Image) -> tuple[int, int]:
     return (h, w) if orientation in _TRANSPOSING_ORIENTATIONS else (w, h)
 
 
+def decode_for(
+    img: Image.Image, data: bytes, upright_width: int, target_width: float
+) -> Image.Image:
+    """``img``'s pixels (it was opened from ``data``), loaded at the smallest JPEG DCT
+    scale that still covers ``target_width``: any eighth through simplejpeg, else
+    Pillow's 1/2, 1/4 or 1/8 draft; other formats at full size."""
+    scaled = decode_scaled(data, img, target_width / upright_width)
+    if scaled is not None:
+        return scaled
+    _draft(img, upright_width, target_width)
+    _load(img)
+    return img
+
+
 def _draft(img: Image.Image, upright_width: int, target_width: float) -> None:
     """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the output is that much
     smaller: the IDCT does the first reduction for free, in a fraction of the time."""
@@ -464,15 +479,13 @@ def make_variants(
     exif = _kept_exif(img, preset.keep_metadata)
     upright_w, upright_h = _upright_size(img)
     widths = plan_widths(upright_w, preset)
-    _draft(img, upright_w, widths[0])
-    img = open_upright(img, max_pixels=preset.max_pixels)
     formats = tuple(f for f in preset.formats if can_encode(f))
-
-    widest = img
-    if img.size != _size_for(widths[0], upright_w, upright_h):
+    widest = normalise(decode_for(img, data, upright_w, widths[0]))
+    widest_size = _size_for(widths[0], upright_w, upright_h)
+    if widest.size != widest_size:
         with ThreadPoolExecutor(max_workers=ENCODE_THREADS) as pool:
             # The widest variant first, in bands on every core: all else waits on it.
-            widest = resize(img, _size_for(widths[0], upright_w, upright_h), pool)
+            widest = resize(widest, widest_size, pool)
     results: dict[tuple[int, str], Variant] = {}
     facts: list[ImageFacts] = []
     workers = PriorityWorkers(ENCODE_THREADS)
@@ -834,12 +847,12 @@ def transform(
         raise InvalidRequestError(f"Unknown fit {fit!r}: use cover, contain or inside.")
     if format not in CONTENT_TYPES:
         raise InvalidRequestError(f"Unknown image format {format!r}.")
-    img = open_image(read_source(source), max_pixels=preset.max_pixels)
+    data = read_source(source)
+    img = open_image(data, max_pixels=preset.max_pixels)
     up_w, up_h = _upright_size(img)
     box_w, box_h = _box(width, height, up_w, up_h)
     scale = (max if fit == "cover" else min)(box_w / up_w, box_h / up_h)
-    _draft(img, up_w, up_w * min(1.0, scale * TRANSFORM_DRAFT_GAP))
-    img = open_upright(img, max_pixels=preset.max_pixels)
+    img = normalise(decode_for(img, data, up_w, up_w * min(1.0, scale * TRANSFORM_DRAFT_GAP)))
     if scale > 1:  # the source cannot fill the box: shrink the box, keep its shape
         box_w, box_h = max(1, round(box_w / scale)), max(1, round(box_h / scale))
         scale = 1.0
