@@ -459,6 +459,13 @@ def test_heic_bomb_is_refused_from_its_header(call: str, size: tuple[int, int]) 
     assert peak < 50 * 1024 * 1024
 
 
+def test_heic_is_read_by_the_decode_only_build_lambda_ships() -> None:
+    """The tests write HEIC with pillow-heif's encoder; reading must still be pi-heif's,
+    the only HEIF reader in the Lambda package."""
+    data = encoded(upright_picture(), "HEIF", quality=80)
+    assert type(Image.open(io.BytesIO(data))).__module__.startswith("pi_heif.")
+
+
 def test_heic_within_the_limit_is_not_refused() -> None:
     data = encoded(upright_picture(), "HEIF", quality=80)
     facts, variants = make_variants(data, small_preset(max_pixels=240 * 160))
