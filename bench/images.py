@@ -4,8 +4,7 @@ one after another, printed as one table and written as Markdown to
 ``bench/results/images-<label>.md``.
 
 - lumiere: ``make_variants`` (one decode, JPEGs at the smallest DCT scale that covers
-  the widest width, resize cascade, banded first
-  resize and encoding on a few threads);
+  the widest width, resize cascade, banded first resize and encoding on a few threads);
 - naive: Pillow, full decode, every width resized from the original with LANCZOS,
   saved one after another;
 - libvips: ``pyvips.Image.thumbnail_buffer`` per width (shrink-on-load, libvips' own
