@@ -22,6 +22,7 @@ from lumiere.media.images import (
     can_encode,
     load_image_preset,
     make_variants,
+    open_image,
     open_upright,
     plan_widths,
     thumbhash,
@@ -460,9 +461,17 @@ def test_heic_bomb_is_refused_from_its_header(call: str, size: tuple[int, int]) 
 
 
 def test_heic_is_read_by_the_decode_only_build_lambda_ships() -> None:
-    """The tests write HEIC with pillow-heif's encoder; reading must still be pi-heif's,
-    the only HEIF reader in the Lambda package."""
+    """pi-heif, the only HEIF reader in the Lambda package, reads every HEIC Lumiere
+    opens, even after another library registered pillow-heif's reader over it (the
+    tests write with pillow-heif; imageio registers it whenever it reads a picture)."""
+    import pillow_heif
+
     data = encoded(upright_picture(), "HEIF", quality=80)
+    open_image(data, max_pixels=100_000)  # Lumiere's reader is registered by now
+    pillow_heif.register_heif_opener()  # as imageio does
+    assert type(Image.open(io.BytesIO(data))).__module__.startswith("pillow_heif.")
+    img = open_image(data, max_pixels=100_000)
+    assert type(img).__module__.startswith("pi_heif.")
     assert type(Image.open(io.BytesIO(data))).__module__.startswith("pi_heif.")
 
 

@@ -14,11 +14,18 @@ libvips and Apple's readers ignore it: in HEIF the container's transforms are th
 
 from __future__ import annotations
 
-from functools import cache
+from PIL import Image
 
 
-@cache
 def register_heif() -> None:
+    """Make pi-heif Pillow's HEIF reader. Checked before every open rather than done
+    once: another library in the process may register its own reader over it (imageio
+    registers pillow-heif's each time it reads a picture), and the options below would
+    be lost with it."""
+    from pi_heif.as_plugin import HeifImageFile
+
+    if Image.OPEN.get(HeifImageFile.format, (None,))[0] is HeifImageFile:
+        return
     import pi_heif
 
     # Thumbnails, depth maps and auxiliary images (HDR gain maps) are decoded on demand
