@@ -22,7 +22,7 @@ FRAME_EVERY_SECONDS = 5.0
 SCENE_THRESHOLD = 0.4
 # A strobe or a fast montage could otherwise pick every frame as a scene change.
 SCENE_MIN_GAP_SECONDS = 0.5
-SPEECH_SAMPLE_RATE = 16000  # what pocketsphinx's US English model was trained on
+SPEECH_SAMPLE_RATE = 16000  # what pocketsphinx's US English model and Moonshine read
 SILENCE_NOISE_DB = -50.0
 SILENCE_MIN_SECONDS = 0.5
 

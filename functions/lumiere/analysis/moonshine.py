@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from lumiere.analysis.commands import SPEECH_SAMPLE_RATE
+
 MIN_SECONDS, MAX_SECONDS = 0.1, 64.0  # the model's trained range of input lengths
 START_TOKEN, END_TOKEN = 1, 2
 TOKENS_PER_SECOND = 6  # no speech is this dense; a bound on runaway repetition
@@ -115,7 +116,7 @@ class MoonshineModel:
         (hidden,) = self.encoder.run(None, {"input_values": samples})
         cache = self._empty_cache()
         outputs = [o.name for o in self.decoder.get_outputs()]
-        limit = max(1, int(samples.shape[1] / SAMPLE_RATE * TOKENS_PER_SECOND))
+        limit = max(1, int(samples.shape[1] / SPEECH_SAMPLE_RATE * TOKENS_PER_SECOND))
         tokens, step_input = [START_TOKEN], [[START_TOKEN]]
         for step in range(limit):
             feeds = {
@@ -140,7 +141,7 @@ class MoonshineModel:
     def transcribe(self, pcm: bytes) -> str:
         """Text of one utterance given as 16 kHz mono s16le PCM; "" when too short."""
         audio = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
-        if audio.size < MIN_SECONDS * SAMPLE_RATE:
+        if audio.size < MIN_SECONDS * SPEECH_SAMPLE_RATE:
             return ""
-        audio = audio[: int(MAX_SECONDS * SAMPLE_RATE)].astype(np.float32) / 32768.0
+        audio = audio[: int(MAX_SECONDS * SPEECH_SAMPLE_RATE)].astype(np.float32) / 32768.0
         return decode_tokens(self.tokens(audio), self.vocab).strip()

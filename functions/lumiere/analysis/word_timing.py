@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from lumiere.analysis.commands import SPEECH_SAMPLE_RATE
 from lumiere.analysis.models import Word
 
-SAMPLE_RATE = 16_000
 # Pocketsphinx's dictionary spells words in lower case, without punctuation; a hyphenated
 # word ("ill-disposed") is aligned as its parts.
 _EDGE_PUNCTUATION = re.compile(r"^[^\w']+|[^\w']+$")
@@ -88,7 +88,7 @@ def time_words(
     tokens = text.split()
     if not tokens:
         return []
-    duration = len(pcm) / 2 / SAMPLE_RATE
+    duration = len(pcm) / 2 / SPEECH_SAMPLE_RATE
     forms = [[f for f in dictionary_forms(t) if known(f)] for t in tokens]
     flat = [f for fs in forms for f in fs]
     spans = align(flat, pcm) if flat else None
