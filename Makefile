@@ -13,7 +13,7 @@ dev: bootstrap
 test: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/pytest
+	.venv/bin/pytest -n 2 --dist loadfile
 
 lint: bootstrap
 	.venv/bin/ruff check .

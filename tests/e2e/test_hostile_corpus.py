@@ -46,6 +46,7 @@ def outcomes(
         yield cases, assets, stack
 
 
+@pytest.mark.slow
 def test_corpus_is_big_enough(outcomes: tuple[list[Case], dict[str, dict], LocalStack]) -> None:
     cases, _, _ = outcomes
     assert len(cases) >= 25

@@ -8,12 +8,14 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from lumiere_dev.samples import make_clip
 from lumiere_dev.stack import LocalStack
 
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_transcode_that_always_times_out(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "long.mp4", seconds=8, width=1280, height=720)
     # Leave ffmpeg one second of the function's 900 s: every encode times out.

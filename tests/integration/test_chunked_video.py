@@ -190,6 +190,8 @@ def plan_of(asset_id: str) -> dict[str, Any]:
 
 # A 10-minute source through the pipeline and every check: longer than the usual limit.
 @pytest.mark.timeout(900)
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_ten_minute_720p_source_is_encoded_in_chunks_with_invisible_seams(
     stack: LocalStack, client: LumiereClient, sources: Path, tmp_path: Path, chunking: Any
 ) -> None:

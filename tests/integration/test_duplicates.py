@@ -28,6 +28,7 @@ def collect(stack: LocalStack, queue_id: str, want: int) -> list[dict[str, Any]]
     return found
 
 
+@pytest.mark.slow
 def test_triple_shuffled_delivery_processes_each_upload_once(
     stack: LocalStack, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:
