@@ -14,7 +14,6 @@ import boto3
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lumiere.cloud.playback_signing import PlaybackSigner
 from lumiere.cloud.public_assets import TablePublicAssets
-from moto.server import ThreadedMotoServer
 
 from lumiere_dev.api_server import ApiServer
 from lumiere_dev.auth import DevUserPool, new_rsa_key, private_pem, public_pem
@@ -28,6 +27,7 @@ from lumiere_dev.environment import (
     restore_environment,
 )
 from lumiere_dev.lambda_runtime import import_handler
+from lumiere_dev.moto_server import LocalMotoServer
 from lumiere_dev.oauth import DevAuthorizationServer, OAuthClient
 from lumiere_dev.oauth_routes import AUTHORIZE_PATH, LOGOUT_PATH, TOKEN_PATH, OAuthRoutes
 from lumiere_dev.resources import create_resources
@@ -61,7 +61,7 @@ def reserve_port(host: str) -> socket.socket:
 
 
 def _check_free(host: str, port: int) -> None:
-    # moto's server thread dies silently on a taken port and start() would wait forever.
+    # Said before the server tries, in words that name the likely cause.
     with socket.socket() as s:
         try:
             s.bind((host, port))
@@ -156,7 +156,7 @@ class LocalStack:
                 self.user_pool, {client.client_id: client}
             )
         self.runner: FunctionRunner | None = None
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: LocalMotoServer | None = None
         self._api: ApiServer | None = None
         self._cdn: MediaServer | None = None
         self._web: WebServer | None = None
@@ -283,7 +283,7 @@ class LocalStack:
     def _start(self) -> None:
         if self.moto_port not in self._reserved:
             _check_free(self.host, self.moto_port)
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
+        self._moto = LocalMotoServer(self.host, self.moto_port)
         self._moto.start()
         create_resources(self.spec, self.boto3_session())
         if self.spec.cdn_public_keys:
