@@ -49,7 +49,8 @@ class SerialDynamoDB:
 
 class LocalMotoServer:
     """moto's whole API on ``host:port``, served from a daemon thread. The port is bound
-    in ``start``, so a taken port raises there instead of killing the thread silently."""
+    in ``start``, in the caller's thread (werkzeug exits the process if it is taken:
+    LocalStack checks it first)."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port

@@ -61,7 +61,8 @@ def reserve_port(host: str) -> socket.socket:
 
 
 def _check_free(host: str, port: int) -> None:
-    # Said before the server tries, in words that name the likely cause.
+    # werkzeug's make_server answers a taken port with sys.exit(1): check first, and say
+    # what the likely cause is.
     with socket.socket() as s:
         try:
             s.bind((host, port))
