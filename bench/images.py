@@ -1,7 +1,7 @@
-"""Image benchmark: the default still-image variants (every preset width as JPEG and
-WebP, then AVIF apart) made three ways from the same generated inputs, in one process,
-one after another, printed as one table and written as Markdown to
-``bench/results/images-<label>.md``.
+"""Image benchmark: the default still-image variants (every preset width in every preset
+format; then JPEG + WebP and AVIF apart, to show where the time goes) made three ways
+from the same generated inputs, in one process, one after another, printed as one table
+and written as Markdown to ``bench/results/images-<label>.md``.
 
 - lumiere: ``make_variants`` (one decode, JPEGs at the smallest DCT scale that covers
   the widest width, resize cascade, banded first resize and encoding on a few threads);
@@ -164,6 +164,16 @@ def run_vips(path: Path, preset: ImagePreset, formats: tuple[str, ...]) -> Outpu
     return outputs
 
 
+def format_sets(preset: ImagePreset, *, skip_avif: bool) -> list[tuple[str, ...]]:
+    """The rows' formats: first the preset's own (every default variant, what an upload
+    gets), then JPEG + WebP and AVIF apart, to show where the time goes."""
+    made = tuple(f for f in preset.formats if can_encode(f) and not (skip_avif and f == "avif"))
+    sets = [made, ("jpeg", "webp")]
+    if can_encode("avif") and not skip_avif:
+        sets.append(("avif",))
+    return list(dict.fromkeys(s for s in sets if s))
+
+
 # --------------------------------------------------------------------------- timing
 
 
@@ -306,10 +316,7 @@ def bound_report(sets: dict[str, list[Path]], preset: ImagePreset, cores: int) -
         f"encode | critical path ({cores} cores) | best wall | best ratio | 3x needs |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    format_sets: list[tuple[str, ...]] = [("jpeg", "webp")]
-    if can_encode("avif"):
-        format_sets.append(("avif",))
-    for formats in format_sets:
+    for formats in format_sets(preset, skip_avif=False):
         for paths in sets.values():
             if not paths:
                 continue
@@ -425,15 +432,11 @@ def main(argv: list[str] | None = None) -> int:
             runners.append(("libvips", run_vips))
         except (ImportError, OSError) as e:
             print(f"pyvips unavailable ({e}); install pyvips and pyvips-binary", file=sys.stderr)
-    format_sets: list[tuple[str, ...]] = [("jpeg", "webp")]
-    if not args.skip_avif:
-        if can_encode("avif"):
-            format_sets.append(("avif",))
-        else:
-            print("This Pillow does not encode AVIF: AVIF rows skipped.", file=sys.stderr)
+    if not can_encode("avif") and not args.skip_avif:
+        print("This Pillow does not encode AVIF: AVIF rows skipped.", file=sys.stderr)
 
     results: list[Result] = []
-    for formats in format_sets:
+    for formats in format_sets(preset, skip_avif=args.skip_avif):
         for paths in sets.values():
             if not paths:
                 continue
