@@ -247,6 +247,7 @@ class Bound:
     decode: float  # decode and normalise: one thread, nothing else can start before it
     first_resize: float  # source to the widest width (Lumiere bands it across cores)
     widest_encode: float  # the slowest encode of the widest width
+    encodes: float  # every encode: the same work, at the same settings, as the naive one's
     total: float  # everything make_variants does
 
     def critical_path(self, cores: int) -> float:
@@ -306,6 +307,7 @@ def bound(path: Path, preset: ImagePreset, formats: tuple[str, ...]) -> Bound:
         decode=decode_ms,
         first_resize=first,
         widest_encode=max(encodes[(widths[0], f)] for f in formats),
+        encodes=sum(encodes.values()),
         total=decode_ms + first + cascade + sum(encodes.values()),
     )
 
@@ -313,8 +315,10 @@ def bound(path: Path, preset: ImagePreset, formats: tuple[str, ...]) -> Bound:
 def bound_report(sets: dict[str, list[Path]], preset: ImagePreset, cores: int) -> list[str]:
     rows = [
         f"| inputs | formats | naive ms | Lumiere CPU ms | decode | first resize | widest "
-        f"encode | critical path ({cores} cores) | best wall | best ratio | 3x needs |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"encode | all encodes | critical path ({cores} cores) | best wall | best ratio "
+        f"| 3x needs wall | 3x needs CPU ({cores} cores) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
     for formats in format_sets(preset, skip_avif=False):
         for paths in sets.values():
@@ -327,12 +331,14 @@ def bound_report(sets: dict[str, list[Path]], preset: ImagePreset, cores: int) -
                     for f in dataclasses.fields(Bound)
                 )
             )
+            wall_3x = mean.naive / TARGET_RATIO
             rows.append(
                 f"| {len(paths)} x {paths[0].suffix[1:].upper()} | {'+'.join(formats)} | "
                 f"{mean.naive:.0f} | {mean.total:.0f} | {mean.decode:.0f} | "
-                f"{mean.first_resize:.0f} | {mean.widest_encode:.0f} | "
+                f"{mean.first_resize:.0f} | {mean.widest_encode:.0f} | {mean.encodes:.0f} | "
                 f"{mean.critical_path(cores):.0f} | {mean.best_wall(cores):.0f} | "
-                f"{mean.naive / mean.best_wall(cores):.2f}x | <= {mean.naive / TARGET_RATIO:.0f} |"
+                f"{mean.naive / mean.best_wall(cores):.2f}x | <= {wall_3x:.0f} | "
+                f"<= {wall_3x * cores - mean.decode * (cores - 1):.0f} |"
             )
             print(rows[-1], flush=True)
     return rows
@@ -551,7 +557,10 @@ def write_bound(
                 "cores is bounded below by its critical path (decode, then the first resize "
                 "split over the cores, then the slowest encode of the widest width, one "
                 "thread each) and by its CPU time spread over the cores once the "
-                "single-threaded decode is done.",
+                "single-threaded decode is done. The last column turns the 3x wall time "
+                "into the most CPU time Lumiere could spend, with every core busy from the "
+                "end of the decode on: when the encodes alone (the same encoders at the same "
+                "settings as the baseline's) take more, no schedule reaches 3x here.",
                 "",
                 *rows,
                 "",
