@@ -14,13 +14,13 @@ from lumiere.api.identity import caller_id
 from lumiere.api.image_links import signed_transform_url, verify_path
 from lumiere.api.ownership import error, owned_asset
 from lumiere.api.pagination import decode_cursor, encode_cursor, parse_limit
+from lumiere.api.upload_tickets import open_upload, refusal
 from lumiere.api.views import asset_view, summary_view
 from lumiere.cloud import multipart
 from lumiere.cloud.playback_signing import SignedAccess
 from lumiere.cloud.storage import head_object, presign_get, put_bytes, read_object
 from lumiere.errors import (
     InvalidRequestError,
-    LimitExceededError,
     PermanentError,
     QuotaExceededError,
     StaleTransitionError,
@@ -40,7 +40,6 @@ from lumiere.pipeline.keys import (
 )
 from lumiere.pipeline.models import UploadRequest, Visibility, VisibilityChange
 from lumiere.pipeline.status import AssetStatus
-from lumiere.pipeline.uploads import create_upload
 from lumiere.pipeline.visibility import change_visibility, visibility_of
 
 app = Chalice(app_name="lumiere")
@@ -96,23 +95,10 @@ def _urls_for(item: dict[str, Any]) -> Callable[[str], str]:
 
 @app.route("/uploads", methods=["POST"], cors=True)
 def post_upload() -> Any:
-    settings, catalogue = runtime.settings(), runtime.catalogue()
     try:
-        request = UploadRequest.from_json(app.current_request.json_body)
-        ticket = create_upload(
-            request,
-            catalogue,
-            settings,
-            owner=_caller(),
-            public_index=runtime.public_assets(),
-            content_keys=runtime.content_keys(),
-        )
-    except LimitExceededError as e:
-        return error(413, e.reason.value, e.message)
-    except QuotaExceededError as e:
-        return error(409, e.reason.value, e.message)
-    except (InvalidRequestError, PermanentError) as e:
-        return error(400, e.reason.value, e.message)
+        ticket = open_upload(UploadRequest.from_json(app.current_request.json_body), _caller())
+    except PermanentError as e:
+        return refusal(e)
     return Response(
         status_code=201,
         body={

@@ -11,19 +11,18 @@ from chalice import Blueprint, ConflictError, NotFoundError, Response
 
 from lumiere.api.identity import caller_id
 from lumiere.api.ownership import error, owned_asset
+from lumiere.api.upload_tickets import open_upload, refusal
 from lumiere.cloud import multipart
 from lumiere.errors import (
     InvalidRequestError,
     LimitExceededError,
     PermanentError,
-    QuotaExceededError,
     ReasonCode,
 )
 from lumiere.handlers import runtime
 from lumiere.pipeline.deletion import delete_asset
 from lumiere.pipeline.models import UploadRequest
 from lumiere.pipeline.status import AssetStatus
-from lumiere.pipeline.uploads import create_upload
 
 bp = Blueprint(__name__)
 
@@ -52,21 +51,11 @@ def post_multipart_upload() -> Any:
     settings, catalogue = runtime.settings(), runtime.catalogue()
     try:
         request = UploadRequest.from_json(bp.current_request.json_body)
+        # Sized before the asset exists: a file too large for multipart leaves no asset.
         part_size = multipart.part_size_for(request.size)
-        ticket = create_upload(
-            request,
-            catalogue,
-            settings,
-            owner=caller_id(bp.current_request.context),
-            public_index=runtime.public_assets(),
-            content_keys=runtime.content_keys(),
-        )
-    except LimitExceededError as e:
-        return error(413, e.reason.value, e.message)
-    except QuotaExceededError as e:
-        return error(409, e.reason.value, e.message)
-    except (InvalidRequestError, PermanentError) as e:
-        return error(400, e.reason.value, e.message)
+        ticket = open_upload(request, caller_id(bp.current_request.context))
+    except PermanentError as e:
+        return refusal(e)
     upload_id = multipart.start(settings.uploads_bucket, ticket.key, request.content_type)
     catalogue.record_multipart_upload(ticket.asset_id, upload_id, part_size)
     return Response(
