@@ -16,15 +16,17 @@ from lumiere_dev.samples import make_clip, make_image, make_tone
 REPO = Path(__file__).resolve().parents[1]
 
 
+def without_query(url: str) -> str:
+    return urlsplit(url)._replace(query="").geturl()
+
+
 def unsigned(outputs: Any) -> Any:
     """``outputs`` with every ``*url`` stripped of its query. The API signs URLs per
     response with an expiry that moves with the clock, so two reads of one asset a
     minute apart differ only there."""
     if isinstance(outputs, dict):
         return {
-            k: urlsplit(v)._replace(query="").geturl()
-            if k.endswith("url") and isinstance(v, str)
-            else unsigned(v)
+            k: without_query(v) if k.endswith("url") and isinstance(v, str) else unsigned(v)
             for k, v in outputs.items()
         }
     if isinstance(outputs, list):

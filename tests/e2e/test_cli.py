@@ -18,7 +18,7 @@ import pytest
 from lumiere_dev.commands import LOCAL_USER
 from lumiere_dev.stack import LocalStack
 
-from tests.conftest import REPO, Media, unsigned
+from tests.conftest import REPO, Media, unsigned, without_query
 
 LUMIERE = Path(sys.executable).with_name("lumiere")
 
@@ -79,9 +79,10 @@ def test_upload_prints_byte_progress_then_processing_until_final(
     summary = out.split("\n\n")[-1].strip().splitlines()
     client = stack.api_client(LOCAL_USER)  # whom the CLI signed in as
     clip = client.get_asset(uploaded.ids["clip.mp4"])
-    assert summary[0] == (
-        f"{uploaded.ids['clip.mp4']}  READY   clip.mp4  {clip['outputs']['hls']['url']}"
-    )
+    line, url = summary[0].rsplit("  ", 1)
+    assert line == f"{uploaded.ids['clip.mp4']}  READY   clip.mp4"
+    assert "Signature=" in url  # a link that plays, signed when it was printed
+    assert without_query(url) == without_query(clip["outputs"]["hls"]["url"])
     assert summary[1].startswith(f"{uploaded.ids['image.png']}  READY   image.png")
     assert summary[2].startswith(f"{uploaded.ids['notes.mp4']}  FAILED  notes.mp4")
 
@@ -103,7 +104,9 @@ def test_show_prints_the_outputs_and_json(stack: LocalStack, uploaded: Uploaded)
     asset = stack.api_client(LOCAL_USER).get_asset(asset_id)
     run = lumiere("show", asset_id, api_url=stack.api_url)
     assert run.returncode == 0, run.stderr
-    assert f"hls:       {asset['outputs']['hls']['url']}" in run.stdout
+    hls = re.search(r"^hls:       (\S+)$", run.stdout, re.M)
+    assert hls, run.stdout
+    assert without_query(hls.group(1)) == without_query(asset["outputs"]["hls"]["url"])
     for r in asset["outputs"]["hls"]["renditions"]:
         assert re.search(rf"^  {r['name']}\s+{r['width']}x{r['height']} ", run.stdout, re.M)
     assert "video:     h264 320x180 @ 25" in run.stdout
