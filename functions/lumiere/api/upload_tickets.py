@@ -27,6 +27,9 @@ def refusal(e: PermanentError) -> Response:
     """413 for a file over a limit, 409 for a quota used up, 400 for any other request
     the API cannot take."""
     if isinstance(e, LimitExceededError):
-        return error(413, e.reason.value, e.message)
-    status = 409 if isinstance(e, QuotaExceededError) else 400
+        status = 413
+    elif isinstance(e, QuotaExceededError):
+        status = 409
+    else:
+        status = 400
     return error(status, e.reason.value, e.message)
