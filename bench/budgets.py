@@ -346,14 +346,14 @@ def owner_claims(stack: Any) -> dict[str, str]:
     return gateway_claims(stack.user_pool.verify(stack.token("developer")))
 
 
-def api_image_path(stack: Any, asset_id: str) -> str:
+def api_image_path(stack: Any, asset_id: str, options: str = "w_1200,h_800,fit_cover") -> str:
     from lumiere.api.image_links import sign_path, transform_path
-    from lumiere.media.transform_spec import TransformSpec
+    from lumiere.media.transform_spec import parse_transform
 
     secret = stack.environment().get("IMAGE_SIGNING_SECRET", "")
     if not secret:
         raise SystemExit("the local stack has no IMAGE_SIGNING_SECRET: /img/ is off")
-    path = transform_path(asset_id, TransformSpec(width=1200, height=800, fit="cover"))
+    path = transform_path(asset_id, parse_transform(options))
     return f"{path}?s={sign_path(secret, path)}"
 
 
@@ -375,6 +375,8 @@ NOTES = {
 
 
 def _note(r: Run) -> str:
+    if "frame at" in r.label:
+        return "one segment decoded, whatever the video's length"
     if "JPEG" in r.label and r.function != "IngestFunction":
         return "one picture: no length to grow with; the 12 MP image is decoded in memory"
     return NOTES.get(r.function, "")
@@ -485,6 +487,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             if uhd is not None:  # the largest rungs: 2160p and 1440p exist only here
                 assets.insert(1, (uhd.path, "video/mp4", f"{args.uhd_duration:g} s 2160p30 clip"))
+            ids: dict[str, str] = {}
             for path, ctype, what in assets:
                 print(f"{what} ...", flush=True)
                 got = run_asset(stack, client, path, ctype, what)
@@ -492,18 +495,28 @@ def main(argv: list[str] | None = None) -> int:
                     if r.function != "-":
                         print(_progress_line(r), flush=True)
                 runs += got
-            photo_id = runs[-1].label.rsplit(" ", 1)[1]
-            print("ApiFunction /img ...", flush=True)
-            runs.append(
-                invoke(
-                    stack,
-                    "ApiFunction",
-                    "/img/ 1200x800 cover of the 12 MP JPEG",
-                    None,
-                    api_path=api_image_path(stack, photo_id),
-                    api_claims=owner_claims(stack),  # /img/ renders only its owner's assets
+                ids[what] = got[-1].label.rsplit(" ", 1)[1]
+            # A still's smart crop, and a video's frame at a time: the heaviest is the
+            # top rung at full size, late in its segment (every frame before it decoded).
+            renders = [("12 MP JPEG", "w_1200,h_800,fit_cover", "1200x800 cover of the")]
+            renders.append((f"{args.duration:g} s 1080p30 clip", "w_1280,h_720,t_15.9",
+                            "1280x720 frame at 15.9 s of the"))  # fmt: skip
+            if uhd is not None:
+                renders.append((f"{args.uhd_duration:g} s 2160p30 clip", "w_3840,t_7.9",
+                                "3840 px frame at 7.9 s of the"))  # fmt: skip
+            for what, options, work_done in renders:
+                print(f"ApiFunction /img {options} ...", flush=True)
+                runs.append(
+                    invoke(
+                        stack,
+                        "ApiFunction",
+                        f"/img/ {work_done} {what}",
+                        None,
+                        api_path=api_image_path(stack, ids[what], options),
+                        api_claims=owner_claims(stack),  # /img/ renders only its owner's
+                    )
                 )
-            )
+                print(_progress_line(runs[-1]), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     machine = machine_description(ffmpeg)

@@ -16,8 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from lumiere.api.image_links import sign_path
 
 FINAL_STATUSES = frozenset({"READY", "FAILED", "DELETED"})
+
+
+# What a browser that reads every modern format sends: f_auto then picks AVIF.
+IMAGE_ACCEPT = "image/avif,image/webp,image/*,*/*;q=0.8"
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    data: bytes
+    content_type: str
+    cache: str  # "hit" or "miss": whether the API rendered it for this request
 
 
 class ApiError(Exception):
@@ -274,6 +286,31 @@ class LumiereClient:
     def get_asset(self, asset_id: str) -> dict[str, Any]:
         r = self.api.get(f"{self.api_url}/assets/{asset_id}", timeout=self.timeout)
         return dict(self._json(r))
+
+    def render_image(
+        self, asset_id: str, options: str, *, secret: str, accept: str = IMAGE_ACCEPT
+    ) -> RenderedImage:
+        """``GET /img/{asset_id}/{options}`` signed with the deployment's secret, as a
+        customer's backend would sign it, and the picture its redirect leads to."""
+        path = f"/img/{asset_id}/{options}"
+        r = self.api.get(
+            f"{self.api_url}{path}",
+            params={"s": sign_path(secret, path)},
+            headers={"Accept": accept},
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
+        if r.status_code != 302:
+            self._json(r)  # the API's error, as an ApiError
+            raise ApiError(r.status_code, r.text[:500])
+        picture = self.http.get(r.headers["Location"], timeout=self.timeout)
+        if picture.status_code != 200:
+            raise ApiError(picture.status_code, picture.text[:500])
+        return RenderedImage(
+            data=picture.content,
+            content_type=picture.headers.get("Content-Type", ""),
+            cache=r.headers.get("X-Lumiere-Cache", ""),
+        )
 
     def set_visibility(self, asset_id: str, visibility: str) -> dict[str, Any]:
         """``public`` (plain URLs anyone may fetch) or ``private`` (signed URLs only)."""

@@ -1,11 +1,13 @@
-"""`lumiere upload|ls|show|rm`: the web app's operations from a terminal, against the
-local stack or a deployed API (--api-url/--token or LUMIERE_API_URL/LUMIERE_TOKEN)."""
+"""`lumiere upload|ls|show|image|rm`: the web app's operations from a terminal, against
+the local stack or a deployed API (--api-url/--token or LUMIERE_API_URL/LUMIERE_TOKEN)."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import mimetypes
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from PIL import Image
 
 from lumiere_dev.client import FINAL_STATUSES, ApiError, LumiereClient, local_token
 from lumiere_dev.progress import ProgressBoard
@@ -41,12 +44,16 @@ def _size(n: float) -> str:
 LOCAL_USER = "developer"
 
 
+def _is_local(api_url: str) -> bool:
+    return urlsplit(api_url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def _client(args: argparse.Namespace) -> LumiereClient:
     """A client with the given token; without one, a local stack's development token
     (its stand-in user pool answers on loopback only), else none (a deployed API then
     says 401: pass --token or LUMIERE_TOKEN)."""
     token = args.token or None
-    if token is None and urlsplit(args.api_url).hostname in ("127.0.0.1", "localhost", "::1"):
+    if token is None and _is_local(args.api_url):
         try:
             token = local_token(args.api_url, LOCAL_USER)
         except (ApiError, requests.RequestException):
@@ -259,6 +266,40 @@ def cmd_rm(args: argparse.Namespace) -> int:
     return 0
 
 
+# The suffix a rendered picture is saved with, by its Content-Type.
+IMAGE_SUFFIXES = {
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/avif": "avif",
+    "image/png": "png",
+}
+
+
+def cmd_image(args: argparse.Namespace) -> int:
+    """Sign an /img/ link, render it and save the picture: what a customer's backend
+    does for its pages, from a terminal (a video's frame at 12.5 s: ``w_640,t_12.5``)."""
+    secret = args.secret
+    if not secret and _is_local(args.api_url):
+        from lumiere_dev.stack import LOCAL_PARAMETERS  # the local stack's fixed key
+
+        secret = LOCAL_PARAMETERS["ImageSigningSecret"]
+    if not secret:
+        print(
+            "lumiere: /img/ links are signed: give the deployment's ImageSigningSecret "
+            "(--secret or LUMIERE_IMAGE_SECRET)",
+            file=sys.stderr,
+        )
+        return 2
+    image = _client(args).render_image(args.asset_id, args.options, secret=secret)
+    suffix = IMAGE_SUFFIXES.get(image.content_type.split(";")[0], "bin")
+    out = Path(args.output or f"{args.asset_id}-{args.options}.{suffix}")
+    out.write_bytes(image.data)
+    with Image.open(io.BytesIO(image.data)) as picture:
+        size = f"{picture.width}x{picture.height}"
+    print(f"{out}: {size} {image.content_type}, {_size(len(image.data))} (cache {image.cache})")
+    return 0
+
+
 def run_api_command(args: argparse.Namespace) -> int:
     """Runs one of the commands above with errors a person can read."""
     try:
@@ -315,6 +356,21 @@ def add_api_commands(
     vis.add_argument("asset_id")
     vis.add_argument("visibility", choices=["public", "private"])
     vis.set_defaults(func=run_api_command, api_func=cmd_visibility)
+
+    img = sub.add_parser(
+        "image", help="render a signed /img/ transformation (a video's frame: t_SECONDS)"
+    )
+    api_options(img)
+    img.add_argument("asset_id")
+    img.add_argument("options", help="e.g. w_640,h_360,fit_cover,f_webp or w_640,t_12.5")
+    img.add_argument("-o", "--output", help="file to write (default: ID-OPTIONS.EXT here)")
+    img.add_argument(
+        "--secret",
+        default=os.environ.get("LUMIERE_IMAGE_SECRET", ""),
+        help="the deployment's ImageSigningSecret (default: LUMIERE_IMAGE_SECRET; a local "
+        "stack's is known)",
+    )
+    img.set_defaults(func=run_api_command, api_func=cmd_image)
 
     rm = sub.add_parser("rm", help="delete assets (the original and every output)")
     api_options(rm)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from lumiere_dev.commands import LOCAL_USER
 from lumiere_dev.stack import LocalStack
+from PIL import Image
 
 from tests.conftest import REPO, Media, unsigned, without_query
 
@@ -133,6 +134,38 @@ def test_visibility_makes_an_asset_public_and_private_again(
     assert run.stdout.startswith(f"{asset_id} is private: {stack.media_url}/assets/{asset_id}/")
     refused = lumiere("visibility", asset_id, "everyone", api_url=stack.api_url)
     assert refused.returncode == 2  # argparse: not a choice
+
+
+def test_image_saves_a_signed_rendering_and_a_videos_frame(
+    stack: LocalStack, uploaded: Uploaded, tmp_path: Path
+) -> None:
+    clip = uploaded.ids["clip.mp4"]
+    out = tmp_path / "frame.png"
+    first = lumiere("image", clip, "w_160,f_png,t_1.5", "-o", str(out), api_url=stack.api_url)
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(
+        rf"{out}: 160x90 image/png, [\d.]+ [KM]?B \(cache miss\)", first.stdout.strip()
+    )
+    with Image.open(out) as frame:
+        assert frame.size == (160, 90)
+    again = lumiere("image", clip, "w_160,f_png,t_1.5", "-o", str(out), api_url=stack.api_url)
+    assert again.stdout.strip().endswith("(cache hit)")
+    # f_auto: the CLI accepts what a modern browser does, so the picture is AVIF
+    photo = tmp_path / "photo"
+    run = lumiere("image", uploaded.ids["image.png"], "w_100", "-o", str(photo),
+                  api_url=stack.api_url)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"{photo}: 100x75 image/avif, ")
+    late = lumiere("image", clip, "w_160,t_30", api_url=stack.api_url)
+    assert late.returncode == 1
+    assert re.fullmatch(
+        r"lumiere: invalid_request: t is past the end of the video, which lasts [\d.]+ s\.",
+        late.stderr.strip(),
+    )
+    # a deployed API's links need its secret, which only its operator has
+    no_secret = lumiere("image", clip, "w_160", api_url="https://api.example.invalid")
+    assert no_secret.returncode == 2
+    assert "give the deployment's ImageSigningSecret" in no_secret.stderr
 
 
 def test_rm_deletes_and_show_then_says_so(stack: LocalStack, uploaded: Uploaded) -> None:

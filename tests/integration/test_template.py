@@ -27,9 +27,14 @@ TEMPLATE = REPO / "template.yaml"
 # Not resolved: the virtualenv's bin/python is a symlink to the base interpreter.
 BIN = Path(sys.executable).parent
 
-# The layer each function runs its binary from: ingest only probes, the encoders only
-# encode (one binary each keeps code plus layers under Lambda's 250 MB).
-FFMPEG_FUNCTIONS = {"IngestFunction": "FfprobeLayer", "TranscodeFunction": "FfmpegLayer"}
+# The layer each function runs its binary from: ingest only probes, the encoders and the
+# API (a video's frame at a time, for /img/) only decode and encode (one binary each keeps
+# code plus layers under Lambda's 250 MB).
+FFMPEG_FUNCTIONS = {
+    "IngestFunction": "FfprobeLayer",
+    "TranscodeFunction": "FfmpegLayer",
+    "ApiFunction": "FfmpegLayer",
+}
 LAMBDA_DEFAULT_TIMEOUT = 3  # seconds, when neither the function nor Globals sets one
 MAX_RECEIVE_COUNT_LIMIT = 5
 

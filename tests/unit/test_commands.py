@@ -7,6 +7,7 @@ from lumiere.media.commands import (
     build_audio_extract_args,
     build_audio_track_args,
     build_download_args,
+    build_frame_at_args,
     build_loudness_scan_args,
     build_poster_args,
     build_single_command_args,
@@ -245,6 +246,24 @@ def test_poster_seeks_before_input_and_never_upscales() -> None:
         ":force_divisible_by=2:force_original_aspect_ratio=decrease[s1]"
     )
     assert args[-3:] == ["-vframes", "1", "/w/p.jpg"]
+
+
+def test_frame_at_reads_only_a_local_mp4_and_seeks_exactly_to_square_pixels() -> None:
+    args = build_frame_at_args("ffmpeg", Path("/w/segment.mp4"), 2.0004, Path("/w/frame.png"))
+    assert args == [
+        *HEAD,
+        "-codec_whitelist", ",".join(ALLOWED_DECODERS),
+        # our own published segment, read from disk: nothing but the mov demuxer and files
+        "-format_whitelist", "mov",
+        "-protocol_whitelist", "file",
+        "-ss", "2.000",  # an input seek: decoded up to the frame, not the nearest keyframe
+        "-i", "/w/segment.mp4",
+        "-filter_complex", "[0:v:0]scale=iw*sar:ih[s0];[s0]setsar=1[s1]",
+        "-map", "[s1]",
+        "-f", "image2", "-c:v", "png", "-compression_level", "1", "-frames:v", "1",
+        "-update", "1",  # one picture, not a numbered sequence
+        "/w/frame.png",
+    ]  # fmt: skip
 
 
 def test_keyframe_interval_and_poster_seek() -> None:

@@ -23,11 +23,26 @@ def test_defaults_depend_on_what_is_given() -> None:
 @pytest.mark.parametrize(
     "text",
     ["", "w_0", "w_5000", "w_640,w_320", "fit_stretch,w_1", "f_gif,w_1", "q_101,w_1",
-     "x_1,w_1", "w_-1", "w_1;rm", "fit_cover"],
+     "x_1,w_1", "w_-1", "w_1;rm", "fit_cover", "w_1.5", "q_8.0,w_1", "w_1,t_-1",
+     "w_1,t_1.2345", "w_1,t_86400.001", "w_1,t_1e3", "w_1,t_.5", "w_1,t_1.", "w_1,t_1,t_2"],
 )  # fmt: skip
 def test_bad_options_are_refused(text: str) -> None:
     with pytest.raises(InvalidRequestError):
         parse_transform(text)
+
+
+def test_a_time_is_seconds_to_the_millisecond_with_one_canonical_spelling() -> None:
+    spec = parse_transform("w_320,t_12.5")
+    assert spec.time == 12.5
+    assert spec.canonical() == "f_auto,fit_inside,q_80,sc_1,t_12.5,w_320"
+    assert parse_transform(spec.canonical()) == spec
+    # the same moment spelled three ways: one cache key
+    keys = {parse_transform(f"w_320,t_{t}").canonical() for t in ("12", "12.0", "12.000")}
+    assert keys == {"f_auto,fit_inside,q_80,sc_1,t_12,w_320"}
+    assert parse_transform("w_1,t_0").time == 0.0
+    assert parse_transform("w_1,t_0.04").canonical().endswith("t_0.04,w_1")
+    assert parse_transform("w_1,t_86400").time == 86400.0
+    assert parse_transform("w_1").time is None
 
 
 @pytest.mark.parametrize(

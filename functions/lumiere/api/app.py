@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -12,23 +13,25 @@ from chalice import Chalice, NotFoundError, Response
 from lumiere.api import multipart_routes
 from lumiere.api.identity import caller_id
 from lumiere.api.image_links import signed_transform_url, verify_path
+from lumiere.api.image_sources import check_time_applies, source_key, source_picture
 from lumiere.api.ownership import error, owned_asset
 from lumiere.api.pagination import decode_cursor, encode_cursor, parse_limit
 from lumiere.api.upload_tickets import open_upload, refusal
 from lumiere.api.views import asset_view, summary_view
 from lumiere.cloud import multipart
 from lumiere.cloud.playback_signing import SignedAccess
-from lumiere.cloud.storage import head_object, presign_get, put_bytes, read_object
+from lumiere.cloud.storage import head_object, presign_get, put_bytes
 from lumiere.errors import (
     InvalidRequestError,
     PermanentError,
     QuotaExceededError,
     StaleTransitionError,
+    TransientError,
 )
 from lumiere.handlers import runtime
 from lumiere.media.images import CropFocus, can_encode, transform
 from lumiere.media.probe import MediaKind
-from lumiere.media.transform_spec import FORMATS, parse_transform
+from lumiere.media.transform_spec import FORMATS, TransformSpec, parse_transform
 from lumiere.pipeline.deletion import delete_asset
 from lumiere.pipeline.encryption import is_encrypted
 from lumiere.pipeline.keys import (
@@ -42,6 +45,7 @@ from lumiere.pipeline.models import UploadRequest, Visibility, VisibilityChange
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.visibility import change_visibility, visibility_of
 
+log = logging.getLogger(__name__)
 app = Chalice(app_name="lumiere")
 app.register_blueprint(multipart_routes.bp)
 THUMBNAIL = parse_transform("w_320,h_320,fit_cover,f_auto")
@@ -247,33 +251,29 @@ def transform_image(asset_id: str, options: str) -> Response:
     except InvalidRequestError as e:
         return error(400, e.reason.value, e.message)
     item = _owned_asset(asset_id)  # someone else's asset: 404, as if it did not exist
-    outputs = item.get("outputs") or {}
-    images = outputs.get("images") or {}
-    source_key = images.get("transform_source") or outputs.get("poster")
-    if item.get("status") != AssetStatus.READY or not source_key:
+    if item.get("status") != AssetStatus.READY or not source_key(item):
         raise NotFoundError(f"No image for {asset_id}.")
-    has_alpha = bool((images.get("facts") or {}).get("has_alpha"))
     available = tuple(f for f in FORMATS if can_encode(f))
     if spec.format not in (*available, "auto"):
         return error(400, "invalid_request", f"This deployment cannot write {spec.format}.")
-    spec = spec.resolved(request.headers.get("accept"), has_alpha, available)
-    cache_key = transform_key(asset_id, spec.canonical(), spec.extension)
-    hit = head_object(settings.media_bucket, cache_key) is not None
-    if not hit:
-        rendered = transform(
-            read_object(settings.media_bucket, source_key),
-            width=spec.width,
-            height=spec.height,
-            fit=spec.fit,  # type: ignore[arg-type]
-            format=spec.format,
-            quality=spec.quality,
-            focus=_crop_focus(outputs) if spec.smart else CropFocus(point=(0.5, 0.5)),
+    try:
+        check_time_applies(item, spec)
+        facts = ((item.get("outputs") or {}).get("images") or {}).get("facts") or {}
+        has_alpha = bool(facts.get("has_alpha")) and spec.time is None  # a frame has none
+        spec = spec.resolved(request.headers.get("accept"), has_alpha, available)
+        cache_key = transform_key(asset_id, spec.canonical(), spec.extension)
+        hit = head_object(settings.media_bucket, cache_key) is not None
+        if not hit:
+            _render(item, spec, cache_key)
+    except InvalidRequestError as e:  # t_ on a still, or past the end of the video
+        return error(400, e.reason.value, e.message)
+    except TransientError as e:
+        log.warning("could not render %s: %s", path, e)
+        return error(
+            503, "processing_error", "The frame could not be read; try again, or leave out t_."
         )
-        put_bytes(settings.media_bucket, cache_key, rendered.data, rendered.content_type)
-    # Behind CloudFront the target is a stable URL and the redirect can be kept a day;
-    # without it the target is a presigned URL that expires, so the redirect must not
-    # outlive it in any cache.
-    # Signed or presigned, the target expires, so the redirect must not outlive it.
+    # Signed or presigned, the target expires, so the redirect must not outlive it; an
+    # unsigned CDN URL is stable and the redirect can be kept a day.
     stable = settings.media_base_url and runtime.playback_signer() is None
     cache = "public, max-age=86400" if stable else "private, max-age=300"
     return Response(
@@ -286,6 +286,20 @@ def transform_image(asset_id: str, options: str) -> Response:
             "X-Lumiere-Cache": "hit" if hit else "miss",
         },
     )
+
+
+def _render(item: dict[str, Any], spec: TransformSpec, cache_key: str) -> None:
+    settings = runtime.settings()
+    rendered = transform(
+        source_picture(item, spec, settings, runtime.content_keys()),
+        width=spec.width,
+        height=spec.height,
+        fit=spec.fit,  # type: ignore[arg-type]
+        format=spec.format,
+        quality=spec.quality,
+        focus=_crop_focus(item.get("outputs") or {}) if spec.smart else CropFocus(point=(0.5, 0.5)),
+    )
+    put_bytes(settings.media_bucket, cache_key, rendered.data, rendered.content_type)
 
 
 def _crop_focus(outputs: dict[str, Any]) -> CropFocus | None:

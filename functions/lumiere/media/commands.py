@@ -446,6 +446,24 @@ def poster_seek_seconds(duration: float | None) -> float:
     return min(10.0, duration / 10.0)
 
 
+def build_frame_at_args(ffmpeg_bin: str, segment: Path, offset: float, out: Path) -> list[str]:
+    """One frame, ``offset`` seconds into a published segment (its init section and the
+    segment written as one fragmented MP4: see media/hls_seek.py), as a PNG.
+
+    The input seek is relative to the segment's own start time (ffmpeg adds the file's
+    start time) and exact: frames before it are decoded and dropped. Pixels are made
+    square, so a rendition with a sample aspect ratio comes out at its display shape.
+    PNG at zlib level 1: the picture is re-encoded at once by the image pipeline, so
+    speed matters and size does not.
+    """
+    src = ffmpeg.input(str(segment), ss=f"{offset:.3f}", **intermediate_guard_options())
+    frame = src["v:0"].filter("scale", "iw*sar", "ih").filter("setsar", 1)
+    out_node = ffmpeg.output(
+        frame, str(out), f="image2", update=1, compression_level=1, **{"frames:v": 1, "c:v": "png"}
+    )
+    return [ffmpeg_bin, *_GLOBAL, *out_node.get_args()]
+
+
 # --- previews ---
 # Storyboard sprite sheets, an animated preview, PCM for waveform peaks and cover art.
 # Same rules as above: pure builders, the upload read through ``_source``'s guards.

@@ -37,10 +37,10 @@ def segment_sequence(name: str) -> int:
     return int(match.group(1))
 
 
-def _cipher(key: bytes, sequence: int) -> Cipher[modes.CBC]:
+def _cipher(key: bytes, sequence: int, iv: bytes | None = None) -> Cipher[modes.CBC]:
     if len(key) != KEY_BYTES:
         raise ValueError(f"an AES-128 key is {KEY_BYTES} bytes, not {len(key)}")
-    return Cipher(algorithms.AES(key), modes.CBC(sequence_iv(sequence)))
+    return Cipher(algorithms.AES(key), modes.CBC(iv or sequence_iv(sequence)))
 
 
 def encrypt_segment(data: bytes, key: bytes, sequence: int) -> bytes:
@@ -50,8 +50,10 @@ def encrypt_segment(data: bytes, key: bytes, sequence: int) -> bytes:
     return encryptor.update(padded) + encryptor.finalize()
 
 
-def decrypt_segment(data: bytes, key: bytes, sequence: int) -> bytes:
-    decryptor = _cipher(key, sequence).decryptor()
+def decrypt_segment(data: bytes, key: bytes, sequence: int, iv: bytes | None = None) -> bytes:
+    """``iv`` when the key tag gives one (not ours: MediaConvert's may); else the
+    segment's sequence number, as a player would use."""
+    decryptor = _cipher(key, sequence, iv).decryptor()
     unpadder = padding.PKCS7(128).unpadder()
     padded = decryptor.update(data) + decryptor.finalize()
     return unpadder.update(padded) + unpadder.finalize()

@@ -67,6 +67,8 @@ INTERMEDIATE_FORMAT = "mov"
 
 
 def intermediate_guard_options() -> dict[str, str]:
+    """Also for a published segment read back (a frame at a time): a local fragmented
+    MP4 Lumiere wrote, which the mov demuxer reads."""
     return {
         "codec_whitelist": ",".join(ALLOWED_DECODERS),
         "format_whitelist": INTERMEDIATE_FORMAT,

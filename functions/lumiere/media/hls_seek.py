@@ -1,0 +1,76 @@
+"""Which published HLS segment holds a moment of a video, and where in it.
+
+A frame at an arbitrary time (``/img/...,t_12.5``) is cut from the video's own published
+rendition, not from the upload: one segment of a few seconds is fetched and decoded, so
+the work does not grow with the length of the film, and ffmpeg reads a file Lumiere
+wrote itself. Any media playlist works (ours and MediaConvert's): the segment is found by
+adding up EXTINF durations, its init section is its EXT-X-MAP, and an AES-128 segment's
+IV is the key tag's or, without one, its media sequence number (RFC 8216 section 5.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import m3u8
+
+from lumiere.errors import InvalidRequestError
+from lumiere.media.transform_spec import format_seconds
+
+
+@dataclass(frozen=True)
+class SegmentAt:
+    uri: str  # as the playlist writes it: relative to the playlist
+    init_uri: str | None  # EXT-X-MAP; None for MPEG-TS segments, which stand alone
+    sequence: int
+    start: float  # seconds from the start of the playlist
+    duration: float
+    encryption: str | None = None  # "AES-128"; None when the segment is in the clear
+    iv: bytes | None = None  # the key tag's IV, when it gives one
+
+    def offset_of(self, time: float, frame_rate: float | None) -> float:
+        """Seconds into the segment to seek to. A time in the segment's last frame
+        interval (or at the end of the video) is moved back half a frame, so the seek
+        lands on the last frame rather than past it, where ffmpeg would find none."""
+        frame = 1.0 / frame_rate if frame_rate and frame_rate > 0 else 1.0 / 24
+        latest = max(0.0, self.duration - 1.5 * frame)
+        return max(0.0, min(time - self.start, latest))
+
+
+def segment_at(playlist_text: str, time: float) -> SegmentAt:
+    """The segment playing at ``time`` seconds. The video's very end (``time`` equal to
+    its duration) is its last segment; past that is refused, with the duration to say
+    what would work."""
+    playlist = m3u8.loads(playlist_text)
+    segments = list(playlist.segments)
+    if not segments:
+        raise ValueError("the media playlist lists no segments")
+    start = 0.0
+    for i, segment in enumerate(segments):
+        duration = float(segment.duration or 0.0)
+        last = i == len(segments) - 1
+        if time < start + duration or (last and time <= start + duration):
+            return _segment_at(segment, playlist, i, start, duration)
+        start += duration
+    raise InvalidRequestError(
+        f"t is past the end of the video, which lasts {format_seconds(start)} s."
+    )
+
+
+def _segment_at(
+    segment: m3u8.Segment, playlist: m3u8.M3U8, index: int, start: float, duration: float
+) -> SegmentAt:
+    key = segment.key
+    method = key.method if key is not None and key.method not in (None, "NONE") else None
+    if method not in (None, "AES-128"):
+        raise ValueError(f"segments encrypted with {method} cannot be read here")
+    sequence = (playlist.media_sequence or 0) + index
+    return SegmentAt(
+        uri=segment.uri,
+        init_uri=segment.init_section.uri if segment.init_section is not None else None,
+        sequence=sequence,
+        start=start,
+        duration=duration,
+        encryption=method,
+        iv=bytes.fromhex(key.iv[2:]) if method and key.iv else None,
+    )
