@@ -9,13 +9,11 @@ from typing import Any
 
 from lumiere.handlers import runtime
 from lumiere.handlers.parts import handle_parts
-from lumiere.observability import logger, metrics, tracer
+from lumiere.observability import instrumented
 from lumiere.pipeline.parts.analysis import give_up_analysis, resume_captions
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle_parts(
         event, context, step="Analysis", give_up=give_up_analysis, on_event=transcribe_done

@@ -14,7 +14,7 @@ from lumiere.handlers import runtime
 from lumiere.handlers.batch import process_sqs_batch, record_and_raise
 from lumiere.handlers.idempotency import once
 from lumiere.media.tools import timeout_from_remaining
-from lumiere.observability import logger, metrics, record_step, tracer
+from lumiere.observability import instrumented, logger, record_step
 from lumiere.pipeline.ingest import ingest_object
 from lumiere.pipeline.keys import parse_upload_key
 from lumiere.pipeline.models import SourceObject
@@ -54,9 +54,7 @@ def s3_objects(body: str) -> list[SourceObject]:
     return objects
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings, catalogue = runtime.settings(), runtime.catalogue()
 

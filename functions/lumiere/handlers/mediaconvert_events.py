@@ -12,16 +12,14 @@ from typing import Any
 
 from lumiere.handlers import runtime
 from lumiere.mediaconvert.job_events import parse_job_event
-from lumiere.observability import MetricUnit, logger, metrics, tracer
+from lumiere.observability import MetricUnit, instrumented, logger, metrics
 from lumiere.pipeline.mediaconvert import handle_job_event
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job = parse_job_event(event)
-    logger.append_keys(asset_id=job.asset_id, job_id=job.job_id)
+    logger.thread_safe_append_keys(asset_id=job.asset_id, job_id=job.job_id)
     outcome = handle_job_event(job, runtime.catalogue(), runtime.settings())
     metrics.add_metric(name="MediaConvertEvents", unit=MetricUnit.Count, value=1)
     logger.info("job state change", status=job.status, outcome=outcome)

@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from lumiere.handlers.parts import handle_parts
-from lumiere.observability import logger, metrics, tracer
+from lumiere.observability import instrumented
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
+@instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle_parts(event, context, step="Transcode")
