@@ -101,6 +101,33 @@ def test_signed_transformations_render_once_and_refuse_tampering(
     assert fetch(link, Authorization=stack.token("someone-else")).status_code == 404
 
 
+def test_pixel_ratio_gravity_and_background_reach_the_rendering(
+    stack: LocalStack, client: LumiereClient, tmp_path: Path
+) -> None:
+    asset = process_upload(stack, client, phone_photo(tmp_path / "phone.jpg"), "image/jpeg")
+    secret = stack.environment()["IMAGE_SIGNING_SECRET"]
+
+    def render(options: str) -> Image.Image:
+        rendered = client.render_image(asset["asset_id"], options, secret=secret)
+        assert rendered.cache == "miss"
+        return Image.open(io.BytesIO(rendered.data)).convert("RGB")
+
+    assert render("w_150,dpr_2,f_webp").size == (300, 400)  # 2x the CSS box
+    # the upright photo is 1200x1600 with its red marker top-left: a square from its
+    # top-left corner shows the marker, one from the bottom does not
+    corner = render("w_100,h_100,g_northwest,f_png")
+    assert close_to(corner.getpixel((5, 5)), (255, 0, 0))
+    assert not close_to(render("w_100,h_100,g_south,f_png").getpixel((5, 5)), (255, 0, 0))
+    # contain pads a portrait picture in a landscape box with the colour asked for
+    padded = render("w_300,h_100,fit_contain,bg_00ff00,f_png")
+    assert padded.size == (300, 100)
+    assert close_to(padded.getpixel((3, 50)), (0, 255, 0))
+
+
+def close_to(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    return all(abs(x - y) <= 40 for x, y in zip(a, b, strict=True))
+
+
 def test_animated_gif_keeps_its_frames(
     stack: LocalStack, client: LumiereClient, tmp_path: Path
 ) -> None:

@@ -688,6 +688,33 @@ def test_transform_contain_letterboxes() -> None:
     assert img.getpixel((50, 50))[:3] == (0, 0, 0)
 
 
+def test_transform_paints_the_background_asked_for() -> None:
+    # contain's padding, and what a transparent picture lets through when saved as JPEG
+    black_bar = encoded(Image.new("RGB", (400, 100), (0, 0, 0)), "PNG")
+    padded = transform(black_bar, width=100, height=100, fit="contain", format="png",
+                       background=(0, 0, 255))  # fmt: skip
+    assert decoded(padded.data).getpixel((50, 2))[:3] == (0, 0, 255)
+    clear = encoded(Image.new("RGBA", (40, 40), (255, 0, 0, 0)), "PNG")
+    jpeg = transform(clear, width=20, format="jpeg", background=(0, 128, 0))
+    assert close(decoded(jpeg.data).convert("RGB").getpixel((10, 10)), (0, 128, 0))
+    assert close(decoded(transform(clear, width=20, format="jpeg").data).getpixel((10, 10)),
+                 (255, 255, 255))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("point", "colour"), [((0.5, 0.0), (255, 0, 0)), ((0.5, 1.0), (0, 0, 255))]
+)
+def test_a_cover_crop_centres_on_the_point_given(
+    point: tuple[float, float], colour: tuple[int, int, int]
+) -> None:
+    tall = Image.new("RGB", (100, 300), (0, 0, 255))
+    tall.paste((255, 0, 0), (0, 0, 100, 100))  # the top third red, the rest blue
+    square = transform(encoded(tall, "PNG"), width=50, height=50, fit="cover", format="png",
+                       focus=CropFocus(point=point))  # fmt: skip
+    picture = decoded(square.data).convert("RGB")
+    assert all(close(picture.getpixel((x, y)), colour) for x in (2, 47) for y in (2, 47))
+
+
 def test_transform_uses_draft_on_big_jpegs_and_stays_upright() -> None:
     upright = upright_picture(3200, 2400)
     data = encoded(upright.transpose(Image.Transpose.ROTATE_270), exif=private_exif(8).tobytes())

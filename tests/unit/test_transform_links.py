@@ -24,7 +24,10 @@ def test_defaults_depend_on_what_is_given() -> None:
     "text",
     ["", "w_0", "w_5000", "w_640,w_320", "fit_stretch,w_1", "f_gif,w_1", "q_101,w_1",
      "x_1,w_1", "w_-1", "w_1;rm", "fit_cover", "w_1.5", "q_8.0,w_1", "w_1,t_-1",
-     "w_1,t_1.2345", "w_1,t_86400.001", "w_1,t_1e3", "w_1,t_.5", "w_1,t_1.", "w_1,t_1,t_2"],
+     "w_1,t_1.2345", "w_1,t_86400.001", "w_1,t_1e3", "w_1,t_.5", "w_1,t_1.", "w_1,t_1,t_2",
+     "w_1,dpr_5", "w_1,dpr_0.5", "w_1,dpr_1.234", "w_1,h_1,g_up", "w_1,g_north",
+     "w_1,h_1,fit_contain,g_north", "w_1,h_1,g_north,sc_0", "w_1,h_1,g_1.5x0",
+     "w_1,h_1,g_0.5", "w_1,bg_fff", "w_1,bg_12345g"],
 )  # fmt: skip
 def test_bad_options_are_refused(text: str) -> None:
     with pytest.raises(InvalidRequestError):
@@ -43,6 +46,37 @@ def test_a_time_is_seconds_to_the_millisecond_with_one_canonical_spelling() -> N
     assert parse_transform("w_1,t_0.04").canonical().endswith("t_0.04,w_1")
     assert parse_transform("w_1,t_86400").time == 86400.0
     assert parse_transform("w_1").time is None
+
+
+def test_dpr_multiplies_the_box_and_never_past_the_largest_side() -> None:
+    spec = parse_transform("w_320,h_180,dpr_2")
+    assert spec.pixel_box() == (640, 360)
+    assert spec.canonical() == "dpr_2,f_auto,fit_cover,h_180,q_80,sc_1,w_320"
+    assert parse_transform("w_320,dpr_1.5").pixel_box() == (480, None)
+    assert (
+        parse_transform("w_320,dpr_1.50").canonical()
+        == parse_transform("w_320,dpr_1.5").canonical()
+    )
+    assert "dpr" not in parse_transform("w_320,dpr_1").canonical()  # the default: old keys
+    # 3000x1000 at 2x would be 6000x2000: the whole box shrinks to fit, shape kept
+    assert parse_transform("w_3000,h_1000,dpr_2").pixel_box() == (4096, 1365)
+
+
+def test_gravity_places_a_cover_crop_by_hand() -> None:
+    assert parse_transform("w_10,h_10").focus_point() is None  # smart crop decides
+    assert parse_transform("w_10,h_10,sc_0").focus_point() == (0.5, 0.5)
+    assert parse_transform("w_10,h_10,g_north").focus_point() == (0.5, 0.0)
+    assert parse_transform("w_10,h_10,g_southwest").focus_point() == (0.0, 1.0)
+    point = parse_transform("w_10,h_10,g_0.300x0.25")
+    assert point.focus_point() == (0.3, 0.25)
+    assert point.canonical() == "f_auto,fit_cover,g_0.3x0.25,h_10,q_80,sc_1,w_10"
+    assert parse_transform("w_10,h_10,g_1x0").focus_point() == (1.0, 0.0)
+
+
+def test_background_is_a_hex_colour_white_by_default() -> None:
+    assert parse_transform("w_10,bg_1a2b3c").background_rgb == (26, 43, 60)
+    assert parse_transform("w_10").background_rgb == (255, 255, 255)
+    assert parse_transform("w_10,bg_000000").canonical().startswith("bg_000000,")
 
 
 @pytest.mark.parametrize(

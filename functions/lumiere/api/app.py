@@ -290,14 +290,17 @@ def transform_image(asset_id: str, options: str) -> Response:
 
 def _render(item: dict[str, Any], spec: TransformSpec, cache_key: str) -> None:
     settings = runtime.settings()
+    width, height = spec.pixel_box()
+    point = spec.focus_point()
     rendered = transform(
         source_picture(item, spec, settings, runtime.content_keys()),
-        width=spec.width,
-        height=spec.height,
+        width=width,
+        height=height,
         fit=spec.fit,  # type: ignore[arg-type]
         format=spec.format,
         quality=spec.quality,
-        focus=_crop_focus(item.get("outputs") or {}) if spec.smart else CropFocus(point=(0.5, 0.5)),
+        focus=_crop_focus(item.get("outputs") or {}) if point is None else CropFocus(point=point),
+        background=spec.background_rgb,
     )
     put_bytes(settings.media_bucket, cache_key, rendered.data, rendered.content_type)
 

@@ -54,9 +54,10 @@ def pick_rendition(renditions: list[dict[str, Any]], spec: TransformSpec) -> dic
     """The smallest rendition that fills the requested box (the less there is to decode,
     the sooner the answer), else the largest."""
     by_area = sorted(renditions, key=lambda r: int(r.get("width") or 0) * int(r.get("height") or 0))
+    box_w, box_h = spec.pixel_box()
     for rendition in by_area:
         width, height = int(rendition.get("width") or 0), int(rendition.get("height") or 0)
-        if width >= (spec.width or 0) and height >= (spec.height or 0):
+        if width >= (box_w or 0) and height >= (box_h or 0):
             return rendition
     return by_area[-1]
 

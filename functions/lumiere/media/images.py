@@ -602,9 +602,7 @@ def encode(
     out = io.BytesIO()
     common: dict[str, Any] = {"exif": exif, "xmp": b""}
     if fmt == "jpeg":
-        flatten_on_white(img).save(
-            out, "JPEG", quality=quality, optimize=True, progressive=True, **common
-        )
+        flatten(img).save(out, "JPEG", quality=quality, optimize=True, progressive=True, **common)
     elif fmt == "webp":
         img.save(out, "WEBP", quality=quality, method=webp_method, **common)
     elif fmt == "avif":
@@ -616,10 +614,11 @@ def encode(
     return out.getvalue()
 
 
-def flatten_on_white(img: Image.Image) -> Image.Image:
+def flatten(img: Image.Image, colour: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """RGB, with what a transparent picture lets through painted ``colour``."""
     if img.mode != "RGBA":
         return img if img.mode == "RGB" else img.convert("RGB")
-    flat = Image.new("RGB", img.size, (255, 255, 255))
+    flat = Image.new("RGB", img.size, colour)
     flat.paste(img, mask=img.getchannel("A"))
     return flat
 
@@ -863,6 +862,8 @@ def transform(
         picture = _resize(img, size)
         if fit == "contain" and picture.size != (box_w, box_h):
             picture = _letterbox(picture, box_w, box_h, background)
+    if format == "jpeg":  # no alpha: the background shows through, not always white
+        picture = flatten(picture, background)
     quality = quality if quality is not None else preset.quality.get(format, 80)
     data = encode(
         picture,

@@ -2,7 +2,10 @@
 
 ``w_640,h_360,fit_cover,f_auto,q_80``: comma-separated ``key_value`` pairs in any order;
 ``t_12.5`` takes a video's frame at that second instead of its poster (Mux's
-``thumbnail.jpg?time=``, Cloudflare Stream's ``?time=``). Parsing is strict (unknown keys,
+``thumbnail.jpg?time=``, Cloudflare Stream's ``?time=``); ``dpr_2`` renders a 2x picture
+for the box (``srcset``); ``g_north`` or ``g_0.3x0.2`` places a cover crop by hand where
+smart crop would choose; ``bg_1a2b3c`` paints contain's padding and what shows through
+a transparent picture saved as JPEG. Parsing is strict (unknown keys,
 duplicates and out-of-range values are refused) and the canonical form sorts the keys, so
 one picture has one signature and one cache key.
 """
@@ -23,6 +26,23 @@ _PAIR = re.compile(r"^([a-z]+)_([a-z0-9.]+)$")
 # Seconds with at most millisecond precision: one frame at 1000 fps, so a finer time
 # would name the same picture under another cache key.
 _TIME = re.compile(r"^\d{1,5}(\.\d{1,3})?$")
+_DPR = re.compile(r"^[1-4](\.\d{1,2})?$")
+_HEX = re.compile(r"^[0-9a-f]{6}$")
+_FRACTION = r"(?:0(?:\.\d{1,3})?|1(?:\.0{1,3})?)"
+_FOCAL_POINT = re.compile(rf"^({_FRACTION})x({_FRACTION})$")
+# Where a named gravity puts the crop: the point (fractions of the picture) it centres
+# on, which the crop window's edges then clamp to the picture's.
+GRAVITIES: dict[str, tuple[float, float]] = {
+    "center": (0.5, 0.5),
+    "north": (0.5, 0.0),
+    "south": (0.5, 1.0),
+    "east": (1.0, 0.5),
+    "west": (0.0, 0.5),
+    "northeast": (1.0, 0.0),
+    "northwest": (0.0, 0.0),
+    "southeast": (1.0, 1.0),
+    "southwest": (0.0, 1.0),
+}
 # Preference when the client accepts several: smallest files first.
 _AUTO_ORDER = ("avif", "webp", "jpeg")
 CONTENT_TYPES = {
@@ -42,9 +62,17 @@ class TransformSpec:
     quality: int = 80
     smart: bool = True  # smart crop (faces, else detail) when fit=cover
     time: float | None = None  # a video's frame at this second, instead of its poster
+    dpr: float = 1.0  # device pixel ratio: the box is in CSS pixels
+    gravity: str = "auto"  # auto (smart crop), a GRAVITIES name, or a focal point "XxY"
+    background: str | None = None  # rrggbb; white when not given
 
     def canonical(self) -> str:
+        # Options at their defaults are left out when they came after the first links
+        # were signed (dpr, g, bg, t), so those links keep their cache keys.
         parts = {
+            "bg": self.background,
+            "dpr": _decimal(self.dpr, 2) if self.dpr != 1 else None,
+            "g": self.gravity if self.gravity != "auto" else None,
             "f": self.format,
             "fit": self.fit,
             "h": str(self.height) if self.height else None,
@@ -72,11 +100,63 @@ class TransformSpec:
     def extension(self) -> str:
         return "jpg" if self.format == "jpeg" else self.format
 
+    def pixel_box(self) -> tuple[int | None, int | None]:
+        """The box in pixels: the CSS box times ``dpr``, scaled down as a whole (shape
+        kept) when a side would pass MAX_SIDE."""
+        sides = [side for side in (self.width, self.height) if side]
+        factor = min(self.dpr, MAX_SIDE / max(sides)) if sides else self.dpr
+        return (
+            round(self.width * factor) if self.width else None,
+            round(self.height * factor) if self.height else None,
+        )
+
+    def focus_point(self) -> tuple[float, float] | None:
+        """Where a cover crop centres by hand; None: smart crop chooses."""
+        if self.gravity in GRAVITIES:
+            return GRAVITIES[self.gravity]
+        if self.gravity != "auto":
+            x, _, y = self.gravity.partition("x")
+            return float(x), float(y)
+        return None if self.smart else GRAVITIES["center"]
+
+    @property
+    def background_rgb(self) -> tuple[int, int, int]:
+        colour = self.background or "ffffff"
+        return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
+
+
+def _decimal(value: float, places: int) -> str:
+    return f"{value:.{places}f}".rstrip("0").rstrip(".")
+
 
 def format_seconds(seconds: float) -> str:
     """``12.5``, ``12``, ``0.04``: milliseconds at most, no trailing zeros, so ``t_12``
     and ``t_12.000`` share one canonical form."""
-    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return _decimal(seconds, 3)
+
+
+def _dpr(value: str) -> float:
+    if not _DPR.match(value) or not 1 <= float(value) <= 4:
+        raise InvalidRequestError("dpr must be a pixel ratio from 1 to 4 (dpr_2, dpr_1.5).")
+    return round(float(value), 2)
+
+
+def _gravity(value: str) -> str:
+    if value == "auto" or value in GRAVITIES:
+        return value
+    point = _FOCAL_POINT.match(value)
+    if point is None:
+        raise InvalidRequestError(
+            f"g must be auto, one of {', '.join(GRAVITIES)}, or a focal point XxY in "
+            "fractions of the picture (g_0.5x0.25)."
+        )
+    return "x".join(_decimal(float(v), 3) for v in point.groups())
+
+
+def _background(value: str) -> str:
+    if not _HEX.match(value):
+        raise InvalidRequestError("bg must be a colour as six hex digits (bg_1a2b3c).")
+    return value
 
 
 def _time(value: str) -> float:
@@ -106,7 +186,7 @@ def parse_transform(text: str) -> TransformSpec:
         if key in seen:
             raise InvalidRequestError(f"Option {key} is given twice.")
         seen[key] = value
-    unknown = set(seen) - {"w", "h", "fit", "f", "q", "sc", "t"}
+    unknown = set(seen) - {"w", "h", "fit", "f", "q", "sc", "t", "dpr", "g", "bg"}
     if unknown:
         raise InvalidRequestError(f"Unknown option(s): {', '.join(sorted(unknown))}.")
     width = _int("w", seen["w"], 1, MAX_SIDE) if "w" in seen else None
@@ -122,4 +202,11 @@ def parse_transform(text: str) -> TransformSpec:
     quality = _int("q", seen["q"], 1, 100) if "q" in seen else 80
     smart = seen.get("sc", "1") != "0"
     time = _time(seen["t"]) if "t" in seen else None
-    return TransformSpec(width, height, fit, fmt, quality, smart, time)
+    dpr = _dpr(seen["dpr"]) if "dpr" in seen else 1.0
+    gravity = _gravity(seen["g"]) if "g" in seen else "auto"
+    if gravity != "auto" and fit != "cover":
+        raise InvalidRequestError("g places a crop: it needs fit_cover (a width and a height).")
+    if gravity != "auto" and "sc" in seen:
+        raise InvalidRequestError("Give g (where to crop) or sc (smart crop on or off), not both.")
+    background = _background(seen["bg"]) if "bg" in seen else None
+    return TransformSpec(width, height, fit, fmt, quality, smart, time, dpr, gravity, background)
