@@ -5,9 +5,9 @@
 ``thumbnail.jpg?time=``, Cloudflare Stream's ``?time=``); ``dpr_2`` renders a 2x picture
 for the box (``srcset``); ``g_north`` or ``g_0.3x0.2`` places a cover crop by hand where
 smart crop would choose; ``bg_1a2b3c`` paints contain's padding and what shows through
-a transparent picture saved as JPEG. Parsing is strict (unknown keys,
-duplicates and out-of-range values are refused) and the canonical form sorts the keys, so
-one picture has one signature and one cache key.
+a transparent picture saved as JPEG. Parsing is strict (unknown keys, duplicates and
+out-of-range values are refused) and the canonical form sorts the keys, so one picture
+has one signature and one cache key.
 """
 
 from __future__ import annotations
