@@ -321,6 +321,15 @@ class LumiereClient:
         )
         return dict(self._json(r))
 
+    def set_poster_time(self, asset_id: str, seconds: float | None) -> dict[str, Any]:
+        """Make a video's frame at ``seconds`` its poster; None: the automatic one."""
+        r = self.api.patch(
+            f"{self.api_url}/assets/{asset_id}",
+            json={"poster_time": seconds},
+            timeout=self.timeout,
+        )
+        return dict(self._json(r))
+
     def content_key(self, asset_id: str) -> bytes:
         """An encrypted asset's 16-byte HLS key (what a player fetches from EXT-X-KEY)."""
         r = self.api.get(f"{self.api_url}/assets/{asset_id}/key", timeout=self.timeout)

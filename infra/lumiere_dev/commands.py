@@ -1,4 +1,4 @@
-"""`lumiere upload|ls|show|image|rm`: the web app's operations from a terminal, against
+"""`lumiere upload|ls|show|image|poster|rm`: the web app's operations from a terminal, against
 the local stack or a deployed API (--api-url/--token or LUMIERE_API_URL/LUMIERE_TOKEN)."""
 
 from __future__ import annotations
@@ -258,6 +258,23 @@ def cmd_visibility(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_poster(args: argparse.Namespace) -> int:
+    seconds = None if args.seconds == "auto" else float(args.seconds)
+    asset = _client(args).set_poster_time(args.asset_id, seconds)
+    poster = (asset.get("outputs") or {}).get("poster") or {}
+    print(f"{asset['asset_id']} poster: {poster.get('url')}")
+    return 0
+
+
+def _seconds_or_auto(text: str) -> str:
+    if text != "auto":
+        try:
+            float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("give seconds (12.5) or auto") from None
+    return text
+
+
 def cmd_rm(args: argparse.Namespace) -> int:
     client = _client(args)
     for asset_id in args.asset_ids:
@@ -371,6 +388,14 @@ def add_api_commands(
         "stack's is known)",
     )
     img.set_defaults(func=run_api_command, api_func=cmd_image)
+
+    poster = sub.add_parser("poster", help="make a video's frame at a moment its poster")
+    api_options(poster)
+    poster.add_argument("asset_id")
+    poster.add_argument(
+        "seconds", type=_seconds_or_auto, help="seconds into the video, or auto (the pipeline's)"
+    )
+    poster.set_defaults(func=run_api_command, api_func=cmd_poster)
 
     rm = sub.add_parser("rm", help="delete assets (the original and every output)")
     api_options(rm)

@@ -136,7 +136,7 @@ def test_visibility_makes_an_asset_public_and_private_again(
     assert refused.returncode == 2  # argparse: not a choice
 
 
-def test_image_saves_a_signed_rendering_and_a_videos_frame(
+def test_image_and_poster_render_a_videos_frame(
     stack: LocalStack, uploaded: Uploaded, tmp_path: Path
 ) -> None:
     clip = uploaded.ids["clip.mp4"]
@@ -162,6 +162,15 @@ def test_image_saves_a_signed_rendering_and_a_videos_frame(
         r"lumiere: invalid_request: t is past the end of the video, which lasts [\d.]+ s\.",
         late.stderr.strip(),
     )
+    # the poster: a chosen moment, then the pipeline's again
+    chosen = lumiere("poster", clip, "1.5", api_url=stack.api_url)
+    assert chosen.returncode == 0, chosen.stderr
+    assert re.fullmatch(
+        rf"{clip} poster: \S+/assets/{clip}/poster_t1\.5\.jpg\?\S+", chosen.stdout.strip()
+    )
+    auto = lumiere("poster", clip, "auto", api_url=stack.api_url)
+    assert re.fullmatch(rf"{clip} poster: \S+/assets/{clip}/poster\.jpg\?\S+", auto.stdout.strip())
+    assert lumiere("poster", clip, "soon", api_url=stack.api_url).returncode == 2
     # a deployed API's links need its secret, which only its operator has
     no_secret = lumiere("image", clip, "w_160", api_url="https://api.example.invalid")
     assert no_secret.returncode == 2

@@ -129,6 +129,65 @@ def test_a_damaged_segment_is_a_503_that_says_so_not_a_crash(
     assert get(link(stack, asset["asset_id"], "w_320"), client).status_code == 302
 
 
+def test_the_owner_chooses_the_poster_moment_and_can_go_back(
+    stack: LocalStack, client: LumiereClient, steps: Path
+) -> None:
+    asset = process_upload(stack, client, steps, "video/mp4")
+    asset_id = asset["asset_id"]
+
+    def poster(view: dict[str, Any]) -> Image.Image:
+        return Image.open(io.BytesIO(get(view["outputs"]["poster"]["url"]).content))
+
+    automatic = asset["outputs"]["poster"]["key"]
+    assert colour_of(poster(asset).convert("RGB")) == "red"  # a tenth of the way in
+    thumbnail = get(stack.api_url + asset["outputs"]["thumbnail"], client)
+    assert thumbnail.status_code == 302
+
+    chosen = client.set_poster_time(asset_id, 5.5)
+    assert chosen["outputs"]["poster"]["key"] == f"assets/{asset_id}/poster_t5.5.jpg"
+    picture = poster(chosen)
+    assert (picture.format, picture.size, colour_of(picture.convert("RGB"))) == (
+        "JPEG", (640, 360), "blue",
+    )  # fmt: skip
+    # the view's thumbnail link is unchanged, and now shows the chosen moment, rendered
+    # anew (its own cache key), not the old poster's cached square
+    shown = client.get_asset(asset_id)
+    assert shown["outputs"]["thumbnail"] == asset["outputs"]["thumbnail"]
+    square = get(stack.api_url + shown["outputs"]["thumbnail"], client)
+    assert square.headers["X-Lumiere-Cache"] == "miss"
+    assert square.headers["Location"].split("?")[0] != thumbnail.headers["Location"].split("?")[0]
+    assert (
+        colour_of(Image.open(io.BytesIO(get(square.headers["Location"]).content)).convert("RGB"))
+        == "blue"
+    )
+    # choosing the same moment again changes nothing; past the end is refused
+    again = client.set_poster_time(asset_id, 5.5)
+    assert again["outputs"]["poster"]["key"] == chosen["outputs"]["poster"]["key"]
+    late = client.api.patch(
+        f"{stack.api_url}/assets/{asset_id}", json={"poster_time": 9}, timeout=30
+    )
+    assert late.status_code == 400
+    assert "lasts 6 s" in late.json()["error"]["message"]
+    assert client.get_asset(asset_id)["outputs"]["poster"]["key"].endswith("poster_t5.5.jpg")
+    # back to the pipeline's pick, with the visibility change in the same request
+    both = client.api.patch(
+        f"{stack.api_url}/assets/{asset_id}",
+        json={"poster_time": None, "visibility": "private"},
+        timeout=30,
+    )
+    assert both.status_code == 200, both.text
+    assert both.json()["outputs"]["poster"]["key"] == automatic
+    back = get(stack.api_url + asset["outputs"]["thumbnail"], client)
+    assert back.headers["X-Lumiere-Cache"] == "hit"  # the first square, still cached
+    assert back.headers["Location"].split("?")[0] == thumbnail.headers["Location"].split("?")[0]
+    # only the owner chooses
+    other = stack.api_client("someone-else")
+    refused = other.api.patch(
+        f"{stack.api_url}/assets/{asset_id}", json={"poster_time": 1}, timeout=30
+    )
+    assert refused.status_code == 404
+
+
 def test_a_time_on_something_that_is_not_a_video_is_refused(
     stack: LocalStack, client: LumiereClient, media: Media
 ) -> None:
@@ -139,3 +198,8 @@ def test_a_time_on_something_that_is_not_a_video_is_refused(
     assert refused.json()["error"]["reason"] == "invalid_request"
     assert "moment of a video; this asset is image" in refused.json()["error"]["message"]
     assert get(link(stack, asset["asset_id"], "w_100"), client).status_code == 302
+    refused = client.api.patch(
+        f"{stack.api_url}/assets/{asset['asset_id']}", json={"poster_time": 1}, timeout=30
+    )
+    assert refused.status_code == 400
+    assert "poster_time picks a moment of a video; this asset is image" in refused.text

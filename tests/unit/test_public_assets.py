@@ -19,7 +19,7 @@ from botocore.stub import ANY, Stubber
 from lumiere.cloud.public_assets import CloudFrontPublicAssets
 from lumiere.errors import InvalidRequestError, QuotaExceededError, TransientError
 from lumiere.pipeline.keys import parse_public_path
-from lumiere.pipeline.models import UploadRequest, Visibility, VisibilityChange
+from lumiere.pipeline.models import AssetChange, UploadRequest, Visibility
 from lumiere.pipeline.visibility import change_visibility
 
 TEMPLATE = Path(__file__).parents[2] / "template.yaml"
@@ -223,10 +223,24 @@ def test_visibility_in_requests() -> None:
     for bad in ("PUBLIC", "unlisted", True, 1):
         with pytest.raises(InvalidRequestError):
             UploadRequest.from_json({**body, "visibility": bad})
-    assert VisibilityChange.from_json({"visibility": "public"}).visibility is Visibility.PUBLIC
+    change = AssetChange.from_json({"visibility": "public"})
+    assert (change.visibility, change.sets_poster) == (Visibility.PUBLIC, False)
     for bad_body in ({}, {"visibility": "public", "owner": "me"}, ["public"], None):
         with pytest.raises(InvalidRequestError):
-            VisibilityChange.from_json(bad_body)
+            AssetChange.from_json(bad_body)
+
+
+def test_poster_time_in_requests() -> None:
+    change = AssetChange.from_json({"poster_time": 12.34567})
+    assert (change.visibility, change.poster_time, change.sets_poster) == (None, 12.346, True)
+    reset = AssetChange.from_json({"poster_time": None, "visibility": "private"})
+    assert (reset.visibility, reset.poster_time, reset.sets_poster) == (
+        Visibility.PRIVATE, None, True,
+    )  # fmt: skip
+    assert AssetChange.from_json({"poster_time": 0}).poster_time == 0.0
+    for bad in (-1, "12", True, [1], 1e9):
+        with pytest.raises(InvalidRequestError, match="poster_time"):
+            AssetChange.from_json({"poster_time": bad})
 
 
 # ---------------------------------------------------------------- the public-path rule

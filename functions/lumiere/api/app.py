@@ -16,6 +16,7 @@ from lumiere.api.image_links import signed_transform_url, verify_path
 from lumiere.api.image_sources import check_time_applies, source_key, source_picture
 from lumiere.api.ownership import error, owned_asset
 from lumiere.api.pagination import decode_cursor, encode_cursor, parse_limit
+from lumiere.api.poster_choice import choose_poster, with_poster_time
 from lumiere.api.upload_tickets import open_upload, refusal
 from lumiere.api.views import asset_view, summary_view
 from lumiere.cloud import multipart
@@ -41,7 +42,7 @@ from lumiere.pipeline.keys import (
     public_path,
     transform_key,
 )
-from lumiere.pipeline.models import UploadRequest, Visibility, VisibilityChange
+from lumiere.pipeline.models import AssetChange, UploadRequest, Visibility
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.visibility import change_visibility, visibility_of
 
@@ -156,21 +157,36 @@ def get_asset(asset_id: str) -> dict[str, Any]:
 
 @app.route("/assets/{asset_id}", methods=["PATCH"], cors=True)
 def update_asset(asset_id: str) -> Any:
-    """``{"visibility": "public" | "private"}``, by the owner only (404 for anyone else).
-    Going private withdraws the asset from the CDN's public path before the catalogue
-    says private; its signed URLs keep working throughout."""
+    """``{"visibility": "public" | "private", "poster_time": 12.5 | null}`` (either or
+    both), by the owner only (404 for anyone else). Going private withdraws the asset
+    from the CDN's public path before the catalogue says private; its signed URLs keep
+    working throughout. A poster is chosen on a READY video only (409 before)."""
     item = _owned_asset(asset_id)
     if item.get("status") == AssetStatus.DELETED:
         raise NotFoundError(f"No asset {asset_id}.")
     try:
-        change = VisibilityChange.from_json(app.current_request.json_body)
-        item = change_visibility(
-            item, change.visibility, runtime.catalogue(), runtime.public_assets()
-        )
+        change = AssetChange.from_json(app.current_request.json_body)
+        if change.sets_poster and item.get("status") != AssetStatus.READY:
+            return error(409, "not_ready", "A poster can be chosen once the video is READY.")
+        if change.sets_poster:
+            item = choose_poster(
+                item,
+                change.poster_time,
+                runtime.settings(),
+                runtime.catalogue(),
+                runtime.content_keys(),
+            )
+        if change.visibility is not None:
+            item = change_visibility(
+                item, change.visibility, runtime.catalogue(), runtime.public_assets()
+            )
     except InvalidRequestError as e:
         return error(400, e.reason.value, e.message)
     except QuotaExceededError as e:
         return error(409, e.reason.value, e.message)
+    except TransientError as e:
+        log.warning("could not choose the poster of %s: %s", asset_id, e)
+        return error(503, "processing_error", "The frame could not be read; try again.")
     except StaleTransitionError as e:  # deleted meanwhile
         raise NotFoundError(f"No asset {asset_id}.") from e
     return asset_view(item, _urls_for(item))
@@ -258,6 +274,7 @@ def transform_image(asset_id: str, options: str) -> Response:
         return error(400, "invalid_request", f"This deployment cannot write {spec.format}.")
     try:
         check_time_applies(item, spec)
+        spec = with_poster_time(item, spec)
         facts = ((item.get("outputs") or {}).get("images") or {}).get("facts") or {}
         has_alpha = bool(facts.get("has_alpha")) and spec.time is None  # a frame has none
         spec = spec.resolved(request.headers.get("accept"), has_alpha, available)

@@ -125,6 +125,39 @@ class Catalogue:
             _raise_for(e, asset_id, f"visibility {visibility}")
         return from_dynamo(out["Attributes"])
 
+    def set_poster(
+        self, asset_id: str, poster_key: str, poster_time: float | None, now: str
+    ) -> dict[str, Any]:
+        """Point a READY asset at another poster (``poster_time`` None: the automatic
+        one); refused (StaleTransition) unless it is READY, so a poster cannot be set on
+        an asset deleted meanwhile."""
+        update = "SET #outputs.#poster = :k, #updated_at = :now"
+        values: dict[str, Any] = {":k": poster_key, ":now": now, ":ready": AssetStatus.READY.value}
+        if poster_time is None:
+            update += " REMOVE #poster_time"
+        else:
+            update += ", #poster_time = :t"
+            values[":t"] = poster_time
+        names = {
+            "#status": "status",
+            "#updated_at": "updated_at",
+            "#outputs": "outputs",
+            "#poster": "poster",
+            "#poster_time": "poster_time",
+        }
+        try:
+            out = self._table.update_item(
+                Key={"asset_id": asset_id},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(asset_id) AND #status = :ready",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_dynamo(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as e:
+            _raise_for(e, asset_id, "a new poster")
+        return from_dynamo(out["Attributes"])
+
     def record_multipart_upload(self, asset_id: str, upload_id: str, part_size: int) -> None:
         """Bind one S3 multipart upload to a new asset (once: a second is refused)."""
         try:

@@ -76,6 +76,12 @@ def poster_key(asset_id: str) -> str:
     return f"{asset_prefix(asset_id)}poster.jpg"
 
 
+def chosen_poster_key(asset_id: str, seconds_text: str) -> str:
+    """A poster its owner chose (``poster_t12.5.jpg``): one per moment, so choosing the
+    same one again rewrites the same object, and a cached copy of another is never it."""
+    return f"{asset_prefix(asset_id)}poster_t{seconds_text}.jpg"
+
+
 def rendition_prefix(asset_id: str, dirname: str) -> str:
     return f"{hls_prefix(asset_id)}{dirname}/"
 

@@ -31,16 +31,33 @@ class Visibility(StrEnum):
 
 
 @dataclass(frozen=True)
-class VisibilityChange:
-    """The body of PATCH /assets/{id}: only visibility can be changed."""
+class AssetChange:
+    """The body of PATCH /assets/{id}: who may watch (``visibility``) and which moment
+    of a video is its poster (``poster_time`` in seconds; null: the automatic one). One
+    or both; nothing else can be changed."""
 
-    visibility: Visibility
+    visibility: Visibility | None = None
+    poster_time: float | None = None
+    sets_poster: bool = False  # poster_time was given (null included)
 
     @classmethod
-    def from_json(cls, body: Any) -> VisibilityChange:
-        if not isinstance(body, dict) or set(body) != {"visibility"}:
-            raise InvalidRequestError('Send a JSON object: {"visibility": "public" | "private"}.')
-        return cls(Visibility.parse(body["visibility"]))
+    def from_json(cls, body: Any) -> AssetChange:
+        if not isinstance(body, dict) or not body or not set(body) <= {"visibility", "poster_time"}:
+            raise InvalidRequestError(
+                'Send a JSON object with visibility ("public" | "private"), poster_time '
+                "(seconds into the video, or null for the automatic poster), or both."
+            )
+        visibility = Visibility.parse(body["visibility"]) if "visibility" in body else None
+        time = body.get("poster_time")
+        if time is not None and (
+            isinstance(time, bool) or not isinstance(time, int | float) or not 0 <= time < 1e6
+        ):
+            raise InvalidRequestError("poster_time must be a number of seconds, 0 or more.")
+        return cls(
+            visibility=visibility,
+            poster_time=None if time is None else round(float(time), 3),
+            sets_poster="poster_time" in body,
+        )
 
 
 @dataclass(frozen=True)
