@@ -360,3 +360,34 @@ def test_deleting_from_the_asset_page_removes_it_from_the_list(
     with pytest.raises(ApiError) as gone:
         stack.api_client(USER).get_asset(asset_id)
     assert gone.value.status == 404
+
+
+def test_the_frame_on_screen_becomes_the_poster_and_back(
+    page: Any, stack: LocalStack, uploaded: dict[str, str], artifacts: Path
+) -> None:
+    asset_id = uploaded["card.mp4"]
+    client = stack.api_client(USER)
+    open_asset(page, stack, asset_id)
+    page.wait_for_function("window.lumiere?.player?.ready === true")
+    assert "chosen automatically" in page.inner_text("#poster-status")
+    assert page.locator("#auto-poster").is_hidden()
+    page.evaluate(
+        "v => new Promise(done => { v.addEventListener('seeked', done, {once: true});"
+        " v.currentTime = 2.5; })",
+        page.query_selector("#video"),
+    )
+    page.click("#set-poster")
+    # the page is drawn again with the chosen poster, which the CDN serves
+    page.wait_for_function(
+        "() => document.getElementById('video')?.poster.includes('/poster_t2.5.jpg')"
+    )
+    assert "the frame at 2.50 s" in page.inner_text("#poster-status")
+    poster = page.evaluate("document.getElementById('video').poster")
+    assert requests.get(poster, timeout=10).status_code == 200
+    assert client.get_asset(asset_id)["poster_time"] == 2.5
+    page.screenshot(path=str(artifacts / "asset-poster-chosen.png"), full_page=True)
+    page.click("#auto-poster")
+    page.wait_for_function(
+        "() => /\\/poster\\.jpg\\?/.test(document.getElementById('video')?.poster || '')"
+    )
+    assert "poster_time" not in client.get_asset(asset_id)

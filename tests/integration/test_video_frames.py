@@ -76,9 +76,11 @@ def test_each_moment_shows_its_own_frame_and_repeats_come_from_the_cache(
     assert asset["status"] == "READY", asset.get("error")
     assert max(r["segments"] for r in asset["outputs"]["hls"]["renditions"]) >= 2
     asset_id = asset["asset_id"]
-    times = ("0", "1", "2.2", "3.9", "4.1", "4.9", "5.1", "6")  # 6: the end, its last frame
+    # 1.99 and 4.99: the frame on screen then is the last one before the change; 6: the
+    # end itself, the last frame
+    times = ("0", "1", "1.99", "2.2", "3.9", "4.1", "4.99", "5.1", "6")
     seen = [colour_of(frame(stack, client, asset_id, f"w_320,f_png,t_{t}")) for t in times]
-    assert seen == ["red", "red", "green", "green", "green", "green", "blue", "blue"]
+    assert seen == ["red", "red", "red", "green", "green", "green", "green", "blue", "blue"]
     picture = frame(stack, client, asset_id, "w_320,h_320,fit_cover,f_jpeg,t_5")
     assert picture.size == (320, 320)
     # one moment, two spellings: the second link is served what the first rendered
@@ -143,7 +145,9 @@ def test_the_owner_chooses_the_poster_moment_and_can_go_back(
     thumbnail = get(stack.api_url + asset["outputs"]["thumbnail"], client)
     assert thumbnail.status_code == 302
 
+    assert "poster_time" not in asset
     chosen = client.set_poster_time(asset_id, 5.5)
+    assert chosen["poster_time"] == 5.5
     assert chosen["outputs"]["poster"]["key"] == f"assets/{asset_id}/poster_t5.5.jpg"
     picture = poster(chosen)
     assert (picture.format, picture.size, colour_of(picture.convert("RGB"))) == (
@@ -177,6 +181,7 @@ def test_the_owner_chooses_the_poster_moment_and_can_go_back(
     )
     assert both.status_code == 200, both.text
     assert both.json()["outputs"]["poster"]["key"] == automatic
+    assert "poster_time" not in both.json()
     back = get(stack.api_url + asset["outputs"]["thumbnail"], client)
     assert back.headers["X-Lumiere-Cache"] == "hit"  # the first square, still cached
     assert back.headers["Location"].split("?")[0] == thumbnail.headers["Location"].split("?")[0]

@@ -1,5 +1,7 @@
 """Finding the published segment that holds a moment of a video (media/hls_seek.py)."""
 
+import math
+
 import pytest
 from lumiere.errors import InvalidRequestError
 from lumiere.media.hls_seek import segment_at
@@ -39,14 +41,28 @@ def test_past_the_end_is_refused_with_the_length() -> None:
         segment_at(OURS, 10.501)
 
 
-def test_offsets_land_on_a_frame_even_at_the_very_end() -> None:
-    middle = segment_at(OURS, 5.25)
-    assert middle.offset_of(5.25, 25.0) == pytest.approx(1.25)
-    last = segment_at(OURS, 10.5)  # the end itself: the last frame, 1/25 s before it
-    assert last.offset_of(10.5, 25.0) == pytest.approx(2.5 - 1.5 / 25)
-    assert last.offset_of(10.49, 25.0) == pytest.approx(2.5 - 1.5 / 25)
-    assert last.offset_of(10.0, None) == pytest.approx(2.0)  # no rate known: 24 fps assumed
+def first_frame_from(offset: float, fps: float) -> int:
+    """What ffmpeg's exact seek returns: the first frame at or after the offset."""
+    return math.ceil(round(offset * fps, 6))
+
+
+@pytest.mark.parametrize(
+    ("time", "frame"),
+    [(5.25, 31), (5.24, 31), (5.239, 30), (4.0, 0), (4.01, 0), (4.039, 0), (4.04, 1),
+     (10.5, 61), (10.49, 61), (10.44, 61), (10.439, 60)],
+)  # fmt: skip
+def test_the_frame_found_is_the_one_a_player_shows_at_that_time(time: float, frame: int) -> None:
+    # 25 fps: frame n of a segment is on screen from start + n/25 until the next one;
+    # the last segment (8 .. 10.5 s) has frames 0..61, and 10.5, its end, shows 61.
+    # Times are to the millisecond, as t_ takes them.
+    segment = segment_at(OURS, time)
+    assert first_frame_from(segment.offset_of(time, 25.0), 25.0) == frame
+
+
+def test_offsets_never_leave_the_segment() -> None:
     assert segment_at(OURS, 0).offset_of(0, 30.0) == 0.0
+    last = segment_at(OURS, 10.5)
+    assert last.offset_of(10.5, None) == pytest.approx(2.5 - 1.5 / 24)  # no rate: 24 fps
 
 
 def test_encrypted_segments_carry_their_method_sequence_and_iv() -> None:

@@ -74,6 +74,9 @@ export const deleteAsset = (id) => call("DELETE", `/assets/${encodeURIComponent(
 /** "public" (plain URLs anyone can play) or "private" (signed URLs only). */
 export const setVisibility = (id, visibility) =>
   call("PATCH", `/assets/${encodeURIComponent(id)}`, { visibility });
+/** A video's frame at `seconds` becomes its poster; null: back to the pipeline's choice. */
+export const setPosterTime = (id, seconds) =>
+  call("PATCH", `/assets/${encodeURIComponent(id)}`, { poster_time: seconds });
 /** Manifest URLs and the CDN signature for the asset's prefix (signed_query, expires_at). */
 export const getPlayback = (id) => call("GET", `/assets/${encodeURIComponent(id)}/playback`);
 

@@ -1,7 +1,7 @@
 // The asset page: the player (video/audio), or the image with its responsive variants and
 // placeholder; the probe summary; analysis results with faces drawn over the poster.
 import { thumbHashToDataURL } from "../vendor/thumbhash.js";
-import { FINAL, apiImage, deleteAsset, getAsset, setVisibility } from "./api.js";
+import { FINAL, apiImage, deleteAsset, getAsset, setPosterTime, setVisibility } from "./api.js";
 import { createPlayer, destroyPlayer } from "./player.js";
 import { el, formatBytes, formatDate, formatTime } from "./util.js";
 
@@ -25,6 +25,31 @@ function thumbnailFigure(path, filename) {
     .then((url) => { blobs.push(url); img.src = url; })
     .catch((e) => { caption.textContent = `Thumbnail: ${e.message}`; caption.className = "error"; });
   return el("figure", { class: "thumbnail" }, img, caption);
+}
+
+/** "Use this frame as poster": the moment on screen becomes the video's poster (and what
+ * its thumbnail shows); "Automatic poster" goes back to the pipeline's pick. */
+function posterControls(container, asset, video) {
+  const status = el("span", { id: "poster-status", role: "status" },
+    asset.poster_time !== undefined && asset.poster_time !== null
+      ? ` Poster: the frame at ${asset.poster_time.toFixed(2)} s` : " Poster: chosen automatically");
+  const choose = async (seconds) => {
+    status.textContent = " Saving…";
+    try {
+      await setPosterTime(asset.asset_id, seconds);
+      await showAsset(container, asset.asset_id);
+    } catch (e) {
+      status.textContent = ` ${e.message}`;
+      status.className = "error";
+    }
+  };
+  return el("p", { class: "poster-controls" },
+    el("button", { type: "button", id: "set-poster", onclick: () => choose(Math.round(video.currentTime * 1000) / 1000) },
+      "Use this frame as poster"),
+    " ",
+    el("button", { type: "button", id: "auto-poster", onclick: () => choose(null),
+      hidden: asset.poster_time === undefined || asset.poster_time === null }, "Automatic poster"),
+    status);
 }
 
 function dl(rows) {
@@ -173,8 +198,9 @@ function render(container, asset) {
   }
   const main = [];
   if (asset.status === "READY" && outputs.hls) {
-    const { root } = createPlayer(asset);
+    const { root, video } = createPlayer(asset);
     main.push(root);
+    if (asset.kind === "video") main.push(posterControls(container, asset, video));
   } else if (asset.status === "READY" && outputs.images) {
     main.push(imageSection(asset));
   } else if (outputs.poster) {

@@ -26,6 +26,7 @@ _PUBLIC_FIELDS = (
     "updated_at",
     "progress",
     "error",
+    "poster_time",  # only when the owner chose the poster's moment
 )
 
 

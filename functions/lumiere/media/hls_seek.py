@@ -29,12 +29,15 @@ class SegmentAt:
     iv: bytes | None = None  # the key tag's IV, when it gives one
 
     def offset_of(self, time: float, frame_rate: float | None) -> float:
-        """Seconds into the segment to seek to. A time in the segment's last frame
-        interval (or at the end of the video) is moved back half a frame, so the seek
-        lands on the last frame rather than past it, where ffmpeg would find none."""
+        """Seconds into the segment to seek to for the frame a player shows at ``time``:
+        the last one that starts at or before it. ffmpeg's exact seek returns the first
+        frame at or after the offset, so the offset goes back just under one frame. At
+        the end of the video it stops half a frame before the last frame ends, where
+        ffmpeg would find none."""
         frame = 1.0 / frame_rate if frame_rate and frame_rate > 0 else 1.0 / 24
-        latest = max(0.0, self.duration - 1.5 * frame)
-        return max(0.0, min(time - self.start, latest))
+        shown = time - self.start - frame + min(0.001, frame / 4)
+        latest = self.duration - 1.5 * frame
+        return max(0.0, min(shown, latest))
 
 
 def segment_at(playlist_text: str, time: float) -> SegmentAt:
