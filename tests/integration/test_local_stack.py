@@ -161,6 +161,7 @@ def test_real_template_resolves_names_and_wiring() -> None:
         ("/assets/{asset_id}", "GET"),
         ("/assets/{asset_id}", "DELETE"),
         ("/img/{asset_id}/{options}", "GET"),
+        ("/public/img/{asset_id}/{options}", "GET"),
         ("/assets/{asset_id}", "PATCH"),
         ("/assets/{asset_id}/playback", "GET"),
         ("/assets/{asset_id}/key", "GET"),
@@ -171,7 +172,9 @@ def test_real_template_resolves_names_and_wiring() -> None:
     }
     # every route is behind the Cognito authorizer; the CDN trusts the template's key
     assert spec.api_authorizer == "CognitoAuthorizer"
-    assert spec.functions["ApiFunction"].public_api_events == []
+    assert spec.functions["ApiFunction"].public_api_events == [
+        ("/public/img/{asset_id}/{options}", "GET")
+    ]
     assert spec.cdn_public_keys == {"lumiere-local-PlaybackKey": "PEM"}
     assert spec.functions["ApiFunction"].environment["PLAYBACK_KEY_PAIR_ID"] == (
         "lumiere-local-PlaybackKey"

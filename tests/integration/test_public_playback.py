@@ -187,3 +187,38 @@ def test_visibility_requests_are_validated(
         owner.request_upload("a.mp4", "video/mp4", 10, visibility="unlisted")
     assert e.value.status == 400
     assert owner.get_asset(asset_id)["visibility"] == "private"
+
+
+def test_a_public_assets_signed_image_links_need_no_token(
+    stack: LocalStack, owner: LumiereClient, media: Media
+) -> None:
+    asset = process_upload(stack, owner, media.silent_clip, "video/mp4", visibility="public")
+    asset_id = asset["asset_id"]
+    link = asset["outputs"]["public_thumbnail"]
+    assert link == f"/public{asset['outputs']['thumbnail']}"  # the same signature
+    # no Authorization header: what an <img> element on any page sends
+    answer = requests.get(stack.api_url + link, timeout=30, allow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    target = answer.headers["Location"]
+    assert target.startswith(f"{stack.media_url}/public/assets/{asset_id}/img/")
+    assert "Signature=" not in target  # a plain URL, so the redirect may be kept a day
+    assert answer.headers["Cache-Control"] == "public, max-age=86400"
+    picture = requests.get(target, timeout=10)
+    assert (picture.status_code, picture.headers["Content-Type"]) == (200, "image/jpeg")
+    # the signature still guards which pictures exist
+    assert status(stack.api_url + link.replace("w_320", "w_321")) == 403
+    assert status(stack.api_url + link.split("?")[0]) == 403
+    # private (or gone private): as if there were no such image, token or not
+    owner.set_visibility(asset_id, "private")
+    assert status(stack.api_url + link) == 404
+    assert status(stack.api_url + link, headers={"Authorization": stack.token("publisher")}) == 404
+    assert "public_thumbnail" not in owner.get_asset(asset_id)["outputs"]
+    assert (
+        status(
+            stack.api_url + asset["outputs"]["thumbnail"],
+            headers={"Authorization": stack.token("publisher")},
+            allow_redirects=False,
+        )
+        == 302
+    )  # fmt: skip  (the owner's link still works)
+    assert status(stack.api_url + "/public/img/" + "0" * 32 + "/" + link.split("/", 4)[4]) == 403

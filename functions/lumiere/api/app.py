@@ -151,7 +151,10 @@ def get_asset(asset_id: str) -> dict[str, Any]:
     outputs = item.get("outputs") or {}
     if secret and item.get("status") == AssetStatus.READY and outputs.get("poster"):
         # A ready-made signed link (relative to the API); more sizes: sign your own.
-        view["outputs"]["thumbnail"] = signed_transform_url("", secret, asset_id, THUMBNAIL)
+        link = signed_transform_url("", secret, asset_id, THUMBNAIL)
+        view["outputs"]["thumbnail"] = link
+        if _served_publicly(item):  # the same link, for pages without the token
+            view["outputs"]["public_thumbnail"] = f"/public{link}"
     return view
 
 
@@ -257,16 +260,44 @@ def transform_image(asset_id: str, options: str) -> Response:
     """On-the-fly transformation behind a signed link. Renders once per (asset, options,
     format): the result is stored under a deterministic key in MediaBucket and every
     request is answered with a redirect to it, so CloudFront and S3 serve the bytes."""
-    settings = runtime.settings()
-    request = app.current_request
-    path = f"/img/{asset_id}/{options}"
-    if not verify_path(settings.image_signing_secret, path, (request.query_params or {}).get("s")):
+    refused = _refused_link(asset_id, options)
+    if refused is not None:
+        return refused
+    item = _owned_asset(asset_id)  # someone else's asset: 404, as if it did not exist
+    return _transformed(item, options)
+
+
+@app.route("/public/img/{asset_id}/{options}", methods=["GET"], cors=True)
+def transform_public_image(asset_id: str, options: str) -> Response:
+    """The same link (the same ``s``) without a token, for a public asset only: what an
+    ``<img>`` element on any page can load. Any other asset is a 404, as if absent."""
+    refused = _refused_link(asset_id, options)
+    if refused is not None:
+        return refused
+    item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
+    if item is None or item.get("status") == AssetStatus.DELETED or not _served_publicly(item):
+        raise NotFoundError(f"No image for {asset_id}.")
+    return _transformed(item, options)
+
+
+def _refused_link(asset_id: str, options: str) -> Response | None:
+    """403 unless ``s`` signs ``/img/{asset_id}/{options}``; 400 for options that do not
+    parse. Checked before the asset is looked up, so a bad link learns nothing."""
+    signature = (app.current_request.query_params or {}).get("s")
+    if not verify_path(
+        runtime.settings().image_signing_secret, f"/img/{asset_id}/{options}", signature
+    ):
         return error(403, "bad_signature", "This image link is not signed, or was altered.")
     try:
-        spec = parse_transform(options)
+        parse_transform(options)
     except InvalidRequestError as e:
         return error(400, e.reason.value, e.message)
-    item = _owned_asset(asset_id)  # someone else's asset: 404, as if it did not exist
+    return None
+
+
+def _transformed(item: dict[str, Any], options: str) -> Response:
+    settings = runtime.settings()
+    asset_id, spec = str(item["asset_id"]), parse_transform(options)
     if item.get("status") != AssetStatus.READY or not source_key(item):
         raise NotFoundError(f"No image for {asset_id}.")
     available = tuple(f for f in FORMATS if can_encode(f))
@@ -277,7 +308,7 @@ def transform_image(asset_id: str, options: str) -> Response:
         spec = with_poster_time(item, spec)
         facts = ((item.get("outputs") or {}).get("images") or {}).get("facts") or {}
         has_alpha = bool(facts.get("has_alpha")) and spec.time is None  # a frame has none
-        spec = spec.resolved(request.headers.get("accept"), has_alpha, available)
+        spec = spec.resolved(app.current_request.headers.get("accept"), has_alpha, available)
         cache_key = transform_key(asset_id, spec.canonical(), spec.extension)
         hit = head_object(settings.media_bucket, cache_key) is not None
         if not hit:
@@ -285,13 +316,16 @@ def transform_image(asset_id: str, options: str) -> Response:
     except InvalidRequestError as e:  # t_ on a still, or past the end of the video
         return error(400, e.reason.value, e.message)
     except TransientError as e:
-        log.warning("could not render %s: %s", path, e)
+        log.warning("could not render %s for %s: %s", options, asset_id, e)
         return error(
             503, "processing_error", "The frame could not be read; try again, or leave out t_."
         )
     # Signed or presigned, the target expires, so the redirect must not outlive it; an
-    # unsigned CDN URL is stable and the redirect can be kept a day.
-    stable = settings.media_base_url and runtime.playback_signer() is None
+    # unsigned CDN URL (a public asset's, or any when playback is not signed) is stable
+    # and the redirect can be kept a day.
+    stable = settings.media_base_url and (
+        _served_publicly(item) or runtime.playback_signer() is None
+    )
     cache = "public, max-age=86400" if stable else "private, max-age=300"
     return Response(
         body="",
