@@ -260,44 +260,44 @@ def transform_image(asset_id: str, options: str) -> Response:
     """On-the-fly transformation behind a signed link. Renders once per (asset, options,
     format): the result is stored under a deterministic key in MediaBucket and every
     request is answered with a redirect to it, so CloudFront and S3 serve the bytes."""
-    refused = _refused_link(asset_id, options)
-    if refused is not None:
-        return refused
+    spec = _link_spec(asset_id, options)
+    if isinstance(spec, Response):
+        return spec
     item = _owned_asset(asset_id)  # someone else's asset: 404, as if it did not exist
-    return _transformed(item, options)
+    return _transformed(item, spec)
 
 
 @app.route("/public/img/{asset_id}/{options}", methods=["GET"], cors=True)
 def transform_public_image(asset_id: str, options: str) -> Response:
     """The same link (the same ``s``) without a token, for a public asset only: what an
     ``<img>`` element on any page can load. Any other asset is a 404, as if absent."""
-    refused = _refused_link(asset_id, options)
-    if refused is not None:
-        return refused
+    spec = _link_spec(asset_id, options)
+    if isinstance(spec, Response):
+        return spec
     item = runtime.catalogue().get(asset_id) if ASSET_ID_RE.match(asset_id) else None
     if item is None or item.get("status") == AssetStatus.DELETED or not _served_publicly(item):
         raise NotFoundError(f"No image for {asset_id}.")
-    return _transformed(item, options)
+    return _transformed(item, spec)
 
 
-def _refused_link(asset_id: str, options: str) -> Response | None:
-    """403 unless ``s`` signs ``/img/{asset_id}/{options}``; 400 for options that do not
-    parse. Checked before the asset is looked up, so a bad link learns nothing."""
+def _link_spec(asset_id: str, options: str) -> TransformSpec | Response:
+    """The link's options, or its refusal: 403 unless ``s`` signs
+    ``/img/{asset_id}/{options}``, 400 for options that do not parse. Checked before the
+    asset is looked up, so a bad link learns nothing."""
     signature = (app.current_request.query_params or {}).get("s")
     if not verify_path(
         runtime.settings().image_signing_secret, f"/img/{asset_id}/{options}", signature
     ):
         return error(403, "bad_signature", "This image link is not signed, or was altered.")
     try:
-        parse_transform(options)
+        return parse_transform(options)
     except InvalidRequestError as e:
         return error(400, e.reason.value, e.message)
-    return None
 
 
-def _transformed(item: dict[str, Any], options: str) -> Response:
+def _transformed(item: dict[str, Any], spec: TransformSpec) -> Response:
     settings = runtime.settings()
-    asset_id, spec = str(item["asset_id"]), parse_transform(options)
+    asset_id = str(item["asset_id"])
     if item.get("status") != AssetStatus.READY or not source_key(item):
         raise NotFoundError(f"No image for {asset_id}.")
     available = tuple(f for f in FORMATS if can_encode(f))
@@ -316,7 +316,7 @@ def _transformed(item: dict[str, Any], options: str) -> Response:
     except InvalidRequestError as e:  # t_ on a still, or past the end of the video
         return error(400, e.reason.value, e.message)
     except TransientError as e:
-        log.warning("could not render %s for %s: %s", options, asset_id, e)
+        log.warning("could not render %s for %s: %s", spec.canonical(), asset_id, e)
         return error(
             503, "processing_error", "The frame could not be read; try again, or leave out t_."
         )

@@ -42,8 +42,11 @@ def choose_poster(
         raise InvalidRequestError(
             f"poster_time picks a moment of a video; this asset is {item.get('kind')}."
         )
+    outputs = item.get("outputs") or {}
+    # What the pipeline chose: the poster until a first choice, then kept aside.
+    automatic = str(item.get("auto_poster") or outputs.get("poster") or poster_key(asset_id))
     if seconds is None:
-        return catalogue.set_poster(asset_id, poster_key(asset_id), None, utc_now())
+        return catalogue.set_poster(asset_id, automatic, None, automatic, utc_now())
     spec = TransformSpec(width=POSTER_MAX[0], height=POSTER_MAX[1], fit="inside", time=seconds)
     frame = frame_at(item, spec, settings, keys)
     poster = transform(
@@ -56,7 +59,7 @@ def choose_poster(
     )
     key = chosen_poster_key(asset_id, format_seconds(seconds))
     put_bytes(settings.media_bucket, key, poster.data, poster.content_type)
-    return catalogue.set_poster(asset_id, key, seconds, utc_now())
+    return catalogue.set_poster(asset_id, key, seconds, automatic, utc_now())
 
 
 def with_poster_time(item: dict[str, Any], spec: TransformSpec) -> TransformSpec:

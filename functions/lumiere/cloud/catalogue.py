@@ -126,13 +126,24 @@ class Catalogue:
         return from_dynamo(out["Attributes"])
 
     def set_poster(
-        self, asset_id: str, poster_key: str, poster_time: float | None, now: str
+        self,
+        asset_id: str,
+        poster_key: str,
+        poster_time: float | None,
+        automatic_key: str,
+        now: str,
     ) -> dict[str, Any]:
         """Point a READY asset at another poster (``poster_time`` None: the automatic
-        one); refused (StaleTransition) unless it is READY, so a poster cannot be set on
-        an asset deleted meanwhile."""
-        update = "SET #outputs.#poster = :k, #updated_at = :now"
-        values: dict[str, Any] = {":k": poster_key, ":now": now, ":ready": AssetStatus.READY.value}
+        one, whose key is kept as ``auto_poster``: the engines name it differently);
+        refused (StaleTransition) unless it is READY, so a poster cannot be set on an
+        asset deleted meanwhile."""
+        update = "SET #outputs.#poster = :k, #auto_poster = :auto, #updated_at = :now"
+        values: dict[str, Any] = {
+            ":k": poster_key,
+            ":auto": automatic_key,
+            ":now": now,
+            ":ready": AssetStatus.READY.value,
+        }
         if poster_time is None:
             update += " REMOVE #poster_time"
         else:
@@ -144,6 +155,7 @@ class Catalogue:
             "#outputs": "outputs",
             "#poster": "poster",
             "#poster_time": "poster_time",
+            "#auto_poster": "auto_poster",
         }
         try:
             out = self._table.update_item(
