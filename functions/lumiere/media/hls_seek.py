@@ -3,9 +3,11 @@
 A frame at an arbitrary time (``/img/...,t_12.5``) is cut from the video's own published
 rendition, not from the upload: one segment of a few seconds is fetched and decoded, so
 the work does not grow with the length of the film, and ffmpeg reads a file Lumiere
-wrote itself. Any media playlist works (ours and MediaConvert's): the segment is found by
-adding up EXTINF durations, its init section is its EXT-X-MAP, and an AES-128 segment's
-IV is the key tag's or, without one, its media sequence number (RFC 8216 section 5.2).
+wrote itself. Any fMP4 media playlist works (ours and MediaConvert's CMAF): the segment
+is found by adding up EXTINF durations, its init section is its EXT-X-MAP, and an
+AES-128 segment's IV is the key tag's or, without one, its media sequence number (RFC
+8216 section 5.2). A transport-stream playlist is parsed too, but the frame cut reads
+fMP4 only (commands.build_frame_at_args allows the mov demuxer alone).
 """
 
 from __future__ import annotations
