@@ -391,3 +391,22 @@ def test_the_frame_on_screen_becomes_the_poster_and_back(
         "() => /\\/poster\\.jpg\\?/.test(document.getElementById('video')?.poster || '')"
     )
     assert "poster_time" not in client.get_asset(asset_id)
+
+
+def test_a_public_assets_thumbnail_loads_in_an_img_without_the_token(
+    page: Any, stack: LocalStack, uploaded: dict[str, str]
+) -> None:
+    asset_id = uploaded["card.mp4"]
+    client = stack.api_client(USER)
+    client.set_visibility(asset_id, "public")
+    try:
+        open_asset(page, stack, asset_id)
+        page.wait_for_function(
+            "() => document.getElementById('thumbnail')?.complete"
+            " && document.getElementById('thumbnail').naturalWidth === 320"
+        )
+        src = page.evaluate("document.getElementById('thumbnail').src")
+        assert src.startswith(f"{stack.api_url}/public/img/{asset_id}/")
+        assert requests.get(src, timeout=30).status_code == 200  # no token: any page can
+    finally:
+        client.set_visibility(asset_id, "private")

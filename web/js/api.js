@@ -85,6 +85,9 @@ export const getPlayback = (id) => call("GET", `/assets/${encodeURIComponent(id)
  * blob: URL. The route needs the token, which an <img> cannot send, so the page fetches
  * it; the API answers with a redirect to a signed CDN URL, which fetch follows.
  */
+/** An API path as an absolute URL: what an <img> loads without the token (/public/img/). */
+export const apiUrl = (path) => config.api_url + path;
+
 export async function apiImage(path) {
   const r = await authorized("GET", path);
   if (!r.ok) throw new ApiError(r.status, null);

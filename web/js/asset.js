@@ -1,7 +1,9 @@
 // The asset page: the player (video/audio), or the image with its responsive variants and
 // placeholder; the probe summary; analysis results with faces drawn over the poster.
 import { thumbHashToDataURL } from "../vendor/thumbhash.js";
-import { FINAL, apiImage, deleteAsset, getAsset, setPosterTime, setVisibility } from "./api.js";
+import {
+  FINAL, apiImage, apiUrl, deleteAsset, getAsset, setPosterTime, setVisibility,
+} from "./api.js";
 import { createPlayer, destroyPlayer } from "./player.js";
 import { el, formatBytes, formatDate, formatTime } from "./util.js";
 
@@ -16,14 +18,20 @@ export function leaveAsset() {
   blobs = [];
 }
 
-/** The API's ready-made on-the-fly thumbnail (GET /img/..., token required), loaded into
- * an <img> through a blob: URL. */
-function thumbnailFigure(path, filename) {
+/** The API's ready-made on-the-fly thumbnail: a public asset's link (GET /public/img/...)
+ * straight in the <img>, as any page could embed it; otherwise GET /img/... with the token,
+ * loaded through a blob: URL. */
+function thumbnailFigure(outputs, filename) {
   const img = el("img", { id: "thumbnail", alt: `${filename} thumbnail`, width: "160" });
   const caption = el("figcaption", {}, "On-the-fly thumbnail (/img/, 320×320 cover)");
-  apiImage(path)
-    .then((url) => { blobs.push(url); img.src = url; })
-    .catch((e) => { caption.textContent = `Thumbnail: ${e.message}`; caption.className = "error"; });
+  if (outputs.public_thumbnail) {
+    img.src = apiUrl(outputs.public_thumbnail);
+    caption.textContent = "On-the-fly thumbnail (/public/img/, 320×320 cover): embeddable anywhere";
+  } else {
+    apiImage(outputs.thumbnail)
+      .then((url) => { blobs.push(url); img.src = url; })
+      .catch((e) => { caption.textContent = `Thumbnail: ${e.message}`; caption.className = "error"; });
+  }
   return el("figure", { class: "thumbnail" }, img, caption);
 }
 
@@ -218,7 +226,7 @@ function render(container, asset) {
       ["Captions", (outputs.captions || []).map((c) => c.name).join(", ") || null],
     ])));
   }
-  if (outputs.thumbnail) parts.push(thumbnailFigure(outputs.thumbnail, asset.filename));
+  if (outputs.thumbnail) parts.push(thumbnailFigure(outputs, asset.filename));
   container.replaceChildren(...parts);
 }
 
