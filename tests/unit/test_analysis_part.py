@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from lumiere.analysis.models import AnalysisResult, AudioFacts, Cue, FaceBox, StepOutcome
-from lumiere.api.app import _crop_focus
+from lumiere.api.image_routes import crop_focus
 from lumiere.pipeline.parts.analysis import (
     SUMMARY_FACES,
     caption_language,
@@ -64,13 +64,13 @@ def test_giving_up_says_so_and_names_the_attempts() -> None:
 def test_smart_crop_keeps_the_faces_of_a_still_image() -> None:
     face = {"x": 0.5, "y": 0.25, "w": 0.2, "h": 0.1, "confidence": None, "time": None}
     still = {"images": {"w640": "k"}, "analysis": {"faces": [face]}}
-    focus = _crop_focus(still)
+    focus = crop_focus(still)
     assert focus is not None
     assert focus.faces == ((0.5, 0.25, 0.7, 0.35),)
     assert focus.boxes(1000, 1000) == [(500, 250, 700, 350)]
     # A video's faces are found in frames, not in its poster; no faces: saliency decides.
-    assert _crop_focus({"poster": "p.jpg", "analysis": {"faces": [face]}}) is None
-    assert _crop_focus({"images": {"w640": "k"}, "analysis": {"faces": []}}) is None
+    assert crop_focus({"poster": "p.jpg", "analysis": {"faces": [face]}}) is None
+    assert crop_focus({"images": {"w640": "k"}, "analysis": {"faces": []}}) is None
 
 
 def test_offline_captions_are_skipped_when_they_cannot_finish_in_time() -> None:
