@@ -62,8 +62,11 @@ def reserve_port(host: str) -> socket.socket:
 
 def _check_free(host: str, port: int) -> None:
     # werkzeug's make_server answers a taken port with sys.exit(1): check first, and say
-    # what the likely cause is.
+    # what the likely cause is. With SO_REUSEADDR, as the servers bind: the connections
+    # a stack that just stopped left in TIME_WAIT do not count (a second `make demo` at
+    # once failed on them), a server still listening does.
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as e:

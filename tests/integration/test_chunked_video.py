@@ -6,6 +6,7 @@ continuous across every seam, one continuous audio track."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
@@ -24,6 +25,7 @@ from lumiere.media.isobmff import read_fragment
 from lumiere.media.tools import find_binaries
 from lumiere_dev.client import LumiereClient
 from lumiere_dev.stack import LocalStack
+from PIL import Image
 
 from tests.integration.helpers import assert_package_valid, fetch_package, process_upload
 
@@ -274,3 +276,15 @@ def test_ntsc_rate_chunks_join_on_exact_frames(
     boundaries = [k * 240 for k in range(1, 5)]
     for r in asset["outputs"]["hls"]["renditions"]:
         assert_seams(source, root / r["uri"], Fraction(30000, 1001), boundaries, source_frames, 2)
+    # /img/'s frame at a time is the source frame on screen then, at 29.97 fps, on both
+    # sides of a seam and deep in a later chunk (the stitched playlist's times add up)
+    secret = stack.environment()["IMAGE_SIGNING_SECRET"]
+    step = 1001 / 30000
+    for n in (239, 240, 241, 700):
+        seconds = f"{(n + 0.5) * step:.3f}"  # mid-frame: frame n is on screen
+        rendered = client.render_image(asset["asset_id"], f"w_640,f_png,t_{seconds}", secret=secret)
+        picture = Image.open(io.BytesIO(rendered.data)).convert("L").resize(GRAY, Image.BOX)
+        got = np.asarray(picture, dtype=np.int16)
+        around = gray_frames(source, 3, seek=(n - 1 - 0.25) * step)  # frames n-1, n, n+1
+        errors = [float(np.mean(np.abs(got - frame))) for frame in around]
+        assert min(range(3), key=lambda i: errors[i]) == 1, (n, seconds, errors)

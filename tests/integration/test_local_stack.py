@@ -21,7 +21,7 @@ from lumiere_dev.cdn import object_key
 from lumiere_dev.environment import handler_environment
 from lumiere_dev.lambda_runtime import failed_message_ids
 from lumiere_dev.resources import create_resources
-from lumiere_dev.stack import LocalStack
+from lumiere_dev.stack import LocalStack, _check_free
 from lumiere_dev.template import StackContext, load_template, read_stack
 
 from tests.conftest import REPO
@@ -490,3 +490,22 @@ class TestCdn:
         connection.request("GET", f"{path}?{signed}")
         assert connection.getresponse().status == 404
         connection.close()
+
+
+def test_a_port_left_in_time_wait_is_free_but_a_listening_one_is_taken() -> None:
+    """A stack that just stopped leaves its connections in TIME_WAIT on its fixed ports;
+    the next one must start (a second `make demo` at once failed here), while a port a
+    server still listens on is refused with a sentence."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    with pytest.raises(OSError, match=f"127.0.0.1:{port} is taken"):
+        _check_free("127.0.0.1", port)
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    served.close()  # the server closes first: its end waits in TIME_WAIT on the port
+    client.close()
+    listener.close()
+    _check_free("127.0.0.1", port)
