@@ -12,7 +12,7 @@ import pytest
 import requests
 from lumiere.api.image_links import sign_path
 from lumiere.media.tools import find_binaries, run_tool
-from lumiere_dev.client import LumiereClient
+from lumiere_dev.client import ApiError, LumiereClient
 from lumiere_dev.stack import LocalStack
 from PIL import Image
 
@@ -97,6 +97,52 @@ def test_each_moment_shows_its_own_frame_and_repeats_come_from_the_cache(
     assert get(tampered, client).status_code == 403
     other = stack.api_client("someone-else")
     assert get(link(stack, asset_id, "w_320,t_5"), other).status_code == 404
+
+
+def timeline(picture: Image.Image) -> list[tuple[str, int]]:
+    """(colour, milliseconds) runs of an animation: encoders merge unchanged frames into
+    longer ones, so time on screen is what can be compared, not frame counts."""
+    runs: list[tuple[str, int]] = []
+    for i in range(picture.n_frames):
+        picture.seek(i)
+        colour, ms = colour_of(picture.convert("RGB")), int(picture.info["duration"])
+        if runs and runs[-1][0] == colour:
+            runs[-1] = (colour, runs[-1][1] + ms)
+        else:
+            runs.append((colour, ms))
+    return runs
+
+
+def test_an_animation_of_a_stretch_of_the_video(
+    stack: LocalStack, client: LumiereClient, steps: Path
+) -> None:
+    asset = process_upload(stack, client, steps, "video/mp4")
+    secret = stack.environment()["IMAGE_SIGNING_SECRET"]
+    # 3.5 s to 5.5 s: green, then blue from 5 s, across the 4 s segment boundary
+    webp = client.render_image(asset["asset_id"], "w_160,t_3.5,d_2,fps_10", secret=secret)
+    assert webp.content_type == "image/webp"  # f_auto, and the client takes WebP
+    picture = Image.open(io.BytesIO(webp.data))
+    assert (picture.format, picture.size, picture.info.get("loop")) == ("WEBP", (160, 90), 0)
+    assert timeline(picture) == [("green", 1500), ("blue", 500)]
+    # GIF for a client that does not take WebP, with its own palette
+    gif = client.render_image(asset["asset_id"], "h_90,t_1.5,d_1,fps_10", secret=secret,
+                              accept="image/*")  # fmt: skip
+    assert gif.content_type == "image/gif"
+    picture = Image.open(io.BytesIO(gif.data))
+    assert (picture.format, picture.size) == ("GIF", (160, 90))
+    assert timeline(picture) == [("red", 500), ("green", 500)]
+    # past the end it stops at the end: 5.5 s to 6 s
+    tail = client.render_image(asset["asset_id"], "w_160,t_5.5,d_3,fps_10,f_gif", secret=secret)
+    assert timeline(Image.open(io.BytesIO(tail.data))) == [("blue", 500)]
+    for options, message in (
+        ("w_160,d_11", "d must be from 0.1 to 10 seconds"),
+        ("w_1000,d_1", "at most 640 pixels a side"),
+        ("w_160,t_7,d_1", "t is past the end of the video"),
+    ):
+        with pytest.raises(ApiError) as refused:
+            client.render_image(asset["asset_id"], options, secret=secret)
+        assert refused.value.status == 400
+        assert message in refused.value.body["error"]["message"]
 
 
 def test_an_encrypted_videos_frame_is_read_through_its_key(
@@ -201,7 +247,7 @@ def test_a_time_on_something_that_is_not_a_video_is_refused(
     refused = get(link(stack, asset["asset_id"], "w_100,t_1"), client)
     assert refused.status_code == 400
     assert refused.json()["error"]["reason"] == "invalid_request"
-    assert "moment of a video; this asset is image" in refused.json()["error"]["message"]
+    assert "moments of a video; this asset is image" in refused.json()["error"]["message"]
     assert get(link(stack, asset["asset_id"], "w_100"), client).status_code == 302
     refused = client.api.patch(
         f"{stack.api_url}/assets/{asset['asset_id']}", json={"poster_time": 1}, timeout=30

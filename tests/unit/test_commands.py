@@ -4,6 +4,7 @@ from pathlib import Path
 from lumiere.media.audio import AudioTrack, Loudness, parse_loudnorm
 from lumiere.media.commands import (
     HlsOptions,
+    build_animation_at_args,
     build_audio_extract_args,
     build_audio_track_args,
     build_download_args,
@@ -264,6 +265,33 @@ def test_frame_at_reads_only_a_local_mp4_and_seeks_exactly_to_square_pixels() ->
         "-update", "1",  # one picture, not a numbered sequence
         "/w/frame.png",
     ]  # fmt: skip
+
+
+def test_animations_of_published_segments_as_webp_or_gif_with_its_own_palette() -> None:
+    local = ["-codec_whitelist", ",".join(ALLOWED_DECODERS), "-format_whitelist", "mov",
+             "-protocol_whitelist", "file"]  # fmt: skip
+    common = dict(offset=1.5, seconds=2.0, fps=10)
+    webp = build_animation_at_args(
+        "ffmpeg", Path("/w/s.mp4"), Path("/w/a.webp"), box=(320, None), format="webp", **common
+    )
+    assert webp == [
+        *HEAD, *local, "-ss", "1.500", "-t", "2.000", "-i", "/w/s.mp4",
+        "-filter_complex",
+        "[0:v:0]setpts=PTS-STARTPTS[s0];[s0]fps=10[s1];[s1]scale=min(320\\,iw):-2[s2];"
+        "[s2]setsar=1[s3]",
+        "-map", "[s3]", "-f", "webp", "-an", "-c:v", "libwebp_anim", "-compression_level", "4",
+        "-loop", "0", "-quality", "80", "/w/a.webp",
+    ]  # fmt: skip
+    gif = build_animation_at_args(
+        "ffmpeg", Path("/w/s.mp4"), Path("/w/a.gif"), box=(320, 200), format="gif", **common
+    )
+    graph = gif[gif.index("-filter_complex") + 1]
+    # a box with both sides: aspect kept inside it; the palette from the frames themselves
+    assert "scale=min(320\\,iw):min(200\\,ih):force_original_aspect_ratio=decrease" in graph
+    assert graph.endswith(
+        "split=2[s4][s5];[s4]palettegen[s6];[s5][s6]paletteuse=bayer_scale=3:dither=bayer[s7]"
+    )
+    assert gif[-8:] == ["-map", "[s7]", "-f", "gif", "-an", "-loop", "0", "/w/a.gif"]
 
 
 def test_keyframe_interval_and_poster_seek() -> None:

@@ -4,7 +4,7 @@ import math
 
 import pytest
 from lumiere.errors import InvalidRequestError
-from lumiere.media.hls_seek import segment_at
+from lumiere.media.hls_seek import segment_at, segments_between
 
 # Our packager's shape: fMP4 with a clear init section, 4 s segments, a short last one.
 OURS = """#EXTM3U
@@ -89,3 +89,17 @@ def test_transport_stream_segments_have_no_init_section() -> None:
 def test_a_playlist_without_segments_is_an_error() -> None:
     with pytest.raises(ValueError, match="no segments"):
         segment_at("#EXTM3U\n#EXT-X-ENDLIST\n", 0.0)
+
+
+def test_a_stretch_takes_every_segment_it_plays_through() -> None:
+    def uris(start: float, end: float) -> list[str]:
+        return [s.uri for s in segments_between(OURS, start, end)]
+
+    assert uris(1.0, 3.0) == ["seg_00000.m4s"]
+    assert uris(3.5, 5.5) == ["seg_00000.m4s", "seg_00001.m4s"]
+    assert uris(3.5, 8.0) == ["seg_00000.m4s", "seg_00001.m4s"]  # 8 s is where #2 begins
+    assert uris(0.0, 10.0) == ["seg_00000.m4s", "seg_00001.m4s", "seg_00002.m4s"]
+    assert uris(9.0, 30.0) == ["seg_00002.m4s"]  # past the end: to the end
+    assert [s.start for s in segments_between(OURS, 3.5, 9.0)] == [0.0, 4.0, 8.0]
+    with pytest.raises(InvalidRequestError, match=r"lasts 10\.5 s"):
+        segments_between(OURS, 11.0, 12.0)

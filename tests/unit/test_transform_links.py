@@ -27,7 +27,9 @@ def test_defaults_depend_on_what_is_given() -> None:
      "w_1,t_1.2345", "w_1,t_86400.001", "w_1,t_1e3", "w_1,t_.5", "w_1,t_1.", "w_1,t_1,t_2",
      "w_1,dpr_5", "w_1,dpr_0.5", "w_1,dpr_1.234", "w_1,h_1,g_up", "w_1,g_north",
      "w_1,h_1,fit_contain,g_north", "w_1,h_1,g_north,sc_0", "w_1,h_1,g_1.5x0",
-     "w_1,h_1,g_0.5", "w_1,bg_fff", "w_1,bg_12345g"],
+     "w_1,h_1,g_0.5", "w_1,bg_fff", "w_1,bg_12345g", "w_320,fps_10", "w_320,d_11",
+     "w_320,d_0.05", "w_700,d_1", "w_400,dpr_2,d_1", "w_320,h_200,d_1,fit_cover",
+     "w_10,h_10,d_1,g_north", "w_320,f_gif", "w_320,d_1,f_avif", "w_320,d_1,fps_31"],
 )  # fmt: skip
 def test_bad_options_are_refused(text: str) -> None:
     with pytest.raises(InvalidRequestError):
@@ -71,6 +73,18 @@ def test_gravity_places_a_cover_crop_by_hand() -> None:
     assert point.focus_point() == (0.3, 0.25)
     assert point.canonical() == "f_auto,fit_cover,g_0.3x0.25,h_10,q_80,sc_1,w_10"
     assert parse_transform("w_10,h_10,g_1x0").focus_point() == (1.0, 0.0)
+
+
+def test_an_animation_is_a_stretch_in_a_small_box_as_webp_or_gif() -> None:
+    spec = parse_transform("w_320,h_200,d_2")
+    # from the start without t_, whole picture, 12 fps unless told
+    assert (spec.time, spec.duration, spec.fps, spec.fit) == (0.0, 2.0, 12, "inside")
+    assert spec.canonical() == "d_2,f_auto,fit_inside,fps_12,h_200,q_80,sc_1,t_0,w_320"
+    assert spec.resolved("image/webp,*/*").format == "webp"
+    assert spec.resolved("image/avif,image/*").format == "gif"  # no animated AVIF here
+    gif = parse_transform("h_90,t_1.5,d_0.5,fps_30,f_gif")
+    assert (gif.format, gif.extension, gif.fps) == ("gif", "gif", 30)
+    assert parse_transform(gif.canonical()) == gif
 
 
 def test_background_is_a_hex_colour_white_by_default() -> None:

@@ -11,7 +11,12 @@ from typing import Any
 from chalice import Blueprint, NotFoundError, Response
 
 from lumiere.api.image_links import verify_path
-from lumiere.api.image_sources import check_time_applies, source_key, source_picture
+from lumiere.api.image_sources import (
+    animation_at,
+    check_time_applies,
+    source_key,
+    source_picture,
+)
 from lumiere.api.media_links import served_publicly, urls_for
 from lumiere.api.ownership import error, owned_asset
 from lumiere.api.poster_choice import with_poster_time
@@ -19,7 +24,7 @@ from lumiere.cloud.storage import head_object, put_bytes
 from lumiere.errors import InvalidRequestError, TransientError
 from lumiere.handlers import runtime
 from lumiere.media.images import CropFocus, can_encode, transform
-from lumiere.media.transform_spec import FORMATS, TransformSpec, parse_transform
+from lumiere.media.transform_spec import CONTENT_TYPES, FORMATS, TransformSpec, parse_transform
 from lumiere.pipeline.keys import ASSET_ID_RE, transform_key
 from lumiere.pipeline.status import AssetStatus
 
@@ -77,7 +82,7 @@ def _transformed(item: dict[str, Any], spec: TransformSpec) -> Response:
     if item.get("status") != AssetStatus.READY or not source_key(item):
         raise NotFoundError(f"No image for {asset_id}.")
     available = tuple(f for f in FORMATS if can_encode(f))
-    if spec.format not in (*available, "auto"):
+    if spec.duration is None and spec.format not in (*available, "auto"):  # ffmpeg animates
         return error(400, "invalid_request", f"This deployment cannot write {spec.format}.")
     try:
         check_time_applies(item, spec)
@@ -117,6 +122,10 @@ def _transformed(item: dict[str, Any], spec: TransformSpec) -> Response:
 
 def _render(item: dict[str, Any], spec: TransformSpec, cache_key: str) -> None:
     settings = runtime.settings()
+    if spec.duration is not None:  # an animation: ffmpeg scales and encodes it whole
+        data = animation_at(item, spec, settings, runtime.content_keys())
+        put_bytes(settings.media_bucket, cache_key, data, CONTENT_TYPES[spec.format])
+        return
     width, height = spec.pixel_box()
     point = spec.focus_point()
     rendered = transform(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import posixpath
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +15,9 @@ from lumiere.cloud.content_keys import ContentKeys
 from lumiere.cloud.storage import read_object
 from lumiere.config import Settings
 from lumiere.errors import InvalidRequestError, ToolError, TransientError
-from lumiere.media.commands import build_frame_at_args
+from lumiere.media.commands import build_animation_at_args, build_frame_at_args
 from lumiere.media.hls_crypto import decrypt_segment
-from lumiere.media.hls_seek import SegmentAt, segment_at
+from lumiere.media.hls_seek import SegmentAt, segments_between
 from lumiere.media.probe import MediaKind
 from lumiere.media.tools import find_binaries, run_tool
 from lumiere.media.transform_spec import TransformSpec
@@ -31,11 +34,11 @@ def source_key(item: dict[str, Any]) -> str | None:
 
 
 def check_time_applies(item: dict[str, Any], spec: TransformSpec) -> None:
-    """``t_`` names a moment of a video; an image or a sound has none."""
+    """``t_`` (and ``d_``) name moments of a video; an image or a sound has none."""
     if spec.time is not None and item.get("kind") != MediaKind.VIDEO:
         raise InvalidRequestError(
-            f"t_ picks a moment of a video; this asset is {item.get('kind') or 'not a video'}. "
-            "Leave t_ out to transform its picture."
+            f"t_ and d_ pick moments of a video; this asset is "
+            f"{item.get('kind') or 'not a video'}. Leave them out to transform its picture."
         )
 
 
@@ -67,6 +70,67 @@ def frame_at(
 ) -> bytes:
     """A PNG of the video ``spec.time`` seconds in, from the one segment that holds it."""
     assert spec.time is not None
+    published = _published(item, spec, settings, keys, spec.time, spec.time)
+    offset = published.first.offset_of(spec.time, published.frame_rate)
+    with published.as_file(settings) as source:
+        out = source.with_name("frame.png")
+        _run(build_frame_at_args(str(find_binaries().ffmpeg), source, offset, out), spec)
+        return _output(out, f"no frame {offset:.3f} s into {published.first.uri}")
+
+
+def animation_at(
+    item: dict[str, Any], spec: TransformSpec, settings: Settings, keys: ContentKeys | None
+) -> bytes:
+    """``spec.duration`` seconds of the video from ``spec.time`` as a looping animated
+    WebP or GIF, from the segments that play then (at most four of 4 s for 10 s)."""
+    assert spec.time is not None
+    assert spec.duration is not None
+    assert spec.fps is not None
+    end = spec.time + spec.duration
+    published = _published(item, spec, settings, keys, spec.time, end)
+    with published.as_file(settings) as source:
+        out = source.with_name(f"animation.{spec.format}")
+        args = build_animation_at_args(
+            str(find_binaries().ffmpeg),
+            source,
+            out,
+            offset=max(0.0, spec.time - published.first.start),
+            seconds=spec.duration,
+            fps=spec.fps,
+            box=spec.pixel_box(),
+            format=spec.format,
+            quality=spec.quality,
+        )
+        _run(args, spec)
+        return _output(out, f"no frames {spec.time} s into the video")
+
+
+@dataclass(frozen=True)
+class _Published:
+    """Consecutive published segments of one rendition, decrypted, after their init
+    section: together one fragmented MP4."""
+
+    first: SegmentAt
+    data: bytes
+    frame_rate: float | None
+
+    @contextmanager
+    def as_file(self, settings: Settings) -> Iterator[Path]:
+        work_dir = settings.work_dir if Path(settings.work_dir).is_dir() else None
+        with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+            path = Path(tmp) / "segments.mp4"
+            path.write_bytes(self.data)
+            yield path
+
+
+def _published(
+    item: dict[str, Any],
+    spec: TransformSpec,
+    settings: Settings,
+    keys: ContentKeys | None,
+    start: float,
+    end: float,
+) -> _Published:
     asset_id = str(item["asset_id"])
     hls = (item.get("outputs") or {}).get("hls") or {}
     renditions = hls.get("renditions") or []
@@ -75,31 +139,31 @@ def frame_at(
     rendition = pick_rendition(renditions, spec)
     playlist_key = _within(asset_id, posixpath.dirname(hls["master"]), rendition["uri"])
     playlist = read_object(settings.media_bucket, playlist_key).decode("utf-8")
-    segment = segment_at(playlist, spec.time)
+    segments = segments_between(playlist, start, end)
     folder = posixpath.dirname(playlist_key)
-    data = read_object(settings.media_bucket, _within(asset_id, folder, segment.uri))
-    if segment.encryption:
-        data = _decrypt(item, segment, data, keys)
-    init = (
-        read_object(settings.media_bucket, _within(asset_id, folder, segment.init_uri))
-        if segment.init_uri
-        else b""
+    init_uri = segments[0].init_uri
+    parts = (
+        [read_object(settings.media_bucket, _within(asset_id, folder, init_uri))]
+        if init_uri
+        else []
     )
-    offset = segment.offset_of(spec.time, rendition.get("frame_rate"))
-    work_dir = settings.work_dir if Path(settings.work_dir).is_dir() else None
-    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        source, out = Path(tmp) / "segment.mp4", Path(tmp) / "frame.png"
-        source.write_bytes(init + data)  # an init section and a fragment: one fMP4
-        try:
-            run_tool(
-                build_frame_at_args(str(find_binaries().ffmpeg), source, offset, out),
-                timeout=FRAME_TIMEOUT_SECONDS,
-            )
-        except ToolError as e:
-            raise TransientError(f"could not read the frame at {spec.time} s: {e}") from e
-        if not out.is_file():
-            raise TransientError(f"ffmpeg found no frame {offset:.3f} s into {segment.uri}")
-        return out.read_bytes()
+    for segment in segments:
+        data = read_object(settings.media_bucket, _within(asset_id, folder, segment.uri))
+        parts.append(_decrypt(item, segment, data, keys) if segment.encryption else data)
+    return _Published(segments[0], b"".join(parts), rendition.get("frame_rate"))
+
+
+def _run(args: list[str], spec: TransformSpec) -> None:
+    try:
+        run_tool(args, timeout=FRAME_TIMEOUT_SECONDS)
+    except ToolError as e:
+        raise TransientError(f"could not read the video at {spec.time} s: {e}") from e
+
+
+def _output(path: Path, missing: str) -> bytes:
+    if not path.is_file() or path.stat().st_size == 0:
+        raise TransientError(f"ffmpeg found {missing}")
+    return path.read_bytes()
 
 
 def _within(asset_id: str, folder: str, uri: str) -> str:

@@ -424,6 +424,60 @@ def build_poster_args(
     return [ffmpeg_bin, *_GLOBAL, *out.get_args()]
 
 
+def build_animation_at_args(
+    ffmpeg_bin: str,
+    segments: Path,
+    out: Path,
+    *,
+    offset: float,
+    seconds: float,
+    fps: int,
+    box: tuple[int | None, int | None],
+    format: str,
+    quality: int = 80,
+) -> list[str]:
+    """A looping animation of ``seconds`` from ``offset`` into published segments (an
+    init section and consecutive fragments written as one MP4), inside ``box`` (never
+    upscaled, aspect kept), as animated WebP or GIF.
+
+    GIF gets a palette made from its own frames (``palettegen``, then ``paletteuse``
+    with Bayer dithering) in one pass: the 256-colour default would band every gradient.
+    """
+    if format not in ("webp", "gif"):
+        raise ValueError(f"unsupported animation format {format!r}")
+    src = ffmpeg.input(
+        str(segments), ss=f"{offset:.3f}", t=f"{seconds:.3f}", **intermediate_guard_options()
+    )
+    width, height = box
+    frames = (
+        src["v:0"]
+        .filter("setpts", "PTS-STARTPTS")
+        .filter("fps", fps)
+        .filter(
+            "scale",
+            f"min({width},iw)" if width else -2,
+            f"min({height},ih)" if height else -2,
+            **({"force_original_aspect_ratio": "decrease"} if width and height else {}),
+        )
+        .filter("setsar", 1)
+    )
+    if format == "gif":
+        split = frames.filter_multi_output("split")
+        palette = split[0].filter("palettegen")
+        frames = ffmpeg.filter([split[1], palette], "paletteuse", dither="bayer", bayer_scale=3)
+        options: dict[str, str | int] = {"f": "gif", "loop": 0}
+    else:
+        options = {
+            "c:v": "libwebp_anim",
+            "quality": quality,
+            "compression_level": 4,
+            "loop": 0,
+            "f": "webp",
+        }
+    output = ffmpeg.output(frames, str(out), an=None, **options)
+    return [ffmpeg_bin, *_GLOBAL, *output.get_args()]
+
+
 POSTER_MAX = (1280, 720)
 
 

@@ -46,20 +46,34 @@ def segment_at(playlist_text: str, time: float) -> SegmentAt:
     """The segment playing at ``time`` seconds. The video's very end (``time`` equal to
     its duration) is its last segment; past that is refused, with the duration to say
     what would work."""
-    playlist = m3u8.loads(playlist_text)
-    segments = list(playlist.segments)
+    return segments_between(playlist_text, time, time)[0]
+
+
+def segments_between(playlist_text: str, start: float, end: float) -> list[SegmentAt]:
+    """The segments that play from ``start`` to ``end`` seconds, in order: the one at
+    ``start`` (as ``segment_at``) and every later one that begins before ``end``. An end
+    past the video's is its end."""
+    segments = _segments(playlist_text)
     if not segments:
         raise ValueError("the media playlist lists no segments")
-    start = 0.0
-    for i, segment in enumerate(segments):
+    last = segments[-1]
+    if start > last.start + last.duration:
+        raise InvalidRequestError(
+            f"t is past the end of the video, which lasts "
+            f"{format_seconds(last.start + last.duration)} s."
+        )
+    first = next(i for i, s in enumerate(segments) if start < s.start + s.duration or s is last)
+    return [segments[first]] + [s for s in segments[first + 1 :] if s.start < end]
+
+
+def _segments(playlist_text: str) -> list[SegmentAt]:
+    playlist = m3u8.loads(playlist_text)
+    found, start = [], 0.0
+    for i, segment in enumerate(playlist.segments):
         duration = float(segment.duration or 0.0)
-        last = i == len(segments) - 1
-        if time < start + duration or (last and time <= start + duration):
-            return _segment_at(segment, playlist, i, start, duration)
+        found.append(_segment_at(segment, playlist, i, start, duration))
         start += duration
-    raise InvalidRequestError(
-        f"t is past the end of the video, which lasts {format_seconds(start)} s."
-    )
+    return found
 
 
 def _segment_at(

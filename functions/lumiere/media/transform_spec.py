@@ -5,7 +5,9 @@
 ``thumbnail.jpg?time=``, Cloudflare Stream's ``?time=``); ``dpr_2`` renders a 2x picture
 for the box (``srcset``); ``g_north`` or ``g_0.3x0.2`` places a cover crop by hand where
 smart crop would choose; ``bg_1a2b3c`` paints contain's padding and what shows through
-a transparent picture saved as JPEG. Parsing is strict (unknown keys, duplicates and
+a transparent picture saved as JPEG; ``d_2`` (with ``t_``, from 0 without) makes a
+looping animation of that many seconds from that moment (Mux's ``animated.webp``), as
+animated WebP or GIF at ``fps_`` frames a second. Parsing is strict (unknown keys, duplicates and
 out-of-range values are refused) and the canonical form sorts the keys, so one picture
 has one signature and one cache key.
 """
@@ -50,7 +52,13 @@ CONTENT_TYPES = {
     "webp": "image/webp",
     "avif": "image/avif",
     "png": "image/png",
+    "gif": "image/gif",
 }
+# Animations: animated WebP where the client takes it, else GIF, which everything shows.
+ANIMATION_FORMATS = ("webp", "gif")
+MAX_ANIMATION_SECONDS = 10.0  # Mux's limit too: a preview, not a clip
+MAX_ANIMATION_SIDE = 640  # every frame is encoded: the cost grows with the area
+DEFAULT_ANIMATION_FPS = 12
 
 
 @dataclass(frozen=True)
@@ -65,13 +73,17 @@ class TransformSpec:
     dpr: float = 1.0  # device pixel ratio: the box is in CSS pixels
     gravity: str = "auto"  # auto (smart crop), a GRAVITIES name, or a focal point "XxY"
     background: str | None = None  # rrggbb; white when not given
+    duration: float | None = None  # an animation of this many seconds from ``time``
+    fps: int | None = None  # the animation's frames a second
 
     def canonical(self) -> str:
         # Options at their defaults are left out when they came after the first links
         # were signed (dpr, g, bg, t), so those links keep their cache keys.
         parts = {
             "bg": self.background,
+            "d": format_seconds(self.duration) if self.duration is not None else None,
             "dpr": _decimal(self.dpr, 2) if self.dpr != 1 else None,
+            "fps": str(self.fps) if self.fps is not None else None,
             "g": self.gravity if self.gravity != "auto" else None,
             "f": self.format,
             "fit": self.fit,
@@ -91,6 +103,8 @@ class TransformSpec:
         if self.format != "auto":
             return self
         accepted = (accept or "").lower()
+        if self.duration is not None:
+            return replace(self, format="webp" if CONTENT_TYPES["webp"] in accepted else "gif")
         for fmt in _AUTO_ORDER:
             if fmt in available and CONTENT_TYPES[fmt] in accepted:
                 return replace(self, format=fmt)
@@ -186,7 +200,7 @@ def parse_transform(text: str) -> TransformSpec:
         if key in seen:
             raise InvalidRequestError(f"Option {key} is given twice.")
         seen[key] = value
-    unknown = set(seen) - {"w", "h", "fit", "f", "q", "sc", "t", "dpr", "g", "bg"}
+    unknown = set(seen) - {"w", "h", "fit", "f", "q", "sc", "t", "dpr", "g", "bg", "d", "fps"}
     if unknown:
         raise InvalidRequestError(f"Unknown option(s): {', '.join(sorted(unknown))}.")
     width = _int("w", seen["w"], 1, MAX_SIDE) if "w" in seen else None
@@ -197,7 +211,7 @@ def parse_transform(text: str) -> TransformSpec:
     if fit not in FITS:
         raise InvalidRequestError(f"fit must be one of {', '.join(FITS)}.")
     fmt = seen.get("f", "auto")
-    if fmt not in (*FORMATS, "auto"):
+    if fmt not in (*FORMATS, "auto") and not (fmt == "gif" and "d" in seen):
         raise InvalidRequestError(f"f must be auto or one of {', '.join(FORMATS)}.")
     quality = _int("q", seen["q"], 1, 100) if "q" in seen else 80
     smart = seen.get("sc", "1") != "0"
@@ -209,4 +223,30 @@ def parse_transform(text: str) -> TransformSpec:
     if gravity != "auto" and "sc" in seen:
         raise InvalidRequestError("Give g (where to crop) or sc (smart crop on or off), not both.")
     background = _background(seen["bg"]) if "bg" in seen else None
-    return TransformSpec(width, height, fit, fmt, quality, smart, time, dpr, gravity, background)
+    spec = TransformSpec(width, height, fit, fmt, quality, smart, time, dpr, gravity, background)
+    if "d" in seen:
+        return _animation(spec, seen)
+    if "fps" in seen:
+        raise InvalidRequestError("fps is the frame rate of an animation: give d_ too.")
+    return spec
+
+
+def _animation(spec: TransformSpec, seen: dict[str, str]) -> TransformSpec:
+    """An animation keeps its whole picture, in a small box, as WebP or GIF."""
+    duration = _time(seen["d"])
+    if not 0.1 <= duration <= MAX_ANIMATION_SECONDS:
+        raise InvalidRequestError(
+            f"d must be from 0.1 to {MAX_ANIMATION_SECONDS:g} seconds of animation."
+        )
+    fps = _int("fps", seen["fps"], 1, 30) if "fps" in seen else DEFAULT_ANIMATION_FPS
+    if seen.get("fit", "inside") != "inside" or spec.gravity != "auto":
+        raise InvalidRequestError(
+            "An animation keeps its whole picture: use fit_inside, without g_."
+        )
+    if spec.format not in ("auto", *ANIMATION_FORMATS):
+        raise InvalidRequestError("An animation is f_auto, f_webp or f_gif.")
+    if any(side and side > MAX_ANIMATION_SIDE for side in spec.pixel_box()):
+        raise InvalidRequestError(
+            f"An animation is at most {MAX_ANIMATION_SIDE} pixels a side (w_ and h_ times dpr_)."
+        )
+    return replace(spec, fit="inside", time=spec.time or 0.0, duration=duration, fps=fps)
