@@ -23,7 +23,8 @@ from lumiere.media.tools import find_binaries, run_tool
 from lumiere.media.transform_spec import TransformSpec
 from lumiere.pipeline.keys import asset_prefix
 
-# API Gateway gives the whole request 29 s; one segment decodes in well under a second.
+# API Gateway gives the whole request 29 s. The heaviest work, the largest animation,
+# took 3.7 CPU s on the benchmark machine (bench/results/budgets-2core.md).
 FRAME_TIMEOUT_SECONDS = 15.0
 
 
