@@ -38,9 +38,9 @@ function thumbnailFigure(outputs, filename) {
 /** "Use this frame as poster": the moment on screen becomes the video's poster (and what
  * its thumbnail shows); "Automatic poster" goes back to the pipeline's pick. */
 function posterControls(container, asset, video) {
+  const chosen = asset.poster_time !== undefined && asset.poster_time !== null;
   const status = el("span", { id: "poster-status", role: "status" },
-    asset.poster_time !== undefined && asset.poster_time !== null
-      ? ` Poster: the frame at ${asset.poster_time.toFixed(2)} s` : " Poster: chosen automatically");
+    chosen ? ` Poster: the frame at ${asset.poster_time.toFixed(2)} s` : " Poster: chosen automatically");
   const choose = async (seconds) => {
     status.textContent = " Saving…";
     try {
@@ -55,8 +55,8 @@ function posterControls(container, asset, video) {
     el("button", { type: "button", id: "set-poster", onclick: () => choose(Math.round(video.currentTime * 1000) / 1000) },
       "Use this frame as poster"),
     " ",
-    el("button", { type: "button", id: "auto-poster", onclick: () => choose(null),
-      hidden: asset.poster_time === undefined || asset.poster_time === null }, "Automatic poster"),
+    el("button", { type: "button", id: "auto-poster", onclick: () => choose(null), hidden: !chosen },
+      "Automatic poster"),
     status);
 }
 

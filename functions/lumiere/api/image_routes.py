@@ -42,9 +42,8 @@ def transform_image(asset_id: str, options: str) -> Response:
     spec = _link_spec(asset_id, options)
     if isinstance(spec, Response):
         return spec
-    item = owned_asset(
-        bp.current_request.context, asset_id
-    )  # someone else's asset: 404, as if it did not exist
+    # someone else's asset: 404, as if it did not exist
+    item = owned_asset(bp.current_request.context, asset_id)
     return _transformed(item, spec)
 
 

@@ -424,6 +424,17 @@ def build_poster_args(
     return [ffmpeg_bin, *_GLOBAL, *out.get_args()]
 
 
+def animated_webp_options(quality: int) -> dict[str, str | int | float]:
+    """A looping animated WebP, as the preview part and /img/ animations write it."""
+    return {
+        "c:v": "libwebp_anim",
+        "quality": quality,
+        "compression_level": 4,
+        "loop": 0,
+        "f": "webp",
+    }
+
+
 def build_animation_at_args(
     ffmpeg_bin: str,
     segments: Path,
@@ -465,15 +476,9 @@ def build_animation_at_args(
         split = frames.filter_multi_output("split")
         palette = split[0].filter("palettegen")
         frames = ffmpeg.filter([split[1], palette], "paletteuse", dither="bayer", bayer_scale=3)
-        options: dict[str, str | int] = {"f": "gif", "loop": 0}
+        options: dict[str, str | int | float] = {"f": "gif", "loop": 0}
     else:
-        options = {
-            "c:v": "libwebp_anim",
-            "quality": quality,
-            "compression_level": 4,
-            "loop": 0,
-            "f": "webp",
-        }
+        options = animated_webp_options(quality)
     output = ffmpeg.output(frames, str(out), an=None, **options)
     return [ffmpeg_bin, *_GLOBAL, *output.get_args()]
 
@@ -679,13 +684,7 @@ def build_animated_preview_args(
             "f": "mp4",
         }
     else:
-        options = {
-            "c:v": "libwebp_anim",
-            "quality": 60,
-            "compression_level": 4,
-            "loop": 0,
-            "f": "webp",
-        }
+        options = animated_webp_options(quality=60)
     output = ffmpeg.output(video, str(out), an=None, **options)
     return [ffmpeg_bin, *_GLOBAL, *output.get_args()]
 

@@ -78,7 +78,7 @@ class TransformSpec:
 
     def canonical(self) -> str:
         # Options at their defaults are left out when they came after the first links
-        # were signed (dpr, g, bg, t), so those links keep their cache keys.
+        # were signed (bg, d, dpr, fps, g, t), so those links keep their cache keys.
         parts = {
             "bg": self.background,
             "d": format_seconds(self.duration) if self.duration is not None else None,
