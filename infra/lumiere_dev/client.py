@@ -169,16 +169,19 @@ class LumiereClient:
         language: str | None = None,
         visibility: str | None = None,
         encryption: str | None = None,
+        title: str | None = None,
+        passthrough: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"filename": filename, "content_type": content_type, "size": size}
-        if preset:
-            body["preset"] = preset
-        if language:
-            body["language"] = language
-        if visibility:
-            body["visibility"] = visibility
-        if encryption:
-            body["encryption"] = encryption
+        optional = {
+            "preset": preset,
+            "language": language,
+            "visibility": visibility,
+            "encryption": encryption,
+            "title": title,
+            "passthrough": passthrough,
+        }
+        body.update({name: value for name, value in optional.items() if value})
         r = self.api.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
         return dict(self._json(r))
 
@@ -193,6 +196,8 @@ class LumiereClient:
         language: str | None = None,
         visibility: str | None = None,
         encryption: str | None = None,
+        title: str | None = None,
+        passthrough: str | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> UploadResult:
         """``declared_size`` lets tests play a client that lies about the size;
@@ -209,6 +214,8 @@ class LumiereClient:
             language=language,
             visibility=visibility,
             encryption=encryption,
+            title=title,
+            passthrough=passthrough,
         )
         form = ticket["upload"]
         body = MultipartFile(form["fields"], path, content_type, on_progress)
@@ -312,23 +319,19 @@ class LumiereClient:
             cache=r.headers.get("X-Lumiere-Cache", ""),
         )
 
+    def update_asset(self, asset_id: str, **changes: Any) -> dict[str, Any]:
+        """PATCH the asset: ``visibility``, ``poster_time``, ``title``, ``passthrough``
+        (None sends null: the automatic poster, no title, no passthrough)."""
+        r = self.api.patch(f"{self.api_url}/assets/{asset_id}", json=changes, timeout=self.timeout)
+        return dict(self._json(r))
+
     def set_visibility(self, asset_id: str, visibility: str) -> dict[str, Any]:
         """``public`` (plain URLs anyone may fetch) or ``private`` (signed URLs only)."""
-        r = self.api.patch(
-            f"{self.api_url}/assets/{asset_id}",
-            json={"visibility": visibility},
-            timeout=self.timeout,
-        )
-        return dict(self._json(r))
+        return self.update_asset(asset_id, visibility=visibility)
 
     def set_poster_time(self, asset_id: str, seconds: float | None) -> dict[str, Any]:
         """Make a video's frame at ``seconds`` its poster; None: the automatic one."""
-        r = self.api.patch(
-            f"{self.api_url}/assets/{asset_id}",
-            json={"poster_time": seconds},
-            timeout=self.timeout,
-        )
-        return dict(self._json(r))
+        return self.update_asset(asset_id, poster_time=seconds)
 
     def content_key(self, asset_id: str) -> bytes:
         """An encrypted asset's 16-byte HLS key (what a player fetches from EXT-X-KEY)."""

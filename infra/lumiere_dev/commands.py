@@ -1,4 +1,4 @@
-"""`lumiere upload|ls|show|image|poster|rm`: the web app's operations from a terminal, against
+"""`lumiere upload|ls|show|edit|image|poster|rm`: the web app's operations from a terminal, against
 the local stack or a deployed API (--api-url/--token or LUMIERE_API_URL/LUMIERE_TOKEN)."""
 
 from __future__ import annotations
@@ -80,6 +80,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
     if missing:
         print(f"lumiere: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
+    if args.title and len(paths) > 1:
+        print("lumiere: --title names one file; upload the others separately", file=sys.stderr)
+        return 2
     assets: dict[str, str] = {}  # asset id → row key
     failed = 0
     for n, path in enumerate(paths):
@@ -102,6 +105,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 language=args.language,
                 visibility="public" if args.public else None,
                 encryption="aes-128" if args.encrypt else None,
+                title=args.title,
+                passthrough=args.passthrough,
                 on_progress=progress,
             )
         except ApiError as e:
@@ -172,17 +177,24 @@ def cmd_ls(args: argparse.Namespace) -> int:
         progress = f"{a.get('progress') or 0}%"
         print(
             f"{a['asset_id']:<32}  {a['status']:<10}  {progress:>4}  "
-            f"{a.get('kind') or '-':<5}  {created:<20}  {a.get('filename')}"
+            f"{a.get('kind') or '-':<5}  {created:<20}  {_name(a)}"
         )
     if page.get("next_cursor"):
         print("(more: raise --limit)")
     return 0
 
 
+def _name(asset: dict[str, Any]) -> str:
+    """What people call an asset: its title, else the uploaded file's name."""
+    return str(asset.get("title") or asset.get("filename"))
+
+
 def _show_lines(a: dict[str, Any]) -> list[str]:
     lines = [
         f"id:        {a['asset_id']}",
+        *([f"title:     {a['title']}"] if a.get("title") else []),
         f"name:      {a.get('filename')} ({a.get('content_type')})",
+        *([f"passthru:  {a['passthrough']}"] if a.get("passthrough") else []),
         f"status:    {a['status']}"
         + (f" {a.get('progress')}%" if a["status"] == "PROCESSING" else ""),
         f"kind:      {a.get('kind') or '-'}",
@@ -255,6 +267,23 @@ def cmd_visibility(args: argparse.Namespace) -> int:
     asset = _client(args).set_visibility(args.asset_id, args.visibility)
     hls = (asset.get("outputs") or {}).get("hls")
     print(f"{asset['asset_id']} is {asset['visibility']}" + (f": {hls['url']}" if hls else ""))
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    changes = {
+        name: getattr(args, name) or None  # "" sends null: removed
+        for name in ("title", "passthrough")
+        if getattr(args, name) is not None
+    }
+    if not changes:
+        print("lumiere: give --title and/or --passthrough ('' removes one)", file=sys.stderr)
+        return 2
+    asset = _client(args).update_asset(args.asset_id, **changes)
+    print(
+        f"{asset['asset_id']}  title: {asset.get('title') or '-'}"
+        f"  passthrough: {asset.get('passthrough') or '-'}"
+    )
     return 0
 
 
@@ -349,6 +378,10 @@ def add_api_commands(
     up.add_argument(
         "--encrypt", action="store_true", help="HLS AES-128, the key served to you only"
     )
+    up.add_argument("--title", help="a title people read (one file only)")
+    up.add_argument(
+        "--passthrough", help="your own reference, returned in every view, event and webhook"
+    )
     up.add_argument("--no-wait", action="store_true", help="stop once the bytes are uploaded")
     up.add_argument("--timeout", type=float, default=1800.0)
     up.add_argument("--interval", type=float, default=1.0, help="seconds between status polls")
@@ -373,6 +406,13 @@ def add_api_commands(
     vis.add_argument("asset_id")
     vis.add_argument("visibility", choices=["public", "private"])
     vis.set_defaults(func=run_api_command, api_func=cmd_visibility)
+
+    edit = sub.add_parser("edit", help="change an asset's title or passthrough")
+    api_options(edit)
+    edit.add_argument("asset_id")
+    edit.add_argument("--title", help="the new title ('' removes it)")
+    edit.add_argument("--passthrough", help="the new passthrough ('' removes it)")
+    edit.set_defaults(func=run_api_command, api_func=cmd_edit)
 
     img = sub.add_parser(
         "image", help="render a signed /img/ transformation (a video's frame: t_SECONDS)"

@@ -341,6 +341,41 @@ def test_image_shows_its_responsive_variants_over_its_placeholder(
     assert_all_signed(media)
 
 
+def test_a_title_given_on_the_asset_page_names_it_as_text_everywhere(
+    page: Any, stack: LocalStack, uploaded: dict[str, str], artifacts: Path
+) -> None:
+    asset_id = uploaded["astronaut.png"]
+    client = stack.api_client(USER)
+    open_asset(page, stack, asset_id)
+    page.click("#rename")
+    title = '<img src=x onerror="window.pwned = 1"> Moon walk'  # shown, never parsed
+    page.fill("#title-input", title)
+    page.click("#title-save")
+    page.wait_for_function(
+        "t => document.getElementById('asset-title')?.textContent === t", arg=title
+    )
+    assert page.evaluate("window.pwned === undefined")
+    assert page.locator("#asset-title img").count() == 0
+    assert "File: astronaut.png" in page.inner_text(".file-name")
+    assert client.get_asset(asset_id)["title"] == title
+    page.screenshot(path=str(artifacts / "asset-titled.png"), full_page=True)
+    # the library names it by its title too
+    page.evaluate("() => { location.hash = '#/'; }")
+    page.wait_for_function(
+        "([id, t]) => document.querySelector(`tr[data-asset-id='${id}'] a`)?.textContent === t",
+        arg=[asset_id, title],
+    )
+    # an emptied title goes back to the file's name
+    page.evaluate("id => { location.hash = `#/assets/${id}`; }", asset_id)
+    page.click("#rename")
+    page.fill("#title-input", "  ")
+    page.click("#title-save")
+    page.wait_for_function(
+        "() => document.getElementById('asset-title')?.textContent === 'astronaut.png'"
+    )
+    assert "title" not in client.get_asset(asset_id)
+
+
 def test_deleting_from_the_asset_page_removes_it_from_the_list(
     page: Any, stack: LocalStack, tmp_path: Path
 ) -> None:

@@ -177,6 +177,34 @@ def test_image_and_poster_render_a_videos_frame(
     assert "give the deployment's ImageSigningSecret" in no_secret.stderr
 
 
+def test_edit_titles_an_asset_and_ls_and_show_name_it_so(
+    stack: LocalStack, uploaded: Uploaded, media: Media
+) -> None:
+    asset_id = uploaded.ids["image.png"]
+    run = lumiere(
+        "edit", asset_id, "--title", "Team photo", "--passthrough", "crm-88",
+        api_url=stack.api_url,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == f"{asset_id}  title: Team photo  passthrough: crm-88"
+    shown = lumiere("show", asset_id, api_url=stack.api_url).stdout
+    assert "title:     Team photo\nname:      image.png (image/png)\npassthru:  crm-88" in shown
+    row = [line for line in lumiere("ls", api_url=stack.api_url).stdout.splitlines()
+           if line.startswith(asset_id)]  # fmt: skip
+    assert row[0].endswith("  Team photo")
+    cleared = lumiere("edit", asset_id, "--title", "", api_url=stack.api_url)
+    assert cleared.stdout.strip() == f"{asset_id}  title: -  passthrough: crm-88"
+    too_long = lumiere("edit", asset_id, "--title", "x" * 600, api_url=stack.api_url)
+    assert too_long.returncode == 1
+    assert "invalid_request: title is 600 characters; the limit is 512." in too_long.stderr
+    assert lumiere("edit", asset_id, api_url=stack.api_url).returncode == 2  # nothing to change
+    two = lumiere(
+        "upload", str(media.image), str(media.tone), "--title", "Both", api_url=stack.api_url
+    )
+    assert two.returncode == 2
+    assert "--title names one file" in two.stderr
+
+
 def test_rm_deletes_and_show_then_says_so(stack: LocalStack, uploaded: Uploaded) -> None:
     asset_id = uploaded.ids["notes.mp4"]
     run = lumiere("rm", asset_id, api_url=stack.api_url)

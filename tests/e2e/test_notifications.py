@@ -73,7 +73,9 @@ def test_ready_and_failed_are_announced(
 ) -> None:
     queue = events_queue(stack)
     client = stack.api_client()
-    good = client.upload_file(media.tone, content_type="audio/wav").asset_id
+    good = client.upload_file(
+        media.tone, content_type="audio/wav", title="Tone", passthrough='{"order": 17}'
+    ).asset_id
     bad = client.upload_file(media.not_media, content_type="video/mp4").asset_id
     for asset_id in (good, bad):
         client.wait_until_final(asset_id, timeout=60, interval=0.2)
@@ -89,6 +91,10 @@ def test_ready_and_failed_are_announced(
     assert seen[good]["detail-type"] == "Asset Ready"
     assert seen[good]["source"] == "lumiere"
     assert seen[good]["detail"]["outputs"]["hls"]["master"].endswith("master.m3u8")
+    # the owner's reference comes back as sent, to match the event to its own records
+    assert seen[good]["detail"]["passthrough"] == '{"order": 17}'
+    assert seen[good]["detail"]["title"] == "Tone"
+    assert seen[bad]["detail"]["passthrough"] is None
     assert seen[bad]["detail-type"] == "Asset Failed"
     assert seen[bad]["detail"]["error"]["reason"] == "unsupported_format"
 
@@ -96,6 +102,8 @@ def test_ready_and_failed_are_announced(
     bodies = [json.loads(body) for _, body in receiver.requests]
     assert sorted(b["data"]["asset_id"] for b in bodies[1:]) == sorted([good, bad])
     assert bodies[0] in bodies[1:]  # the failed first attempt was retried
+    [ready] = [b for b in bodies[1:] if b["data"]["asset_id"] == good]
+    assert ready["data"]["passthrough"] == '{"order": 17}'
     for headers, body in receiver.requests:
         assert verify(SECRET, headers[SIGNATURE_HEADER], body, now=int(time.time()))
     retried = [h["Lumiere-Event-Id"] for h, b in receiver.requests if json.loads(b) == bodies[0]]

@@ -1,8 +1,11 @@
-"""GET /assets and DELETE /assets/{id} against the local stack's API and moto."""
+"""GET /assets, the owner's title and passthrough (PATCH /assets/{id}) and DELETE
+/assets/{id} against the local stack's API and moto."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -122,3 +125,82 @@ def test_unknown_asset_delete_is_404(client: LumiereClient) -> None:
     with pytest.raises(ApiError) as e:
         client.delete_asset("0" * 32)
     assert e.value.status == 404
+
+
+def patch(stack: LocalStack, asset_id: str, body: str, token: str | None = None) -> Any:
+    """A raw PATCH: the body as sent, so tests can send what a JSON encoder would not."""
+    return requests.patch(
+        f"{stack.api_url}/assets/{asset_id}",
+        data=body.encode("utf-8"),
+        headers={"Authorization": token or stack.token(), "Content-Type": "application/json"},
+        timeout=10,
+    )
+
+
+def record(stack: LocalStack, asset_id: str) -> dict[str, Any]:
+    return stack.client("dynamodb").get_item(
+        TableName=stack.spec.tables["AssetsTable"].name, Key={"asset_id": {"S": asset_id}}
+    )["Item"]
+
+
+def test_the_owners_title_and_passthrough(stack: LocalStack, client: LumiereClient) -> None:
+    ticket = client.request_upload(
+        "IMG_0042.MOV", "video/quicktime", 10, title=" Launch day ", passthrough="order-17"
+    )
+    asset_id = ticket["asset_id"]
+    asset = client.get_asset(asset_id)
+    assert (asset["title"], asset["passthrough"]) == ("Launch day", "order-17")
+    assert asset["filename"] == "IMG_0042.MOV"  # kept: it is what a download is called
+    [listed] = [a for a in client.list_assets()["items"] if a["asset_id"] == asset_id]
+    assert (listed["title"], listed["passthrough"]) == ("Launch day", "order-17")
+
+    # any time before READY too; only what is sent changes
+    renamed = client.update_asset(asset_id, title="Launch day, cut 2")
+    assert (renamed["title"], renamed["passthrough"]) == ("Launch day, cut 2", "order-17")
+    assert renamed["updated_at"] >= asset["updated_at"]
+    assert renamed["status"] == "CREATED"
+    cleared = client.update_asset(asset_id, title=None, passthrough="")
+    assert not {"title", "passthrough"} & set(cleared)
+    assert not {"title", "passthrough"} & set(record(stack, asset_id))
+
+
+def test_bad_details_are_400_and_change_nothing(stack: LocalStack, client: LumiereClient) -> None:
+    asset_id = client.request_upload("a.mp4", "video/mp4", 10, title="Kept")["asset_id"]
+    for body, status, words in (
+        (json.dumps({"title": "t" * 513}), 400, "the limit is 512"),
+        (json.dumps({"title": "two\nlines"}), 400, "one line"),
+        ('{"title": "\\ud800"}', 400, "valid Unicode"),  # valid JSON, not storable text
+        (json.dumps({"passthrough": ["a"]}), 400, "must be a string"),
+        (json.dumps({"title": "ok", "owner": "someone-else"}), 400, "Send a JSON object"),
+        # a valid title, but the poster is refused first (409 before READY): nothing changes
+        (json.dumps({"title": "Changed", "poster_time": 1}), 409, "READY"),
+    ):
+        r = patch(stack, asset_id, body)
+        assert r.status_code == status, (body, r.text)
+        assert words in r.json()["error"]["message"], (body, r.text)
+    r = requests.post(
+        f"{stack.api_url}/uploads",
+        data=b'{"filename": "a.mp4", "content_type": "video/mp4", "size": 1, "title": "\\udfff"}',
+        headers={"Authorization": stack.token(), "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert r.status_code == 400, r.text
+    assert client.get_asset(asset_id)["title"] == "Kept"
+
+
+def test_only_the_owner_changes_details_and_deletion_drops_them(
+    stack: LocalStack, client: LumiereClient
+) -> None:
+    asset_id = client.request_upload("a.mp4", "video/mp4", 10, passthrough="p-1")["asset_id"]
+    stranger = stack.api_client("stranger")
+    with pytest.raises(ApiError) as e:
+        stranger.update_asset(asset_id, passthrough="p-2")
+    assert e.value.status == 404
+    assert client.get_asset(asset_id)["passthrough"] == "p-1"
+
+    assert client.delete_asset(asset_id) == 204
+    assert "passthrough" not in record(stack, asset_id)  # the tombstone keeps no words
+    with pytest.raises(ApiError) as e:
+        client.update_asset(asset_id, title="Back?")
+    assert e.value.status == 404
+    assert "title" not in record(stack, asset_id)

@@ -5,7 +5,7 @@ import pytest
 from lumiere.config import Settings
 from lumiere.errors import InvalidRequestError, MalformedEventError
 from lumiere.media.probe import MediaKind
-from lumiere.pipeline.models import SourceObject, TranscodeTask, UploadRequest
+from lumiere.pipeline.models import AssetChange, SourceObject, TranscodeTask, UploadRequest
 
 EVENTS = Path(__file__).parents[2] / "events"
 
@@ -101,3 +101,53 @@ def test_analysis_runs_only_with_a_backend_and_its_queue() -> None:
     ).analysis_enabled
     with pytest.raises(ValueError, match="ANALYSIS_BACKEND"):
         Settings.from_env({"ANALYSIS_BACKEND": "opencv"})
+
+
+UPLOAD = {"filename": "a.mp4", "content_type": "video/mp4", "size": 1}
+
+
+def test_upload_request_takes_a_title_and_a_passthrough() -> None:
+    r = UploadRequest.from_json(
+        {**UPLOAD, "title": "  Cafe\u0301 au lait  ", "passthrough": ' {"order": 17} '}
+    )
+    assert r.title == "Caf\u00e9 au lait"  # NFC, trimmed: what people typed, shown on one line
+    assert r.passthrough == ' {"order": 17} '  # opaque: returned exactly as sent
+    plain = UploadRequest.from_json({**UPLOAD, "title": "   ", "passthrough": ""})
+    assert (plain.title, plain.passthrough) == (None, None)
+    limits = UploadRequest.from_json({**UPLOAD, "title": "t" * 512, "passthrough": "p" * 255})
+    assert (len(limits.title or ""), len(limits.passthrough or "")) == (512, 255)
+    # emoji, right-to-left text and joiners are words, not control characters
+    assert UploadRequest.from_json({**UPLOAD, "title": "👩\u200d👩\u200d👧 عائلة"}).title
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "t" * 513, "513 characters; the limit is 512"),
+        ("passthrough", "p" * 256, "256 characters; the limit is 255"),
+        ("title", "line one\nline two", "one line"),
+        ("title", "bell\x07", "one line"),
+        ("title", "\ud800", "valid Unicode"),
+        ("passthrough", "x\udfff", "valid Unicode"),
+        ("title", 17, "must be a string"),
+        ("passthrough", {"order": 17}, "must be a string"),
+    ],
+)
+def test_bad_titles_and_passthroughs_are_refused_with_the_rule(
+    field: str, value: object, message: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        UploadRequest.from_json({**UPLOAD, field: value})
+    with pytest.raises(InvalidRequestError, match=message):
+        AssetChange.from_json({field: value})
+
+
+def test_asset_change_carries_only_the_details_given() -> None:
+    assert AssetChange.from_json({"visibility": "public"}).details == {}
+    assert AssetChange.from_json({"title": " New ", "passthrough": None}).details == {
+        "title": "New",
+        "passthrough": None,  # null removes it
+    }
+    assert AssetChange.from_json({"title": ""}).details == {"title": None}
+    with pytest.raises(InvalidRequestError, match="title"):
+        AssetChange.from_json({"name": "x"})

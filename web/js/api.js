@@ -71,12 +71,13 @@ export const listAssets = (params = {}) =>
   call("GET", `/assets?${new URLSearchParams(params)}`);
 export const getAsset = (id) => call("GET", `/assets/${encodeURIComponent(id)}`);
 export const deleteAsset = (id) => call("DELETE", `/assets/${encodeURIComponent(id)}`);
+/** PATCH an asset: any of visibility, poster_time, title, passthrough (null removes). */
+export const updateAsset = (id, changes) =>
+  call("PATCH", `/assets/${encodeURIComponent(id)}`, changes);
 /** "public" (plain URLs anyone can play) or "private" (signed URLs only). */
-export const setVisibility = (id, visibility) =>
-  call("PATCH", `/assets/${encodeURIComponent(id)}`, { visibility });
+export const setVisibility = (id, visibility) => updateAsset(id, { visibility });
 /** A video's frame at `seconds` becomes its poster; null: back to the pipeline's choice. */
-export const setPosterTime = (id, seconds) =>
-  call("PATCH", `/assets/${encodeURIComponent(id)}`, { poster_time: seconds });
+export const setPosterTime = (id, seconds) => updateAsset(id, { poster_time: seconds });
 /** Manifest URLs and the CDN signature for the asset's prefix (signed_query, expires_at). */
 export const getPlayback = (id) => call("GET", `/assets/${encodeURIComponent(id)}/playback`);
 

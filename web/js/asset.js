@@ -2,10 +2,10 @@
 // placeholder; the probe summary; analysis results with faces drawn over the poster.
 import { thumbHashToDataURL } from "../vendor/thumbhash.js";
 import {
-  FINAL, apiImage, apiUrl, deleteAsset, getAsset, setPosterTime, setVisibility,
+  FINAL, apiImage, apiUrl, deleteAsset, getAsset, setPosterTime, setVisibility, updateAsset,
 } from "./api.js";
 import { createPlayer, destroyPlayer } from "./player.js";
-import { el, formatBytes, formatDate, formatTime } from "./util.js";
+import { displayName, el, formatBytes, formatDate, formatTime } from "./util.js";
 
 let timer = null;
 let blobs = [];
@@ -58,6 +58,41 @@ function posterControls(container, asset, video) {
     el("button", { type: "button", id: "auto-poster", onclick: () => choose(null), hidden: !chosen },
       "Automatic poster"),
     status);
+}
+
+/** The title, and "Rename": a form in its place (an empty title goes back to the file's
+ * name). While it is open the page is not redrawn under it (see showAsset). */
+function titleBlock(container, asset) {
+  const heading = el("h1", { id: "asset-title" }, displayName(asset));
+  const block = el("div", { class: "title-block" }, heading);
+  const input = el("input", {
+    id: "title-input", name: "title", maxlength: "512", value: asset.title || "",
+    placeholder: asset.filename, "aria-label": "Title",
+  });
+  const note = el("span", { id: "title-status", role: "status" });
+  const form = el("form", { id: "rename-form", hidden: true, onsubmit: async (e) => {
+    e.preventDefault();
+    note.textContent = " Saving…";
+    try {
+      await updateAsset(asset.asset_id, { title: input.value.trim() || null });
+      form.hidden = true;
+      await showAsset(container, asset.asset_id);
+    } catch (err) {
+      note.textContent = ` ${err.message}`;
+      note.className = "error";
+    }
+  } },
+  input, " ", el("button", { type: "submit", id: "title-save" }, "Save"), " ",
+  el("button", { type: "button", onclick: () => { form.hidden = true; heading.hidden = false; } }, "Cancel"),
+  note);
+  const rename = el("button", { type: "button", id: "rename", onclick: () => {
+    heading.hidden = true;
+    form.hidden = false;
+    input.focus();
+  } }, "Rename");
+  block.append(form, el("p", { class: "file-name" },
+    asset.title ? `File: ${asset.filename} ` : "", rename));
+  return block;
 }
 
 function dl(rows) {
@@ -118,7 +153,7 @@ function analysisSection(asset) {
   const poster = asset.outputs.poster && asset.outputs.poster.url;
   const faces = analysis.faces || [];
   const still = asset.kind === "image" ? largestVariant(asset)?.url || poster : poster;
-  if (still && faces.length) section.append(facesOver(still, faces, `${asset.filename} with detected faces outlined`));
+  if (still && faces.length) section.append(facesOver(still, faces, `${displayName(asset)} with detected faces outlined`));
   if (analysis.document_url) section.append(el("p", {}, el("a", { href: analysis.document_url }, "analysis.json")));
   return section;
 }
@@ -141,7 +176,7 @@ function imageSection(asset) {
   }
   const fallback = largestVariant(asset);
   const img = el("img", {
-    id: "image", alt: asset.filename, width: images.width, height: images.height,
+    id: "image", alt: displayName(asset), width: images.width, height: images.height,
     srcset: byFormat.jpeg ? srcset(byFormat.jpeg) : null, sizes,
     src: fallback ? fallback.url : asset.outputs.poster?.url, decoding: "async",
   });
@@ -176,7 +211,7 @@ function render(container, asset) {
   const isPublic = asset.visibility === "public";
   const header = el("div", {},
     el("p", {}, el("a", { href: "#/" }, "← All media")),
-    el("h1", { id: "asset-title" }, asset.filename),
+    titleBlock(container, asset),
     el("p", {},
       el("span", { class: `status status-${asset.status}`, id: "asset-status" }, asset.status),
       asset.status === "PROCESSING" ? ` ${asset.progress ?? 0}%` : "",
@@ -193,7 +228,7 @@ function render(container, asset) {
       }, isPublic ? "Public · make private" : "Private · make public"),
       " ",
       el("button", { type: "button", id: "delete", onclick: async () => {
-        if (!confirm(`Delete ${asset.filename}?`)) return;
+        if (!confirm(`Delete ${displayName(asset)}?`)) return;
         await deleteAsset(asset.asset_id);
         location.hash = "#/";
       } }, "Delete")));
@@ -212,7 +247,7 @@ function render(container, asset) {
   } else if (asset.status === "READY" && outputs.images) {
     main.push(imageSection(asset));
   } else if (outputs.poster) {
-    main.push(el("img", { src: outputs.poster.url, alt: `${asset.filename} poster`, style: "max-width:480px" }));
+    main.push(el("img", { src: outputs.poster.url, alt: `${displayName(asset)} poster`, style: "max-width:480px" }));
   }
   parts.push(...main);
   parts.push(el("div", { class: "columns" }, probeSection(asset.probe), analysisSection(asset)));
@@ -226,7 +261,7 @@ function render(container, asset) {
       ["Captions", (outputs.captions || []).map((c) => c.name).join(", ") || null],
     ])));
   }
-  if (outputs.thumbnail) parts.push(thumbnailFigure(outputs, asset.filename));
+  if (outputs.thumbnail) parts.push(thumbnailFigure(outputs, displayName(asset)));
   container.replaceChildren(...parts);
 }
 
@@ -242,9 +277,12 @@ export async function showAsset(container, id) {
         el("p", {}, el("a", { href: "#/" }, "← All media")));
       return;
     }
-    render(container, asset);
+    const form = document.getElementById("rename-form");
+    const renaming = Boolean(form && !form.hidden && container.contains(form));
+    // Not redrawn under the owner typing a title: a later poll draws it.
+    if (!renaming) render(container, asset);
     // Follow processing live; once final the page stays as it is (the player keeps going).
-    if (!FINAL.has(asset.status)) timer = setTimeout(poll, 1500);
+    if (renaming || !FINAL.has(asset.status)) timer = setTimeout(poll, 1500);
   };
   await poll();
 }

@@ -1,7 +1,7 @@
 // The list of assets, refreshed every 1.5 s while anything is uploading or processing,
 // and the drop zone: one or many files, each with a real byte progress bar.
 import { FINAL, listAssets, uploadFile } from "./api.js";
-import { el, formatBytes, formatDate } from "./util.js";
+import { displayName, el, formatBytes, formatDate } from "./util.js";
 
 const POLL_MS = 1500;
 let timer = null;
@@ -14,10 +14,10 @@ function row(a) {
     : el("div", { class: "thumb" });
   const progress = FINAL.has(a.status)
     ? (a.status === "READY" ? "" : "—")
-    : el("progress", { max: "100", value: String(a.progress || 0), "aria-label": `${a.filename} processing` });
+    : el("progress", { max: "100", value: String(a.progress || 0), "aria-label": `${displayName(a)} processing` });
   return el("tr", { "data-asset-id": a.asset_id, "data-status": a.status },
     el("td", {}, thumb),
-    el("td", {}, el("a", { href: `#/assets/${a.asset_id}` }, a.filename)),
+    el("td", {}, el("a", { href: `#/assets/${a.asset_id}`, title: a.filename }, displayName(a))),
     el("td", {}, a.kind || ""),
     el("td", {}, el("span", { class: `status status-${a.status}` }, a.status)),
     el("td", {}, progress, FINAL.has(a.status) ? "" : ` ${a.progress || 0}%`),

@@ -9,7 +9,7 @@
 // every playlist, segment, key and subtitle request (xhrSetup), renewed before it expires.
 // An HLS AES-128 key is fetched from the API with the token instead.
 import { apiHeadersFor, getPlayback } from "./api.js";
-import { el, formatTime } from "./util.js";
+import { displayName, el, formatTime } from "./util.js";
 import { loadStoryboard, cueAt } from "./storyboard.js";
 
 let active = null;
@@ -60,7 +60,7 @@ export function createPlayer(asset) {
 
   const video = el("video", {
     id: "video", playsinline: true, preload: "metadata", crossorigin: "anonymous",
-    poster: outputs.poster ? outputs.poster.url : null, "aria-label": `Video: ${asset.filename}`,
+    poster: outputs.poster ? outputs.poster.url : null, "aria-label": `Video: ${displayName(asset)}`,
   });
   const playBtn = el("button", { type: "button", id: "play", "aria-label": "Play" }, "▶");
   const seek = el("input", {

@@ -33,3 +33,6 @@ export function formatDate(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? "" : d.toLocaleString();
 }
+
+/** What people call an asset: the owner's title, else the uploaded file's name. */
+export const displayName = (asset) => asset.title || asset.filename;

@@ -28,6 +28,7 @@ from lumiere.errors import (
 )
 from lumiere.handlers import runtime
 from lumiere.media.probe import MediaKind
+from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.deletion import delete_asset
 from lumiere.pipeline.encryption import is_encrypted
 from lumiere.pipeline.keys import ASSET_ID_RE
@@ -111,10 +112,13 @@ def get_asset(asset_id: str) -> dict[str, Any]:
 
 @app.route("/assets/{asset_id}", methods=["PATCH"], cors=True)
 def update_asset(asset_id: str) -> Any:
-    """``{"visibility": "public" | "private", "poster_time": 12.5 | null}`` (either or
-    both), by the owner only (404 for anyone else). Going private withdraws the asset
-    from the CDN's public path before the catalogue says private; its signed URLs keep
-    working throughout. A poster is chosen on a READY video only (409 before)."""
+    """``{"visibility": "public" | "private", "poster_time": 12.5 | null, "title": ..,
+    "passthrough": ..}`` (any of them), by the owner only (404 for anyone else). Going
+    private withdraws the asset from the CDN's public path before the catalogue says
+    private; its signed URLs keep working throughout. A poster is chosen on a READY video
+    only (409 before); a title or passthrough at any time before deletion. They are
+    applied in that order, the words last, so a refused poster or visibility leaves
+    nothing changed that the answer does not show."""
     item = _owned_asset(asset_id)
     if item.get("status") == AssetStatus.DELETED:
         raise NotFoundError(f"No asset {asset_id}.")
@@ -134,6 +138,8 @@ def update_asset(asset_id: str) -> Any:
             item = change_visibility(
                 item, change.visibility, runtime.catalogue(), runtime.public_assets()
             )
+        if change.details:
+            item = runtime.catalogue().set_details(asset_id, change.details, utc_now())
     except InvalidRequestError as e:
         return error(400, e.reason.value, e.message)
     except QuotaExceededError as e:

@@ -21,6 +21,8 @@ _PUBLIC_FIELDS = (
     "status",
     "kind",
     "filename",
+    "title",  # the owner's, when set
+    "passthrough",
     "content_type",
     "created_at",
     "updated_at",

@@ -125,6 +125,35 @@ class Catalogue:
             _raise_for(e, asset_id, f"visibility {visibility}")
         return from_dynamo(out["Attributes"])
 
+    def set_details(
+        self, asset_id: str, details: dict[str, str | None], now: str
+    ) -> dict[str, Any]:
+        """Set (or, for None, remove) the owner's title and passthrough; refused
+        (StaleTransition) once the asset is DELETED, whose tombstone keeps neither."""
+        names = {"#status": "status", "#updated_at": "updated_at"}
+        values: dict[str, Any] = {":now": now, ":deleted": AssetStatus.DELETED.value}
+        sets, removes = ["#updated_at = :now"], []
+        for i, (name, value) in enumerate(sorted(details.items())):
+            names[f"#d{i}"] = name
+            if value is None:
+                removes.append(f"#d{i}")
+            else:
+                values[f":d{i}"] = value
+                sets.append(f"#d{i} = :d{i}")
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            out = self._table.update_item(
+                Key={"asset_id": asset_id},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(asset_id) AND #status <> :deleted",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_dynamo(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as e:
+            _raise_for(e, asset_id, "new details")
+        return from_dynamo(out["Attributes"])
+
     def set_poster(
         self,
         asset_id: str,
@@ -306,7 +335,7 @@ class Catalogue:
                 UpdateExpression=(
                     "SET #status = :deleted, #updated_at = :now, expires_at = :exp "
                     "REMOVE probe, outputs, #source, #error, progress, part_outputs, "
-                    "part_progress, parts_done, #plan, content_key, visibility"
+                    "part_progress, parts_done, #plan, content_key, visibility, title, passthrough"
                 ),
                 ConditionExpression="attribute_exists(asset_id)",
                 ExpressionAttributeNames={

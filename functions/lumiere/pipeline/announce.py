@@ -24,6 +24,9 @@ def asset_event(asset: dict[str, Any]) -> dict[str, Any]:
         "owner": asset.get("owner"),
         "kind": asset.get("kind"),
         "filename": asset.get("filename"),
+        # The owner's own reference, so a receiver can match the event to its records.
+        "title": asset.get("title"),
+        "passthrough": asset.get("passthrough"),
         "updated_at": asset.get("updated_at"),
     }
     if asset.get("error"):

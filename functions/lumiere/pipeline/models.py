@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -14,6 +15,36 @@ from lumiere.media.probe import MediaKind
 
 # BCP 47's common shapes: a 2-3 letter language, optionally a script and a region.
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?")
+
+# The owner's words on an asset, in code points (Mux's limits for meta.title and
+# passthrough): a title people read, and an opaque string (an id, a small JSON) echoed
+# back in every view, event and webhook so a client can match them to its own records.
+TITLE_MAX_CHARS = 512
+PASSTHROUGH_MAX_CHARS = 255
+DETAIL_FIELDS = ("title", "passthrough")
+
+
+def _detail(name: str, value: Any) -> str | None:
+    """A title or passthrough as stored; None (also for "") removes it."""
+    if value is None or value == "":
+        return None
+    limit = TITLE_MAX_CHARS if name == "title" else PASSTHROUGH_MAX_CHARS
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{name} must be a string of up to {limit} characters.")
+    if name == "title":
+        # Shown on one line in lists and players: no line breaks or control characters.
+        value = unicodedata.normalize("NFC", value).strip()
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise InvalidRequestError("title must be one line, with no control characters.")
+        if not value:
+            return None
+    # A lone surrogate (JSON allows "\ud800") cannot be stored as UTF-8: refused here,
+    # not failed in the catalogue.
+    if any(unicodedata.category(ch) == "Cs" for ch in value):
+        raise InvalidRequestError(f"{name} must be valid Unicode text.")
+    if len(value) > limit:
+        raise InvalidRequestError(f"{name} is {len(value)} characters; the limit is {limit}.")
+    return value
 
 
 class Visibility(StrEnum):
@@ -32,20 +63,26 @@ class Visibility(StrEnum):
 
 @dataclass(frozen=True)
 class AssetChange:
-    """The body of PATCH /assets/{id}: who may watch (``visibility``) and which moment
-    of a video is its poster (``poster_time`` in seconds; null: the automatic one). One
-    or both; nothing else can be changed."""
+    """The body of PATCH /assets/{id}: who may watch (``visibility``), which moment of a
+    video is its poster (``poster_time`` in seconds; null: the automatic one), and the
+    owner's ``title`` and ``passthrough`` (null or "": removed). Any of them; nothing
+    else can be changed."""
 
     visibility: Visibility | None = None
     poster_time: float | None = None
     sets_poster: bool = False  # poster_time was given (null included)
+    # The title and passthrough given, each as stored (None: remove it).
+    details: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, body: Any) -> AssetChange:
-        if not isinstance(body, dict) or not body or not set(body) <= {"visibility", "poster_time"}:
+        allowed = {"visibility", "poster_time", *DETAIL_FIELDS}
+        if not isinstance(body, dict) or not body or not set(body) <= allowed:
             raise InvalidRequestError(
-                'Send a JSON object with visibility ("public" | "private"), poster_time '
-                "(seconds into the video, or null for the automatic poster), or both."
+                'Send a JSON object with any of visibility ("public" | "private"), '
+                "poster_time (seconds into the video, or null for the automatic poster), "
+                f"title (up to {TITLE_MAX_CHARS} characters) and passthrough (up to "
+                f"{PASSTHROUGH_MAX_CHARS}); null removes a title or passthrough."
             )
         visibility = Visibility.parse(body["visibility"]) if "visibility" in body else None
         time = body.get("poster_time")
@@ -57,6 +94,7 @@ class AssetChange:
             visibility=visibility,
             poster_time=None if time is None else round(float(time), 3),
             sets_poster="poster_time" in body,
+            details={name: _detail(name, body[name]) for name in DETAIL_FIELDS if name in body},
         )
 
 
@@ -73,6 +111,8 @@ class UploadRequest:
     visibility: Visibility = Visibility.PRIVATE
     # HLS segment encryption ("none" | "aes-128"); None: the deployment's default.
     encryption: str | None = None
+    title: str | None = None
+    passthrough: str | None = None
 
     @classmethod
     def from_json(cls, body: Any) -> UploadRequest:
@@ -111,6 +151,8 @@ class UploadRequest:
             language=language or None,
             visibility=Visibility.PRIVATE if visibility is None else Visibility.parse(visibility),
             encryption=encryption,
+            title=_detail("title", body.get("title")),
+            passthrough=_detail("passthrough", body.get("passthrough")),
         )
 
 

@@ -100,6 +100,8 @@ def create_upload(
             "encryption": encryption,
             **({"content_key": wrapped_key} if wrapped_key else {}),
             **({"language": request.language} if request.language else {}),
+            **({"title": request.title} if request.title else {}),
+            **({"passthrough": request.passthrough} if request.passthrough else {}),
             "created_at": now,
             "updated_at": now,
         }
