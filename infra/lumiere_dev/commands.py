@@ -163,13 +163,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
         params["status"] = args.status
     if args.kind:
         params["kind"] = args.kind
+    if args.search:
+        params["q"] = args.search
     page = client.list_assets(**params)
     items = page.get("items") or []
     if args.json:
         print(json.dumps(page, indent=2))
         return 0
-    if not items:
-        print("No assets.")
+    if not items and not page.get("next_cursor"):
+        print("No assets." if not args.search else f"Nothing matches {args.search!r}.")
         return 0
     print(f"{'ID':<32}  {'STATUS':<10}  {'PROG':>4}  {'KIND':<5}  {'CREATED':<20}  NAME")
     for a in items:
@@ -391,6 +393,7 @@ def add_api_commands(
     api_options(ls)
     ls.add_argument("--status")
     ls.add_argument("--kind", choices=["video", "audio", "image"])
+    ls.add_argument("-q", "--search", help="words of the title or file name (all must match)")
     ls.add_argument("--limit", type=int, default=25)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=run_api_command, api_func=cmd_ls)

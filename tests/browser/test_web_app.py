@@ -365,6 +365,18 @@ def test_a_title_given_on_the_asset_page_names_it_as_text_everywhere(
         "([id, t]) => document.querySelector(`tr[data-asset-id='${id}'] a`)?.textContent === t",
         arg=[asset_id, title],
     )
+    # and finds it by a word of it, as it is typed
+    page.fill("#search", "MOON")
+    page.wait_for_function(
+        "id => [...document.querySelectorAll('#assets tbody tr')].map(r => r.dataset.assetId)"
+        ".join() === id",
+        arg=asset_id,
+    )
+    page.fill("#search", "no such words")
+    page.wait_for_function("() => !document.getElementById('empty').hidden")
+    assert page.inner_text("#empty") == "Nothing matches “no such words”."
+    assert page.locator("#assets tbody tr").count() == 0
+    page.fill("#search", "")
     # an emptied title goes back to the file's name
     page.evaluate("id => { location.hash = `#/assets/${id}`; }", asset_id)
     page.click("#rename")

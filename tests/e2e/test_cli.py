@@ -192,6 +192,10 @@ def test_edit_titles_an_asset_and_ls_and_show_name_it_so(
     row = [line for line in lumiere("ls", api_url=stack.api_url).stdout.splitlines()
            if line.startswith(asset_id)]  # fmt: skip
     assert row[0].endswith("  Team photo")
+    found = lumiere("ls", "-q", "TEAM", api_url=stack.api_url).stdout.splitlines()[1:]
+    assert [line.split()[0] for line in found] == [asset_id]
+    none = lumiere("ls", "--search", "no-such-words", api_url=stack.api_url).stdout
+    assert none.strip() == "Nothing matches 'no-such-words'."
     cleared = lumiere("edit", asset_id, "--title", "", api_url=stack.api_url)
     assert cleared.stdout.strip() == f"{asset_id}  title: -  passthrough: crm-88"
     too_long = lumiere("edit", asset_id, "--title", "x" * 600, api_url=stack.api_url)

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 import requests
+from lumiere.cloud import catalogue as catalogue_module
+from lumiere.cloud.catalogue import Catalogue
+from lumiere.pipeline.search_text import searchable
 from lumiere_dev.client import ApiError, LumiereClient
 from lumiere_dev.stack import LocalStack
 
@@ -204,3 +207,95 @@ def test_only_the_owner_changes_details_and_deletion_drops_them(
         client.update_asset(asset_id, title="Back?")
     assert e.value.status == 404
     assert "title" not in record(stack, asset_id)
+
+
+def test_search_finds_assets_by_the_words_of_their_title_or_file_name(
+    stack: LocalStack,
+) -> None:
+    client = stack.api_client("searcher")  # a library of its own
+    ids = {
+        name: client.request_upload(filename, "video/mp4", 10, title=title)["asset_id"]
+        for name, filename, title in (
+            ("launch", "IMG_0042.MOV", "Launch day"),
+            ("cafe", "b-roll.mp4", "Café interior"),
+            ("plain", "Launch_rehearsal.mp4", None),
+            ("other", "holiday.mp4", "Beach"),
+        )
+    }
+
+    def found(q: str, **params: Any) -> set[str]:
+        return {a["asset_id"] for a in client.list_assets(q=q, limit=100, **params)["items"]}
+
+    assert found("LAUNCH") == {ids["launch"], ids["plain"]}  # title, and file name
+    assert found("launch day") == {ids["launch"]}  # every word must match
+    assert found("cafe") == found("CAFÉ") == {ids["cafe"]}  # accents and case folded
+    assert found("img_0042") == {ids["launch"]}
+    assert found("nothing-like-it") == set()
+    assert found("launch", status="READY") == set()  # with the other filters
+    # a new title is found at once, and the old one no longer
+    client.update_asset(ids["other"], title="Launch party")
+    assert found("party") == {ids["other"]}
+    assert found("beach") == set()
+    client.update_asset(ids["other"], title=None)
+    assert found("party") == set()
+    assert found("holiday") == {ids["other"]}  # its file name still is
+    # someone else's words are not searched
+    assert {a["asset_id"] for a in client.list_assets(limit=100)["items"]} == set(ids.values())
+    assert not {a["asset_id"] for a in stack.api_client("x").list_assets(q="launch")["items"]}
+    r = requests.get(
+        f"{stack.api_url}/assets",
+        params={"q": "x" * 101},
+        headers={"Authorization": stack.token("searcher")},
+        timeout=10,
+    )
+    assert r.status_code == 400
+    assert "the limit is 100" in r.json()["error"]["message"]
+
+
+def test_a_search_of_a_large_library_answers_in_bounded_reads_and_resumes(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget, small enough to see: two reads a page (2 then 8 items), over 40
+    assets of which every seventh matches. Each page answers after its two reads, full
+    or not, and following the cursors finds every match once, newest first."""
+    catalogue = Catalogue(stack.spec.tables["AssetsTable"].name)
+    owner = "librarian"
+    made = []
+    for n in range(40):
+        asset_id = f"{n:032x}"
+        title = f"{'Match' if n % 7 == 0 else 'Other'} {n}"
+        catalogue.create(
+            {
+                "asset_id": asset_id,
+                "owner": owner,
+                "status": "CREATED",
+                "filename": "a.mp4",
+                "title": title,
+                "search_text": searchable(title, "a.mp4"),
+                "created_at": f"2026-11-26T00:00:{n:02d}Z",
+                "updated_at": f"2026-11-26T00:00:{n:02d}Z",
+            }
+        )
+        made.append((asset_id, n % 7 == 0))
+    monkeypatch.setattr(catalogue_module, "READS_PER_PAGE", 2)
+    reads: list[int] = []
+    real_query = catalogue._table.query
+
+    def counted(**params: Any) -> Any:
+        reads.append(params["Limit"])
+        return real_query(**params)
+
+    monkeypatch.setattr(catalogue._table, "query", counted)
+    matches, pages, cursor = [], 0, None
+    while True:
+        reads.clear()
+        page = catalogue.list_by_owner(owner, limit=2, start_after=cursor, terms=["match"])
+        assert reads == [2, 8][: len(reads)]  # never more than two reads, growing
+        matches += [item["asset_id"] for item in page.items]
+        pages += 1
+        cursor = page.last_key
+        if cursor is None:
+            break
+    expected = [asset_id for asset_id, match in reversed(made) if match]
+    assert matches == expected  # all six, once each, newest first
+    assert pages > len(expected) // 2  # some pages came back short: the budget held

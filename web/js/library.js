@@ -1,12 +1,15 @@
 // The list of assets, refreshed every 1.5 s while anything is uploading or processing,
-// and the drop zone: one or many files, each with a real byte progress bar.
+// the search box (GET /assets?q=, as you type), and the drop zone: one or many files,
+// each with a real byte progress bar.
 import { FINAL, listAssets, uploadFile } from "./api.js";
 import { displayName, el, formatBytes, formatDate } from "./util.js";
 
 const POLL_MS = 1500;
+const PAGE = 50;
 let timer = null;
 let uploading = 0;
 let visible = false;
+let pages = 1; // how many pages "More" has asked for; the list redraws them all
 
 function row(a) {
   const thumb = a.poster_url
@@ -24,18 +27,35 @@ function row(a) {
     el("td", {}, formatDate(a.created_at)));
 }
 
+let latest = 0; // the newest refresh: an older one's answer (an earlier query) is dropped
+
 export async function refresh() {
   clearTimeout(timer);
+  const mine = ++latest;
   const error = document.getElementById("list-error");
   let busy = uploading > 0;
   try {
-    const page = await listAssets({ limit: 50 });
-    const items = page.items || [];
+    const q = document.getElementById("search").value.trim();
+    const items = [];
+    let cursor = null;
+    // A search may answer a short page with a cursor (it stops reading after a while):
+    // "More" asks for the next one.
+    for (let n = 0; n < pages; n++) {
+      const page = await listAssets({ limit: PAGE, ...(q && { q }), ...(cursor && { cursor }) });
+      if (mine !== latest) return;
+      items.push(...(page.items || []));
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
     document.querySelector("#assets tbody").replaceChildren(...items.map(row));
-    document.getElementById("empty").hidden = items.length > 0;
+    const empty = document.getElementById("empty");
+    empty.textContent = q ? `Nothing matches “${q}”.` : "Nothing here yet: upload something.";
+    empty.hidden = items.length > 0 || Boolean(cursor);
+    document.getElementById("more").hidden = !cursor;
     error.hidden = true;
     busy = busy || items.some((a) => !FINAL.has(a.status));
   } catch (e) {
+    if (mine !== latest) return;
     const signedOut = e.status === 401;
     error.textContent = signedOut ? "Sign in to see your media." : `Could not load your media: ${e.message}`;
     error.hidden = false;
@@ -86,6 +106,19 @@ export function uploadFiles(files) {
   if (!list.length) return;
   for (const f of list) uploadOne(f);
   refresh();
+}
+
+export function setUpSearch() {
+  const input = document.getElementById("search");
+  let typing = null;
+  const search = () => { pages = 1; refresh(); };
+  input.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(search, 250); });
+  document.getElementById("search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    clearTimeout(typing);
+    search();
+  });
+  document.getElementById("more").addEventListener("click", () => { pages++; refresh(); });
 }
 
 export function setUpDropZone() {

@@ -28,11 +28,12 @@ from lumiere.errors import (
 )
 from lumiere.handlers import runtime
 from lumiere.media.probe import MediaKind
-from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.deletion import delete_asset
+from lumiere.pipeline.details import change_details
 from lumiere.pipeline.encryption import is_encrypted
 from lumiere.pipeline.keys import ASSET_ID_RE
 from lumiere.pipeline.models import AssetChange, UploadRequest, Visibility
+from lumiere.pipeline.search_text import query_terms
 from lumiere.pipeline.status import AssetStatus
 from lumiere.pipeline.visibility import change_visibility
 
@@ -84,6 +85,7 @@ def list_assets() -> Any:
             start_after=decode_cursor(params.get("cursor"), owner),
             status=status,
             kind=kind,
+            terms=query_terms(params.get("q")),
         )
     except InvalidRequestError as e:
         return error(400, e.reason.value, e.message)
@@ -139,7 +141,7 @@ def update_asset(asset_id: str) -> Any:
                 item, change.visibility, runtime.catalogue(), runtime.public_assets()
             )
         if change.details:
-            item = runtime.catalogue().set_details(asset_id, change.details, utc_now())
+            item = change_details(item, change.details, runtime.catalogue())
     except InvalidRequestError as e:
         return error(400, e.reason.value, e.message)
     except QuotaExceededError as e:

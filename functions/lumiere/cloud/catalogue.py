@@ -47,6 +47,14 @@ def _raise_for(e: ClientError, asset_id: str, target: str) -> None:
     raise e
 
 
+# Index reads one listing request may make. Each read takes four times as many items as
+# the last, up to MAX_READ_ITEMS: an unfiltered page costs one read of ``limit`` items,
+# and a search for a word in none of 10,000 assets answers after 10 reads (an empty page
+# with a next cursor), well inside API Gateway's 29 s.
+READS_PER_PAGE = 10
+MAX_READ_ITEMS = 1000
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
@@ -128,8 +136,9 @@ class Catalogue:
     def set_details(
         self, asset_id: str, details: dict[str, str | None], now: str
     ) -> dict[str, Any]:
-        """Set (or, for None, remove) the owner's title and passthrough; refused
-        (StaleTransition) once the asset is DELETED, whose tombstone keeps neither."""
+        """Set (or, for None, remove) the owner's title and passthrough and the search
+        text; refused (StaleTransition) once the asset is DELETED, whose tombstone keeps
+        none of them."""
         names = {"#status": "status", "#updated_at": "updated_at"}
         values: dict[str, Any] = {":now": now, ":deleted": AssetStatus.DELETED.value}
         sets, removes = ["#updated_at = :now"], []
@@ -285,15 +294,23 @@ class Catalogue:
         start_after: dict[str, Any] | None = None,
         status: str | None = None,
         kind: str | None = None,
+        terms: list[str] | None = None,
     ) -> Page:
-        """One owner's assets, newest first, optionally filtered. Filters apply after the
-        index read, so this keeps reading until the page is full or the index ends."""
+        """One owner's assets, newest first, optionally filtered (``terms``: folded words
+        that ``search_text`` must all contain). Filters apply after the index read, so
+        this keeps reading until the page is full, the index ends or READS_PER_PAGE reads
+        are spent: a filtered page may then hold fewer than ``limit`` items, or none, and
+        still have a next key (a rare word in a large library does not hold it up)."""
         filters, names, values = [], {"#owner": "owner"}, {":owner": owner}
         for attr, value in (("status", status), ("kind", kind)):
             if value:
                 names[f"#{attr}"] = attr
                 values[f":{attr}"] = value
                 filters.append(f"#{attr} = :{attr}")
+        for i, term in enumerate(terms or []):
+            names["#search"] = "search_text"
+            values[f":q{i}"] = term
+            filters.append(f"contains(#search, :q{i})")
         if not status:  # tombstones are never listed
             names["#status"] = "status"
             values[":deleted"] = "DELETED"
@@ -305,11 +322,11 @@ class Catalogue:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
-            "Limit": limit,
         }
         items: list[dict[str, Any]] = []
         last_key = start_after
-        while True:
+        for read in range(READS_PER_PAGE):
+            params["Limit"] = min(limit * 4**read, MAX_READ_ITEMS)
             if last_key:
                 params["ExclusiveStartKey"] = last_key
             try:
@@ -323,6 +340,7 @@ class Catalogue:
             last_key = out.get("LastEvaluatedKey")
             if not last_key:
                 return Page(items, None)
+        return Page(items, _index_key(from_dynamo(last_key)))
 
     def tombstone(self, asset_id: str, now: str, expires_at: int) -> None:
         """DELETED, with the probe and outputs dropped; the record itself expires later.
@@ -335,7 +353,8 @@ class Catalogue:
                 UpdateExpression=(
                     "SET #status = :deleted, #updated_at = :now, expires_at = :exp "
                     "REMOVE probe, outputs, #source, #error, progress, part_outputs, "
-                    "part_progress, parts_done, #plan, content_key, visibility, title, passthrough"
+                    "part_progress, parts_done, #plan, content_key, visibility, "
+                    "title, passthrough, search_text"
                 ),
                 ConditionExpression="attribute_exists(asset_id)",
                 ExpressionAttributeNames={

@@ -20,6 +20,7 @@ from lumiere.media.ladder import load_preset
 from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.keys import UploadKey, clean_filename
 from lumiere.pipeline.models import UploadRequest, Visibility
+from lumiere.pipeline.search_text import searchable
 from lumiere.pipeline.status import AssetStatus
 
 # The browser's claim only routes the request; ingest decides the real type from bytes.
@@ -101,6 +102,7 @@ def create_upload(
             **({"content_key": wrapped_key} if wrapped_key else {}),
             **({"language": request.language} if request.language else {}),
             **({"title": request.title} if request.title else {}),
+            "search_text": searchable(request.title, upload.filename),
             **({"passthrough": request.passthrough} if request.passthrough else {}),
             "created_at": now,
             "updated_at": now,
