@@ -40,6 +40,9 @@ def _size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
+# The API's largest page (GET /assets?limit=); `ls --limit` may ask for more.
+MAX_PAGE = 100
+
 # Who the CLI signs in as on a local stack when given no token (as `lumiere token`).
 LOCAL_USER = "developer"
 
@@ -157,20 +160,32 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    """Up to --limit assets, following the API's cursor: a filtered page may come back
+    short (the API reads for a bounded time) without the listing being over."""
     client = _client(args)
-    params: dict[str, str | int] = {"limit": args.limit}
+    params: dict[str, str | int] = {}
     if args.status:
         params["status"] = args.status
     if args.kind:
         params["kind"] = args.kind
     if args.search:
         params["q"] = args.search
-    page = client.list_assets(**params)
-    items = page.get("items") or []
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = client.list_assets(
+            **params,
+            limit=min(args.limit - len(items), MAX_PAGE),
+            **({"cursor": cursor} if cursor else {}),
+        )
+        items += page.get("items") or []
+        cursor = page.get("next_cursor")
+        if not cursor or len(items) >= args.limit:
+            break
     if args.json:
-        print(json.dumps(page, indent=2))
+        print(json.dumps({"items": items, "next_cursor": cursor}, indent=2))
         return 0
-    if not items and not page.get("next_cursor"):
+    if not items:
         print("No assets." if not args.search else f"Nothing matches {args.search!r}.")
         return 0
     print(f"{'ID':<32}  {'STATUS':<10}  {'PROG':>4}  {'KIND':<5}  {'CREATED':<20}  NAME")
@@ -181,7 +196,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             f"{a['asset_id']:<32}  {a['status']:<10}  {progress:>4}  "
             f"{a.get('kind') or '-':<5}  {created:<20}  {_name(a)}"
         )
-    if page.get("next_cursor"):
+    if cursor:
         print("(more: raise --limit)")
     return 0
 
@@ -297,6 +312,12 @@ def cmd_poster(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("give a whole number, 1 or more")
+    return int(text)
+
+
 def _seconds_or_auto(text: str) -> str:
     if text != "auto":
         try:
@@ -394,7 +415,7 @@ def add_api_commands(
     ls.add_argument("--status")
     ls.add_argument("--kind", choices=["video", "audio", "image"])
     ls.add_argument("-q", "--search", help="words of the title or file name (all must match)")
-    ls.add_argument("--limit", type=int, default=25)
+    ls.add_argument("--limit", type=_positive, default=25, help="how many to list at most")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=run_api_command, api_func=cmd_ls)
 

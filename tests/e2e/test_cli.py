@@ -98,6 +98,11 @@ def test_ls_lists_and_filters(stack: LocalStack, uploaded: Uploaded) -> None:
     ready = lumiere("ls", "--status", "FAILED", api_url=stack.api_url).stdout
     assert uploaded.ids["notes.mp4"] in ready
     assert uploaded.ids["clip.mp4"] not in ready
+    # --limit: that many, newest first, and a word that there are more
+    two = lumiere("ls", "--limit", "2", api_url=stack.api_url).stdout.splitlines()
+    assert [line.split()[0] for line in two[1:-1]] == list(rows)[:2]
+    assert two[-1] == "(more: raise --limit)"
+    assert lumiere("ls", "--limit", "0", api_url=stack.api_url).returncode == 2
 
 
 def test_show_prints_the_outputs_and_json(stack: LocalStack, uploaded: Uploaded) -> None:
