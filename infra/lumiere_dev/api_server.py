@@ -83,12 +83,17 @@ def _handler_class(
     public_routes: frozenset[tuple[str, str]],
     token_origins: frozenset[str],
     oauth: OAuthRoutes | None,
+    access_log: bool,
 ) -> type[ChaliceRequestHandler]:
     class Handler(ChaliceRequestHandler):
         def __init__(self, request: Any, client_address: Any, server: Any, **kw: Any) -> None:
             self._pool = pool
             self._public_routes = public_routes
             super().__init__(request, client_address, server, **kw)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            if access_log:
+                super().log_message(format, *args)
 
         def _token_route(self) -> bool:
             return self.path == TOKEN_PATH and self._pool is not None and _loopback(self.server)
@@ -184,9 +189,11 @@ class ApiServer:
         public_routes: Iterable[tuple[str, str]] = (),
         token_origins: Iterable[str] = (),
         oauth: OAuthRoutes | None = None,
+        access_log: bool = True,
     ) -> None:
         """``token_origins``: browser origins allowed to call ``POST /_local/token``;
-        ``oauth``: the local managed-login pages, if any."""
+        ``oauth``: the local managed-login pages, if any; ``access_log``: a line per
+        request on stderr."""
         app = import_handler(handler)
         if not isinstance(app, Chalice):
             raise TypeError(f"{handler} is a {type(app).__name__}, not a Chalice app")
@@ -200,7 +207,7 @@ class ApiServer:
             CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
             app.__class__ = CustomLocalChalice
         handler_cls = _handler_class(
-            user_pool, frozenset(public_routes), frozenset(token_origins), oauth
+            user_pool, frozenset(public_routes), frozenset(token_origins), oauth, access_log
         )
         self._server = LocalDevServer(app, config, host, port, handler_cls=handler_cls)
         self._thread = threading.Thread(

@@ -38,8 +38,9 @@ def _start_stack(args: argparse.Namespace, *, quiet: bool = False) -> LocalStack
         api_port=args.api_port,
         cdn_port=args.cdn_port,
         web_port=args.web_port,
-        # The demo prints its own story; the functions' JSON logs would drown it.
-        overrides={"POWERTOOLS_LOG_LEVEL": "WARNING"} if quiet else None,
+        # The demo prints its own story; the functions' JSON logs, metric lines and the
+        # API's request lines would drown it.
+        quiet=quiet,
     )
     stack.start()
     return stack

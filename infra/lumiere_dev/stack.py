@@ -117,6 +117,7 @@ class LocalStack:
         run_functions: bool = True,
         cold_start_hook: str | None = "lumiere.handlers.runtime.reset",
         csp_report_only: bool = False,
+        quiet: bool = False,
     ) -> None:
         """Ports of 0 pick free ones. ``overrides`` are extra environment variables for
         the handlers; ``parameters`` override the template's parameter Defaults.
@@ -125,7 +126,9 @@ class LocalStack:
         earlier one. ``run_functions=False`` leaves the queues to the caller.
         ``web_port=None`` serves no web app. The web app gets the site distribution's CSP;
         ``csp_report_only`` sends it as Content-Security-Policy-Report-Only (violations
-        are reported, not enforced: browser tests evaluate strings in the page)."""
+        are reported, not enforced: browser tests evaluate strings in the page).
+        ``quiet``: functions log warnings and errors only, print no EMF metric lines, and
+        the API logs no request lines (for a terminal telling its own story)."""
         self.host = host
         self._reserved: dict[int, socket.socket] = {}  # port -> the socket holding it
         self.moto_port = moto_port or self._reserve_port()
@@ -136,7 +139,11 @@ class LocalStack:
         self.workers_per_function = workers_per_function
         self.retry_delay_seconds = retry_delay_seconds
         self.run_functions = run_functions
+        self.quiet = quiet
         self.overrides = dict(overrides or {})
+        if quiet:
+            self.overrides.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+            self.overrides.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         self.cold_start_hook = cold_start_hook
         self.playback_keys = PlaybackKeys(f"{stack_name}-playback-key", new_rsa_key())
         ctx = StackContext(
@@ -320,6 +327,7 @@ class LocalStack:
                 user_pool=self.user_pool,
                 public_routes=fn.public_api_events,
                 token_origins=self._web_origins(),
+                access_log=not self.quiet,
                 oauth=(
                     OAuthRoutes(self.authorization_server, self._web_origins())
                     if self.authorization_server is not None

@@ -370,6 +370,23 @@ def test_api_serves_the_chalice_app_with_the_stack_environment(mini: LocalStack)
     assert requests.get(f"{mini.api_url}/nowhere", timeout=10).status_code == 403  # as APIGW
 
 
+def test_a_quiet_stack_leaves_the_terminal_to_its_caller(
+    mini: LocalStack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """What `lumiere demo` runs: no request lines from the API, and the functions told to
+    log warnings only and print no metric lines (the noisy stack, for comparison)."""
+    capfd.readouterr()
+    requests.get(f"{mini.api_url}/hello/ada", timeout=10)
+    assert '"GET /hello/ada HTTP/1.1" 200' in capfd.readouterr().err
+    with LocalStack(FIXTURE, stack_name="lst-quiet", workers_per_function=1, quiet=True) as q:
+        assert requests.get(f"{q.api_url}/hello/ada", timeout=10).status_code == 200
+        assert "GET /hello/ada" not in capfd.readouterr().err
+        env = q.environment()
+        assert env["POWERTOOLS_METRICS_DISABLED"] == "true"
+        assert env["POWERTOOLS_LOG_LEVEL"] == "WARNING"
+    assert "POWERTOOLS_METRICS_DISABLED" not in mini.environment()
+
+
 def test_picked_ports_are_held_until_the_servers_bind_them() -> None:
     # A port picked and released is back in the ephemeral range, where the boto clients'
     # connections to moto could take it before the API server binds (CI saw EADDRINUSE).

@@ -1,16 +1,18 @@
-"""Each invocation's log lines carry its own context, even when the local runner runs
-several functions' handlers at once in threads of one process."""
+"""Each invocation's log lines carry its own context, and its metrics are its own, even
+when the local runner runs several functions' handlers at once in threads of one
+process."""
 
 from __future__ import annotations
 
 import json
 import logging
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lumiere.observability import instrumented, logger
+from lumiere.observability import MetricUnit, add_metric, count_outcome, instrumented, logger
 from lumiere_dev.lambda_runtime import LocalLambdaContext
 
 
@@ -88,3 +90,77 @@ def test_an_invocation_leaves_nothing_behind_and_only_the_first_is_cold(
     logger.info("between invocations")
     assert "function_name" not in lines[-1]
     assert "asset_id" not in lines[-1]
+
+
+def emf_lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_each_invocation_flushes_its_own_metrics_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    both = threading.Barrier(2, timeout=10)
+
+    @instrumented
+    def handler(event: dict[str, Any], _context: Any) -> None:
+        for _ in range(2):  # interleaved with the other invocation's
+            add_metric(f"{event['who']}Records", MetricUnit.Count, event["n"])
+            both.wait()
+
+    threads = [
+        threading.Thread(target=handler, args=({"who": who, "n": n}, context(who)))
+        for who, n in (("Ingest", 1), ("Transcode", 2))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    lines = emf_lines(capsys.readouterr().out)
+    assert len(lines) == 2
+    names = [[m["Name"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]] for line in lines]
+    assert sorted(names) == [["IngestRecords"], ["TranscodeRecords"]]
+    for line in lines:
+        expected = [1.0, 1.0] if "IngestRecords" in line else [2.0, 2.0]
+        assert line.get("IngestRecords", line.get("TranscodeRecords")) == expected
+        assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Lumiere"
+
+
+def test_metrics_outside_an_invocation_are_dropped_and_none_print_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    add_metric("Stray", MetricUnit.Count, 1)  # library code run by a script: no one flushes
+
+    @instrumented
+    def quiet(_event: Any, _context: Any) -> None:
+        pass
+
+    @instrumented
+    def counting(_event: Any, _context: Any) -> None:
+        add_metric("Counted", MetricUnit.Count, 1)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "No application metrics to publish"
+        quiet({}, context("Fn"))
+    assert emf_lines(capsys.readouterr().out) == []
+    counting({}, context("Fn"))
+    [line] = emf_lines(capsys.readouterr().out)
+    assert line["Counted"] == [1.0]
+    assert "Stray" not in line
+
+
+def test_outcomes_are_counted_by_status_and_reason_and_can_be_switched_off(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    count_outcome("FAILED", "corrupt")
+    [line] = emf_lines(capsys.readouterr().out)
+    assert line["AssetsFinished"] == [1.0]
+    assert (line["status"], line["reason"]) == ("FAILED", "corrupt")
+    assert sorted(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == [
+        "reason", "service", "status",
+    ]  # fmt: skip
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # the quiet local demo
+    count_outcome("READY")
+    assert emf_lines(capsys.readouterr().out) == []

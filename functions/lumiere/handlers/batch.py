@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lumiere.errors import MalformedEventError, ReasonCode
-from lumiere.observability import MetricUnit, logger, metrics
+from lumiere.observability import MetricUnit, add_metric, logger
 
 # (asset_id, reason, message) -> None
 FailureRecorder = Callable[[str, ReasonCode, str], None]
@@ -33,9 +33,7 @@ def process_sqs_batch(
     # Report a wholly failed batch item by item too, rather than raising: SQS then
     # retries exactly the same records either way, and the response says which.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    metrics.add_metric(
-        name="RecordsReceived", unit=MetricUnit.Count, value=len(event.get("Records", []))
-    )
+    add_metric("RecordsReceived", MetricUnit.Count, len(event.get("Records", [])))
     return dict(
         process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
@@ -56,7 +54,7 @@ def record_and_raise(
 ) -> None:
     """Called with the error of a failed record. Always re-raises, so SQS retries it and
     finally moves it to the DLQ; on the last attempt the asset is marked FAILED first."""
-    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
+    add_metric("RecordsFailed", MetricUnit.Count, 1)
     if isinstance(error, MalformedEventError) or asset_id is None:
         raise error  # nothing to mark
     if not is_last_attempt(record, max_attempts):

@@ -12,7 +12,7 @@ from typing import Any
 
 from lumiere.handlers import runtime
 from lumiere.mediaconvert.job_events import parse_job_event
-from lumiere.observability import MetricUnit, instrumented, logger, metrics
+from lumiere.observability import MetricUnit, add_metric, instrumented, logger
 from lumiere.pipeline.mediaconvert import handle_job_event
 
 
@@ -21,6 +21,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     job = parse_job_event(event)
     logger.thread_safe_append_keys(asset_id=job.asset_id, job_id=job.job_id)
     outcome = handle_job_event(job, runtime.catalogue(), runtime.settings())
-    metrics.add_metric(name="MediaConvertEvents", unit=MetricUnit.Count, value=1)
+    add_metric("MediaConvertEvents", MetricUnit.Count, 1)
     logger.info("job state change", status=job.status, outcome=outcome)
     return {"asset_id": job.asset_id, "job_id": job.job_id, "outcome": outcome.value}
