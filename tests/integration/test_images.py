@@ -122,6 +122,21 @@ def test_pixel_ratio_gravity_and_background_reach_the_rendering(
     padded = render("w_300,h_100,fit_contain,bg_00ff00,f_png")
     assert padded.size == (300, 100)
     assert close_to(padded.getpixel((3, 50)), (0, 255, 0))
+    # a quarter turn clockwise: the marker goes top-right, the box fits the turned picture
+    turned = render("w_160,rot_90,f_png")
+    assert turned.size == (160, 120)
+    assert close_to(turned.getpixel((155, 4)), (255, 0, 0))
+    assert not close_to(turned.getpixel((4, 4)), (255, 0, 0))
+    # the top-left 600x600 of the upright photo: the marker fills its top-left quarter
+    part = render("w_100,h_100,crop_0x0x0.5x0.375,f_png")
+    assert close_to(part.getpixel((10, 10)), (255, 0, 0))
+    assert close_to(part.getpixel((90, 90)), (40, 120, 200))
+    # blurred, the marker's edge (75 px in at this size) is no longer sharp
+    sharp, soft = render("w_300,f_png"), render("w_300,bl_6,f_png")
+    assert close_to(sharp.getpixel((72, 30)), (255, 0, 0))
+    r, _, b = soft.getpixel((72, 30))
+    assert r < 230
+    assert b > 60
 
 
 def close_to(a: tuple[int, ...], b: tuple[int, ...]) -> bool:

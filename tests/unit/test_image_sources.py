@@ -17,7 +17,11 @@ ASSET = "0123456789abcdef0123456789abcdef"
 @pytest.mark.parametrize(
     ("options", "expected"),
     [("w_320", "360p"), ("w_640,h_360", "360p"), ("w_641", "720p"), ("h_800", "1080p"),
-     ("w_1280,h_1280", "1080p"), ("w_4000", "1080p")],
+     ("w_1280,h_1280", "1080p"), ("w_4000", "1080p"),
+     # the part kept must fill the box: half the frame at 640 wide needs the 720p frame
+     ("w_640,crop_0x0x0.5x1", "720p"), ("w_320,crop_0.25x0.25x0.5x0.5", "360p"),
+     # turned a quarter, a 360 px tall box needs a frame 360 px wide
+     ("h_360,rot_90", "360p"), ("h_641,rot_270", "720p"), ("w_361,rot_90", "720p")],
 )  # fmt: skip
 def test_the_smallest_rendition_that_fills_the_box_is_decoded(options: str, expected: str) -> None:
     assert pick_rendition(RUNGS, parse_transform(options))["name"] == expected

@@ -29,7 +29,10 @@ def test_defaults_depend_on_what_is_given() -> None:
      "w_1,h_1,fit_contain,g_north", "w_1,h_1,g_north,sc_0", "w_1,h_1,g_1.5x0",
      "w_1,h_1,g_0.5", "w_1,bg_fff", "w_1,bg_12345g", "w_320,fps_10", "w_320,d_11",
      "w_320,d_0.05", "w_700,d_1", "w_400,dpr_2,d_1", "w_320,h_200,d_1,fit_cover",
-     "w_10,h_10,d_1,g_north", "w_320,f_gif", "w_320,d_1,f_avif", "w_320,d_1,fps_31"],
+     "w_10,h_10,d_1,g_north", "w_320,f_gif", "w_320,d_1,f_avif", "w_320,d_1,fps_31",
+     "w_1,rot_45", "w_1,rot_360", "w_1,rot_-90", "w_1,crop_0x0x0x1", "w_1,crop_0.5x0x0.6x1",
+     "w_1,crop_0x0.8x1x0.3", "w_1,crop_0x0x1", "w_1,crop_0.1234x0x0.5x0.5", "w_1,bl_0",
+     "w_1,bl_101", "w_1,bl_2.25", "w_320,d_1,bl_5", "w_320,d_1,rot_90", "w_1,crop_1x0x0.5x1"],
 )  # fmt: skip
 def test_bad_options_are_refused(text: str) -> None:
     with pytest.raises(InvalidRequestError):
@@ -122,3 +125,23 @@ def test_links_are_signed_and_tampering_is_detected() -> None:
     assert not verify_path("other", path, query)
     assert not verify_path(SECRET, path, None)
     assert not verify_path("", path, sign_path("", path))  # no secret: endpoint off
+
+
+def test_turn_crop_and_blur_have_one_canonical_form_and_scale_with_dpr() -> None:
+    spec = parse_transform("w_400,h_300,crop_0.1x0.200x0.5x0.5,rot_90,bl_2.5,dpr_2")
+    assert (spec.rotation, spec.blur) == (90, 2.5)
+    assert spec.region is not None
+    assert (spec.region.left, spec.region.top, spec.region.width) == (0.1, 0.2, 0.5)
+    assert spec.canonical() == (
+        "bl_2.5,crop_0.1x0.2x0.5x0.5,dpr_2,f_auto,fit_cover,h_300,q_80,rot_90,sc_1,w_400"
+    )
+    assert parse_transform(spec.canonical()) == spec
+    assert spec.pixel_blur == 5.0  # a 2x picture blurs twice as many pixels
+    # the whole source a 800x600 part of a quarter-turned picture needs: turned back
+    assert spec.source_box() == (1200.0, 1600.0)
+    # absent, they leave the canonical form (and every earlier link's key) as it was
+    assert parse_transform("w_320").canonical() == "f_auto,fit_inside,q_80,sc_1,w_320"
+    # a region that reaches the edge is kept as given
+    edge = parse_transform("w_1,crop_0.5x0.5x0.5x0.5").region
+    assert edge is not None
+    assert (edge.left + edge.width, edge.top + edge.height) == (1.0, 1.0)

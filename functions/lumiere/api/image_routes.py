@@ -136,6 +136,9 @@ def _render(item: dict[str, Any], spec: TransformSpec, cache_key: str) -> None:
         quality=spec.quality,
         focus=crop_focus(item.get("outputs") or {}) if point is None else CropFocus(point=point),
         background=spec.background_rgb,
+        rotation=spec.rotation,
+        region=spec.region,
+        blur_radius=spec.pixel_blur,
     )
     put_bytes(settings.media_bucket, cache_key, rendered.data, rendered.content_type)
 

@@ -56,9 +56,10 @@ def source_picture(
 
 def pick_rendition(renditions: list[dict[str, Any]], spec: TransformSpec) -> dict[str, Any]:
     """The smallest rendition that fills the requested box (the less there is to decode,
-    the sooner the answer), else the largest."""
+    the sooner the answer), else the largest. With ``crop_`` the part kept must fill it,
+    so the whole frame must be larger; with ``rot_90`` its sides swap."""
     by_area = sorted(renditions, key=lambda r: int(r.get("width") or 0) * int(r.get("height") or 0))
-    box_w, box_h = spec.pixel_box()
+    box_w, box_h = spec.source_box()
     for rendition in by_area:
         width, height = int(rendition.get("width") or 0), int(rendition.get("height") or 0)
         if width >= (box_w or 0) and height >= (box_h or 0):

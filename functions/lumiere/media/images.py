@@ -29,7 +29,7 @@ import os
 import struct
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +55,7 @@ from lumiere.media.heif import register_heif
 from lumiere.media.image_probe import still_frame_count
 from lumiere.media.jpeg_scaled import decode_scaled
 from lumiere.media.presets import read_preset
+from lumiere.media.reframe import Region, blur, reframe, reframe_faces, turned_size
 from lumiere.media.smartcrop import Box, choose_crop, crop_size
 from lumiere.media.sniff import SNIFF_BYTES, bmff_image_format, check_image_pixels
 from lumiere.media.workers import PriorityWorkers
@@ -826,9 +827,16 @@ def transform(
     focus: CropFocus | None = None,
     preset: ImagePreset | None = None,
     background: tuple[int, int, int] = (255, 255, 255),
+    rotation: int = 0,
+    region: Region | None = None,
+    blur_radius: float = 0,
 ) -> Variant:
     """One picture for the on-the-fly endpoint. Never upscales: when the source is too
     small, the output keeps the requested shape at the largest size the source fills.
+    The upright picture is first turned ``rotation`` degrees clockwise and cut to
+    ``region`` (media/reframe.py); what follows sees only that part, and the face boxes
+    of ``focus`` are carried into it. ``blur_radius`` (pixels of the requested box)
+    blurs the result.
 
     - cover: exactly width x height, cropped around ``focus`` (faces or a point) or,
       without one, around the most detailed region (smartcrop);
@@ -848,10 +856,20 @@ def transform(
         raise InvalidRequestError(f"Unknown image format {format!r}.")
     data = read_source(source)
     img = open_image(data, max_pixels=preset.max_pixels)
-    up_w, up_h = _upright_size(img)
+    full_w, full_h = _upright_size(img)
+    # The part kept, in pixels of the full-size source: what the box is fitted to.
+    up_w, up_h = turned_size(full_w, full_h, rotation)
+    if region is not None:
+        up_w, up_h = max(1.0, up_w * region.width), max(1.0, up_h * region.height)
     box_w, box_h = _box(width, height, up_w, up_h)
+    asked_w = box_w
     scale = (max if fit == "cover" else min)(box_w / up_w, box_h / up_h)
-    img = normalise(decode_for(img, data, up_w, up_w * min(1.0, scale * TRANSFORM_DRAFT_GAP)))
+    # One scale for the whole picture: the decode need be no larger than the part needs.
+    img = normalise(decode_for(img, data, full_w, full_w * min(1.0, scale * TRANSFORM_DRAFT_GAP)))
+    if rotation or region is not None:
+        img = reframe(img, rotation, region)
+        if focus is not None and focus.faces:
+            focus = replace(focus, faces=reframe_faces(focus.faces, rotation, region))
     if scale > 1:  # the source cannot fill the box: shrink the box, keep its shape
         box_w, box_h = max(1, round(box_w / scale)), max(1, round(box_h / scale))
         scale = 1.0
@@ -862,6 +880,8 @@ def transform(
         picture = _resize(img, size)
         if fit == "contain" and picture.size != (box_w, box_h):
             picture = _letterbox(picture, box_w, box_h, background)
+    if blur_radius:  # as asked of the box, at the size the picture came out
+        picture = blur(picture, blur_radius * picture.width / asked_w)
     if format == "jpeg":  # no alpha: the background shows through, not always white
         picture = flatten(picture, background)
     quality = quality if quality is not None else preset.quality.get(format, 80)

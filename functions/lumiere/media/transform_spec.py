@@ -7,9 +7,12 @@ for the box (``srcset``); ``g_north`` or ``g_0.3x0.2`` places a cover crop by ha
 smart crop would choose; ``bg_1a2b3c`` paints contain's padding and what shows through
 a transparent picture saved as JPEG; ``d_2`` (with ``t_``, from 0 without) makes a
 looping animation of that many seconds from that moment (Mux's ``animated.webp``), as
-animated WebP or GIF at ``fps_`` frames a second. Parsing is strict (unknown keys, duplicates and
-out-of-range values are refused) and the canonical form sorts the keys, so one picture
-has one signature and one cache key.
+animated WebP or GIF at ``fps_`` frames a second. ``rot_90`` turns the picture a
+quarter turn clockwise (180, 270) and ``crop_0.1x0.2x0.5x0.5`` keeps a region of it
+(left, top, width, height in fractions of the turned picture) before it is fitted into
+the box; ``bl_20`` blurs the result (a Gaussian of that many CSS pixels). Parsing is
+strict (unknown keys, duplicates and out-of-range values are refused) and the canonical
+form sorts the keys, so one picture has one signature and one cache key.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import re
 from dataclasses import dataclass, replace
 
 from lumiere.errors import InvalidRequestError
+from lumiere.media.reframe import ROTATIONS, Region, turned_size
 
 FITS = ("cover", "contain", "inside")
 FORMATS = ("jpeg", "webp", "avif", "png")
@@ -32,6 +36,8 @@ _DPR = re.compile(r"^[1-4](\.\d{1,2})?$")
 _HEX = re.compile(r"^[0-9a-f]{6}$")
 _FRACTION = r"(?:0(?:\.\d{1,3})?|1(?:\.0{1,3})?)"
 _FOCAL_POINT = re.compile(rf"^({_FRACTION})x({_FRACTION})$")
+_REGION = re.compile(rf"^({_FRACTION})x({_FRACTION})x({_FRACTION})x({_FRACTION})$")
+MAX_BLUR = 100
 # Where a named gravity puts the crop: the point (fractions of the picture) it centres
 # on, which the crop window's edges then clamp to the picture's.
 GRAVITIES: dict[str, tuple[float, float]] = {
@@ -75,12 +81,23 @@ class TransformSpec:
     background: str | None = None  # rrggbb; white when not given
     duration: float | None = None  # an animation of this many seconds from ``time``
     fps: int | None = None  # the animation's frames a second
+    rotation: int = 0  # quarter turns clockwise, in degrees, before the crop and fit
+    region: Region | None = None  # the part kept, in fractions of the turned picture
+    blur: float = 0  # Gaussian blur radius in CSS pixels of the box
 
     def canonical(self) -> str:
         # Options at their defaults are left out when they came after the first links
         # were signed (bg, d, dpr, fps, g, t), so those links keep their cache keys.
+        region = self.region
         parts = {
             "bg": self.background,
+            "bl": _decimal(self.blur, 1) if self.blur else None,
+            "crop": "x".join(
+                _decimal(v, 3) for v in (region.left, region.top, region.width, region.height)
+            )
+            if region
+            else None,
+            "rot": str(self.rotation) if self.rotation else None,
             "d": format_seconds(self.duration) if self.duration is not None else None,
             "dpr": _decimal(self.dpr, 2) if self.dpr != 1 else None,
             "fps": str(self.fps) if self.fps is not None else None,
@@ -114,15 +131,33 @@ class TransformSpec:
     def extension(self) -> str:
         return "jpg" if self.format == "jpeg" else self.format
 
+    def pixel_scale(self) -> float:
+        """Pixels per CSS pixel of the box: ``dpr``, less when a side would pass MAX_SIDE."""
+        sides = [side for side in (self.width, self.height) if side]
+        return min(self.dpr, MAX_SIDE / max(sides)) if sides else self.dpr
+
     def pixel_box(self) -> tuple[int | None, int | None]:
         """The box in pixels: the CSS box times ``dpr``, scaled down as a whole (shape
         kept) when a side would pass MAX_SIDE."""
-        sides = [side for side in (self.width, self.height) if side]
-        factor = min(self.dpr, MAX_SIDE / max(sides)) if sides else self.dpr
+        factor = self.pixel_scale()
         return (
             round(self.width * factor) if self.width else None,
             round(self.height * factor) if self.height else None,
         )
+
+    def source_box(self) -> tuple[float | None, float | None]:
+        """The size the whole source (before the turn and the crop) must have for the
+        part kept to fill the pixel box: what a video's rendition is chosen by."""
+        width, height = self.pixel_box()
+        if self.region is not None:
+            width = width / self.region.width if width else None
+            height = height / self.region.height if height else None
+        source_w, source_h = turned_size(width or 0, height or 0, self.rotation)
+        return source_w or None, source_h or None
+
+    @property
+    def pixel_blur(self) -> float:
+        return self.blur * self.pixel_scale()
 
     def focus_point(self) -> tuple[float, float] | None:
         """Where a cover crop centres by hand; None: smart crop chooses."""
@@ -173,6 +208,36 @@ def _background(value: str) -> str:
     return value
 
 
+def _rotation(value: str) -> int:
+    if not value.isdigit() or int(value) not in ROTATIONS:
+        raise InvalidRequestError("rot must be 90, 180 or 270 (degrees clockwise).")
+    return int(value)
+
+
+def _region(value: str) -> Region:
+    match = _REGION.match(value)
+    if match is None:
+        raise InvalidRequestError(
+            "crop must be left x top x width x height in fractions of the picture, with at "
+            "most three decimals (crop_0.1x0.2x0.5x0.5)."
+        )
+    left, top, width, height = (float(v) for v in match.groups())
+    if width == 0 or height == 0 or left + width > 1.0005 or top + height > 1.0005:
+        raise InvalidRequestError(
+            "crop must keep part of the picture: width and height above 0, and left + width "
+            "and top + height at most 1."
+        )
+    return Region(left, top, min(width, 1 - left), min(height, 1 - top))
+
+
+def _blur(value: str) -> float:
+    if not re.fullmatch(r"\d{1,3}(\.\d)?", value) or not 0 < float(value) <= MAX_BLUR:
+        raise InvalidRequestError(
+            f"bl must be a blur radius in pixels above 0 and at most {MAX_BLUR} (bl_20, bl_2.5)."
+        )
+    return round(float(value), 1)
+
+
 def _time(value: str) -> float:
     if not _TIME.match(value) or float(value) > MAX_TIME_SECONDS:
         raise InvalidRequestError(
@@ -200,7 +265,9 @@ def parse_transform(text: str) -> TransformSpec:
         if key in seen:
             raise InvalidRequestError(f"Option {key} is given twice.")
         seen[key] = value
-    unknown = set(seen) - {"w", "h", "fit", "f", "q", "sc", "t", "dpr", "g", "bg", "d", "fps"}
+    unknown = set(seen) - {
+        "w", "h", "fit", "f", "q", "sc", "t", "dpr", "g", "bg", "d", "fps", "rot", "crop", "bl",
+    }  # fmt: skip
     if unknown:
         raise InvalidRequestError(f"Unknown option(s): {', '.join(sorted(unknown))}.")
     width = _int("w", seen["w"], 1, MAX_SIDE) if "w" in seen else None
@@ -223,8 +290,15 @@ def parse_transform(text: str) -> TransformSpec:
     if gravity != "auto" and "sc" in seen:
         raise InvalidRequestError("Give g (where to crop) or sc (smart crop on or off), not both.")
     background = _background(seen["bg"]) if "bg" in seen else None
-    spec = TransformSpec(width, height, fit, fmt, quality, smart, time, dpr, gravity, background)
+    spec = TransformSpec(
+        width, height, fit, fmt, quality, smart, time, dpr, gravity, background,
+        rotation=_rotation(seen["rot"]) if "rot" in seen else 0,
+        region=_region(seen["crop"]) if "crop" in seen else None,
+        blur=_blur(seen["bl"]) if "bl" in seen else 0,
+    )  # fmt: skip
     if "d" in seen:
+        if {"rot", "crop", "bl"} & set(seen):
+            raise InvalidRequestError("rot, crop and bl apply to still pictures, not to d_.")
         return _animation(spec, seen)
     if "fps" in seen:
         raise InvalidRequestError("fps is the frame rate of an animation: give d_ too.")
