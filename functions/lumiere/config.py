@@ -74,6 +74,8 @@ class Settings:
     webhook_secret: str = ""
     max_upload_bytes: int = 5 * 1024**3
     upload_url_ttl_seconds: int = 900
+    # GET /assets/{id}/original hands out a presigned GET of the upload valid this long.
+    download_url_ttl_seconds: int = 300
     # ffprobe/ffmpeg read the source through a presigned GET valid this long.
     source_url_ttl_seconds: int = 3600
     max_duration_seconds: float = 4 * 3600.0
@@ -190,6 +192,9 @@ class Settings:
             webhook_secret=env.get("WEBHOOK_SECRET", d.webhook_secret),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", d.max_upload_bytes),
             upload_url_ttl_seconds=_int(env, "UPLOAD_URL_TTL_SECONDS", d.upload_url_ttl_seconds),
+            download_url_ttl_seconds=_int(
+                env, "DOWNLOAD_URL_TTL_SECONDS", d.download_url_ttl_seconds
+            ),
             source_url_ttl_seconds=_int(env, "SOURCE_URL_TTL_SECONDS", d.source_url_ttl_seconds),
             max_duration_seconds=_float(env, "MAX_DURATION_SECONDS", d.max_duration_seconds),
             max_pixels=_int(env, "MAX_PIXELS", d.max_pixels),

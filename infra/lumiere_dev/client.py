@@ -333,6 +333,12 @@ class LumiereClient:
         """Make a video's frame at ``seconds`` its poster; None: the automatic one."""
         return self.update_asset(asset_id, poster_time=seconds)
 
+    def original(self, asset_id: str) -> dict[str, Any]:
+        """A short-lived link to the uploaded file (``url``, ``expires_at``, ``filename``,
+        ``size``)."""
+        r = self.api.get(f"{self.api_url}/assets/{asset_id}/original", timeout=self.timeout)
+        return dict(self._json(r))
+
     def content_key(self, asset_id: str) -> bytes:
         """An encrypted asset's 16-byte HLS key (what a player fetches from EXT-X-KEY)."""
         r = self.api.get(f"{self.api_url}/assets/{asset_id}/key", timeout=self.timeout)

@@ -1,5 +1,6 @@
-"""`lumiere upload|ls|show|edit|image|poster|rm`: the web app's operations from a terminal, against
-the local stack or a deployed API (--api-url/--token or LUMIERE_API_URL/LUMIERE_TOKEN)."""
+"""`lumiere upload|ls|show|edit|image|poster|download|rm`: the web app's operations from a
+terminal, against the local stack or a deployed API (--api-url/--token or
+LUMIERE_API_URL/LUMIERE_TOKEN)."""
 
 from __future__ import annotations
 
@@ -327,6 +328,29 @@ def _seconds_or_auto(text: str) -> str:
     return text
 
 
+def cmd_download(args: argparse.Namespace) -> int:
+    """The uploaded file, byte for byte, saved under its name (or -o)."""
+    link = _client(args).original(args.asset_id)
+    out = Path(args.output or Path(link["filename"]).name)
+    if out.exists() and not args.force:
+        print(f"lumiere: {out} exists (--force to replace it)", file=sys.stderr)
+        return 2
+    written = 0
+    # The storage's own URL: a plain session, so the API's token never goes there.
+    with requests.get(link["url"], stream=True, timeout=60) as r:
+        if r.status_code != 200:
+            print(f"lumiere: the storage answered HTTP {r.status_code}", file=sys.stderr)
+            return 1
+        partial = out.with_name(out.name + ".part")
+        with partial.open("wb") as fh:
+            for chunk in r.iter_content(1 << 20):
+                fh.write(chunk)
+                written += len(chunk)
+        partial.replace(out)  # a file of that name is whole, or absent
+    print(f"{out}: {_size(written)}")
+    return 0
+
+
 def cmd_rm(args: argparse.Namespace) -> int:
     client = _client(args)
     for asset_id in args.asset_ids:
@@ -460,6 +484,13 @@ def add_api_commands(
         "seconds", type=_seconds_or_auto, help="seconds into the video, or auto (the pipeline's)"
     )
     poster.set_defaults(func=run_api_command, api_func=cmd_poster)
+
+    down = sub.add_parser("download", help="save the uploaded file itself")
+    api_options(down)
+    down.add_argument("asset_id")
+    down.add_argument("-o", "--output", help="file to write (default: its name, here)")
+    down.add_argument("--force", action="store_true", help="replace an existing file")
+    down.set_defaults(func=run_api_command, api_func=cmd_download)
 
     rm = sub.add_parser("rm", help="delete assets (the original and every output)")
     api_options(rm)

@@ -388,6 +388,19 @@ def test_a_title_given_on_the_asset_page_names_it_as_text_everywhere(
     assert "title" not in client.get_asset(asset_id)
 
 
+def test_the_original_downloads_byte_for_byte_under_its_name(
+    page: Any, stack: LocalStack, uploaded: dict[str, str], clips: dict[str, Path]
+) -> None:
+    asset_id = uploaded["astronaut.png"]
+    open_asset(page, stack, asset_id)
+    with page.expect_download() as download:
+        page.click("#download-original")
+    saved = download.value
+    assert saved.suggested_filename == clips["image"].name
+    assert Path(saved.path()).read_bytes() == clips["image"].read_bytes()
+    assert page.evaluate("location.hash") == f"#/assets/{asset_id}"  # still on the page
+
+
 def test_deleting_from_the_asset_page_removes_it_from_the_list(
     page: Any, stack: LocalStack, tmp_path: Path
 ) -> None:

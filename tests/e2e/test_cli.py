@@ -214,6 +214,20 @@ def test_edit_titles_an_asset_and_ls_and_show_name_it_so(
     assert "--title names one file" in two.stderr
 
 
+def test_download_saves_the_original_whole(
+    stack: LocalStack, uploaded: Uploaded, media: Media, tmp_path: Path
+) -> None:
+    target = tmp_path / "copy.png"
+    run = lumiere("download", uploaded.ids["image.png"], "-o", str(target), api_url=stack.api_url)
+    assert run.returncode == 0, run.stderr
+    assert target.read_bytes() == media.image.read_bytes()
+    assert run.stdout.startswith(f"{target}: ")
+    again = lumiere("download", uploaded.ids["image.png"], "-o", str(target), api_url=stack.api_url)
+    assert again.returncode == 2
+    assert "exists (--force to replace it)" in again.stderr
+    assert not list(tmp_path.glob("*.part"))
+
+
 def test_rm_deletes_and_show_then_says_so(stack: LocalStack, uploaded: Uploaded) -> None:
     asset_id = uploaded.ids["notes.mp4"]
     run = lumiere("rm", asset_id, api_url=stack.api_url)

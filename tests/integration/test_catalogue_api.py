@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -299,3 +300,42 @@ def test_a_search_of_a_large_library_answers_in_bounded_reads_and_resumes(
     expected = [asset_id for asset_id, match in reversed(made) if match]
     assert matches == expected  # all six, once each, newest first
     assert pages > len(expected) // 2  # some pages came back short: the budget held
+
+
+def test_the_original_comes_back_as_the_version_ingest_probed(
+    stack: LocalStack, client: LumiereClient, media: Media
+) -> None:
+    name = "Été 2026.wav"
+    data = media.tone.read_bytes()
+    ticket = client.request_upload(name, "audio/wav", len(data))
+    asset_id = ticket["asset_id"]
+    with pytest.raises(ApiError) as e:
+        client.original(asset_id)  # nothing uploaded yet
+    assert e.value.status == 409
+
+    def post(body: bytes) -> None:
+        form = ticket["upload"]
+        r = requests.post(
+            form["url"], data=form["fields"], files={"file": (name, body)}, timeout=30
+        )
+        assert r.status_code in (200, 201, 204), r.text
+
+    post(data)
+    process_all(stack)
+    assert client.get_asset(asset_id)["status"] == "READY"
+    # the same form posted again (it is valid until it expires) makes a second version
+    # of the key; what the owner gets back is still the file that was processed
+    post(b"RIFF" + b"\0" * 64)
+    link = client.original(asset_id)
+    assert (link["filename"], link["size"]) == (name, len(data))
+    assert link["expires_at"] > time.time() + 60
+    got = requests.get(link["url"], timeout=30)  # no token: the link is the permission
+    assert got.status_code == 200
+    assert got.content == data
+    disposition = got.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="_t_ 2026.wav"')
+    assert "filename*=UTF-8''%C3%89t%C3%A9%202026.wav" in disposition
+    assert client.delete_asset(asset_id) == 204
+    with pytest.raises(ApiError) as e:
+        client.original(asset_id)
+    assert e.value.status == 404

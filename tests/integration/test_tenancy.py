@@ -40,6 +40,7 @@ def asset_routes(stack: LocalStack, asset: dict[str, Any]) -> list[tuple[str, st
     return [
         ("GET", f"/assets/{asset_id}"),
         ("GET", f"/assets/{asset_id}/playback"),
+        ("GET", f"/assets/{asset_id}/original"),
         ("GET", thumbnail),
         ("DELETE", f"/assets/{asset_id}"),  # last: for the owner it would delete
     ]

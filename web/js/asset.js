@@ -2,7 +2,8 @@
 // placeholder; the probe summary; analysis results with faces drawn over the poster.
 import { thumbHashToDataURL } from "../vendor/thumbhash.js";
 import {
-  FINAL, apiImage, apiUrl, deleteAsset, getAsset, setPosterTime, setVisibility, updateAsset,
+  FINAL, apiImage, apiUrl, deleteAsset, getAsset, getOriginal, setPosterTime, setVisibility,
+  updateAsset,
 } from "./api.js";
 import { createPlayer, destroyPlayer } from "./player.js";
 import { displayName, el, formatBytes, formatDate, formatTime } from "./util.js";
@@ -226,6 +227,13 @@ function render(container, asset) {
           await showAsset(container, asset.asset_id);
         },
       }, isPublic ? "Public · make private" : "Private · make public"),
+      " ",
+      // The file as uploaded: the storage's link answers with an attachment, so going to
+      // it saves the file and the page stays where it is.
+      asset.status === "CREATED" ? null : el("button", {
+        type: "button", id: "download-original", title: "The file as you uploaded it",
+        onclick: async () => { location.assign((await getOriginal(asset.asset_id)).url); },
+      }, "Download original"),
       " ",
       el("button", { type: "button", id: "delete", onclick: async () => {
         if (!confirm(`Delete ${displayName(asset)}?`)) return;

@@ -13,6 +13,7 @@ from lumiere.api.identity import caller_id
 from lumiere.api.image_links import signed_transform_url
 from lumiere.api.image_routes import THUMBNAIL
 from lumiere.api.media_links import served_publicly, signed_access, urls_for
+from lumiere.api.original_download import original_link
 from lumiere.api.ownership import error, owned_asset
 from lumiere.api.pagination import decode_cursor, encode_cursor, parse_limit
 from lumiere.api.poster_choice import choose_poster
@@ -188,6 +189,30 @@ def playback(asset_id: str) -> Response:
             cookies=access.cookies(),
         )
     return Response(body=body, status_code=200, headers={"Cache-Control": "no-store"})
+
+
+@app.route("/assets/{asset_id}/original", methods=["GET"], cors=True)
+def original(asset_id: str) -> Response:
+    """The uploaded file itself, for its owner: a presigned GET valid a few minutes that
+    saves it under its name (``url``, ``expires_at``, ``filename``, ``size``). 409
+    until the upload has arrived."""
+    item = _owned_asset(asset_id)
+    if item.get("status") == AssetStatus.DELETED:
+        raise NotFoundError(f"No asset {asset_id}.")
+    if not item.get("source"):
+        return error(409, "not_ready", "The file has not been uploaded yet.")
+    link = original_link(item, runtime.settings())
+    return Response(
+        body={
+            "asset_id": asset_id,
+            "url": link.url,
+            "expires_at": link.expires_at,
+            "filename": link.filename,
+            "size": link.size,
+        },
+        status_code=200,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @app.route("/assets/{asset_id}/key", methods=["GET"], cors=True)

@@ -70,8 +70,18 @@ def _version(version_id: str | None) -> dict[str, str]:
     return {"VersionId": version_id} if version_id else {}
 
 
-def presign_get(bucket: str, key: str, *, ttl_seconds: int, version_id: str | None = None) -> str:
+def presign_get(
+    bucket: str,
+    key: str,
+    *,
+    ttl_seconds: int,
+    version_id: str | None = None,
+    disposition: str | None = None,
+) -> str:
+    """``disposition``: the Content-Disposition S3 answers with (signed into the URL)."""
     params = {"Bucket": bucket, "Key": key, **_version(version_id)}
+    if disposition:
+        params["ResponseContentDisposition"] = disposition
     return str(
         client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
     )
