@@ -46,10 +46,12 @@ def test_list_paginates_newest_first_and_filters(
     process_all(stack)
 
     seen, cursor, pages = [], None, 0
+    seen_items: list[dict[str, Any]] = []
     while True:
         page = client.list_assets(limit=2, **({"cursor": cursor} if cursor else {}))
         assert len(page["items"]) <= 2
         seen += [item["asset_id"] for item in page["items"]]
+        seen_items += page["items"]
         pages += 1
         cursor = page["next_cursor"]
         if not cursor:
@@ -62,6 +64,8 @@ def test_list_paginates_newest_first_and_filters(
     assert {i["asset_id"] for i in only_ready} >= set(ready)
     assert all(i["status"] == "READY" and i["kind"] == "audio" for i in only_ready)
     assert all(i["hls_url"].split("?")[0].endswith("/hls/master.m3u8") for i in only_ready)
+    assert all(abs(i["duration"] - 2) < 0.1 for i in only_ready)  # the 2 s tone's length
+    assert "duration" not in next(i for i in seen_items if i["asset_id"] == pending)
     [f] = [i for i in client.list_assets(status="FAILED")["items"] if i["asset_id"] == failed]
     assert f["error"]["reason"] == "unsupported_format"
 

@@ -2,7 +2,7 @@
 // the search box (GET /assets?q=, as you type), and the drop zone: one or many files,
 // each with a real byte progress bar.
 import { FINAL, listAssets, uploadFile } from "./api.js";
-import { displayName, el, formatBytes, formatDate } from "./util.js";
+import { displayName, el, formatBytes, formatDate, formatTime } from "./util.js";
 
 const POLL_MS = 1500;
 const PAGE = 50;
@@ -21,7 +21,7 @@ function row(a) {
   return el("tr", { "data-asset-id": a.asset_id, "data-status": a.status },
     el("td", {}, thumb),
     el("td", {}, el("a", { href: `#/assets/${a.asset_id}`, title: a.filename }, displayName(a))),
-    el("td", {}, a.kind || ""),
+    el("td", {}, a.kind || "", a.duration ? el("span", { class: "duration" }, ` · ${formatTime(a.duration)}`) : null),
     el("td", {}, el("span", { class: `status status-${a.status}` }, a.status)),
     el("td", {}, progress, FINAL.has(a.status) ? "" : ` ${a.progress || 0}%`),
     el("td", {}, formatDate(a.created_at)));

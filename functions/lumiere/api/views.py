@@ -161,9 +161,13 @@ def _previews_view(previews: dict[str, Any], url_for: Callable[[str], str]) -> d
 
 
 def summary_view(item: dict[str, Any], url_for: Callable[[str], str]) -> dict[str, Any]:
-    """An asset as a list shows it: no probe, the poster and the master URL only."""
+    """An asset as a list shows it: no probe but its length, the poster and the master
+    URL only."""
     view = {k: item[k] for k in _PUBLIC_FIELDS if k in item}
     view["visibility"] = _visibility(item)
+    duration = (item.get("probe") or {}).get("duration")
+    if duration and item.get("kind") != "image":  # a still's "duration" is its frame's
+        view["duration"] = duration
     outputs = item.get("outputs") or {}
     if "poster" in outputs:
         view["poster_url"] = url_for(outputs["poster"])
