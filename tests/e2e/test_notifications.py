@@ -109,3 +109,35 @@ def test_ready_and_failed_are_announced(
     retried = [h["Lumiere-Event-Id"] for h, b in receiver.requests if json.loads(b) == bodies[0]]
     assert len(retried) == 2
     assert len(set(retried)) == 1  # a retry carries the same event id
+
+
+def test_a_deletion_is_announced_once_without_outputs(
+    stack: LocalStack, receiver: Receiver, media: Media
+) -> None:
+    queue = events_queue(stack)
+    client = stack.api_client()
+    asset_id = client.upload_file(
+        media.tone, content_type="audio/wav", passthrough="order-99"
+    ).asset_id
+    client.wait_until_final(asset_id, timeout=60, interval=0.2)
+    stack.wait_idle(timeout=30)
+    before = len(receiver.requests)
+    assert client.delete_asset(asset_id) == 204
+    assert client.delete_asset(asset_id) == 204  # a repeat is not announced again
+
+    sqs = stack.client("sqs")
+    deleted: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", []):
+            event = json.loads(m["Body"])
+            if event["detail-type"] == "Asset Deleted":
+                deleted.append(event)
+    [event] = deleted
+    detail = event["detail"]
+    assert (detail["asset_id"], detail["status"], detail["passthrough"]) == (
+        asset_id, "DELETED", "order-99",
+    )  # fmt: skip
+    assert "outputs" not in detail  # they are gone
+    hooks = [json.loads(body) for _, body in receiver.requests[before:]]
+    assert [(h["type"], h["data"]["asset_id"]) for h in hooks] == [("Asset Deleted", asset_id)]

@@ -1,6 +1,7 @@
-"""Tell the world an asset is finished: an EventBridge event, and a signed webhook if one
-is configured. Announcing never changes the asset's outcome: a failure here is logged
-(the record in DynamoDB is the truth; consumers can always read it back)."""
+"""Tell the world an asset is finished (READY or FAILED) or deleted: an EventBridge
+event, and a signed webhook if one is configured. Announcing never changes the asset's
+outcome: a failure here is logged (the record in DynamoDB is the truth; consumers can
+always read it back)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from lumiere.pipeline.webhooks import deliver_webhook
 
 log = logging.getLogger(__name__)
 
-DETAIL_TYPES = {"READY": "Asset Ready", "FAILED": "Asset Failed"}
+# An API request that announces (a deletion) leaves itself this long for the webhook, so
+# it answers well inside API Gateway's 29 s even when the receiver hangs.
+REQUEST_WEBHOOK_BUDGET_SECONDS = 8.0
+DETAIL_TYPES = {"READY": "Asset Ready", "FAILED": "Asset Failed", "DELETED": "Asset Deleted"}
 
 
 def asset_event(asset: dict[str, Any]) -> dict[str, Any]:
@@ -29,14 +33,18 @@ def asset_event(asset: dict[str, Any]) -> dict[str, Any]:
         "passthrough": asset.get("passthrough"),
         "updated_at": asset.get("updated_at"),
     }
-    if asset.get("error"):
+    if asset.get("error") and asset["status"] == "FAILED":
         detail["error"] = asset["error"]
-    if asset.get("outputs"):
+    if asset.get("outputs") and asset["status"] == "READY":  # a deleted asset's are gone
         detail["outputs"] = asset["outputs"]
     return detail
 
 
-def announce(asset: dict[str, Any], settings: Settings) -> None:
+def announce(
+    asset: dict[str, Any], settings: Settings, *, webhook_budget_seconds: float | None = None
+) -> None:
+    """``webhook_budget_seconds``: the most the webhook's attempts may take (given by the
+    API, which must answer in time; the pipeline's functions wait for all three)."""
     detail_type = DETAIL_TYPES.get(str(asset.get("status")))
     if detail_type is None:
         return
@@ -50,4 +58,5 @@ def announce(asset: dict[str, Any], settings: Settings) -> None:
             settings.webhook_url,
             settings.webhook_secret,
             {"type": detail_type, "data": detail},
+            budget_seconds=webhook_budget_seconds,
         )

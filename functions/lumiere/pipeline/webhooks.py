@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Lumiere-Signature"
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5  # then 1 s; a webhook must not hold a worker long
+CONNECT_SECONDS = 3.0
+READ_SECONDS = 10.0
+MIN_ATTEMPT_SECONDS = 0.2  # less left than this: not worth another attempt
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -38,19 +41,33 @@ def verify(secret: str, header: str, body: bytes, *, now: int, tolerance: int = 
     return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
-def deliver_webhook(url: str, secret: str, payload: dict[str, Any]) -> bool:
-    """POST with retries on connection errors and 5xx; True once a 2xx is received."""
+def deliver_webhook(
+    url: str, secret: str, payload: dict[str, Any], *, budget_seconds: float | None = None
+) -> bool:
+    """POST with retries on connection errors and 5xx; True once a 2xx is received.
+    ``budget_seconds``: the most time all attempts may take together (an API request
+    must answer inside API Gateway's 29 s); the attempts then stop early."""
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
     event_id = str(uuid.uuid4())  # the same on every retry, so receivers can dedupe
-    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=3.0, read=10.0), retries=False)
+    http = urllib3.PoolManager(retries=False)
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     for attempt in range(1, ATTEMPTS + 1):
+        timeout = urllib3.Timeout(connect=CONNECT_SECONDS, read=READ_SECONDS)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left < MIN_ATTEMPT_SECONDS:
+                log.warning("webhook to %s: out of time after %s attempts", url, attempt - 1)
+                return False
+            timeout = urllib3.Timeout(
+                connect=min(CONNECT_SECONDS, left), read=min(READ_SECONDS, left), total=left
+            )
         headers = {
             "Content-Type": "application/json",
             "Lumiere-Event-Id": event_id,
             SIGNATURE_HEADER: sign(secret, int(time.time()), body),
         }
         try:
-            status = http.request("POST", url, body=body, headers=headers).status
+            status = http.request("POST", url, body=body, headers=headers, timeout=timeout).status
         except urllib3.exceptions.HTTPError as e:
             log.warning("webhook attempt %s to %s failed: %s", attempt, url, e)
         else:
