@@ -828,7 +828,7 @@ def test_variants_do_not_depend_on_the_number_of_threads(
 ) -> None:
     """The scheduler only changes when each variant is made, never what it is. (The
     banded first resize differs from a whole one by a level at band seams: off here.)"""
-    import lumiere.media.images as images
+    from lumiere.media.images import variants as images
 
     monkeypatch.setattr(images, "_PARALLEL_RESIZE_PIXELS", 10**12)
     data = encoded(photo_like(2400, 1600), quality=90)

@@ -9,8 +9,7 @@ import io
 import math
 
 import pytest
-from lumiere.media import images
-from lumiere.media.images import load_image_preset, make_variants
+from lumiere.media.images import decoding, load_image_preset, make_variants
 from lumiere.media.jpeg_scaled import decode_scaled
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
@@ -134,7 +133,7 @@ def test_variants_of_a_turned_photo_use_the_scaled_decode_and_come_out_upright(
         scales.append((scale, out.size if out else None))
         return out
 
-    monkeypatch.setattr(images, "decode_scaled", spy)
+    monkeypatch.setattr(decoding, "decode_scaled", spy)
     upright = upright_picture(2600, 1950)
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # orientation 6 undoes it
     data = jpeg(stored, exif=private_exif(6).tobytes())
