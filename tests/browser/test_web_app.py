@@ -118,6 +118,13 @@ def test_library_lists_the_uploads_with_their_status(
     rows.first.wait_for()
     listed = {r.get_attribute("data-asset-id"): r.get_attribute("data-status") for r in rows.all()}
     assert {listed.get(i) for i in uploaded.values()} == {"READY"}
+    # a video's row gives its length beside its kind, a still's none
+    card = page.inner_text(f'tr[data-asset-id="{uploaded["card.mp4"]}"]')
+    seconds = int(stack.api_client(USER).get_asset(uploaded["card.mp4"])["probe"]["duration"])
+    assert f"video · 0:{seconds:02d}" in card
+    assert "·" not in page.inner_text(
+        f'tr[data-asset-id="{uploaded["astronaut.png"]}"] td:nth-child(3)'
+    )
     # the name links to the asset page
     page.click(f'tr[data-asset-id="{uploaded["card.mp4"]}"] a')
     page.wait_for_selector("#asset-title")
