@@ -111,7 +111,7 @@ def test_ready_and_failed_are_announced(
     assert len(set(retried)) == 1  # a retry carries the same event id
 
 
-def test_a_deletion_is_announced_once_without_outputs(
+def test_a_change_then_a_deletion_are_announced_once_each(
     stack: LocalStack, receiver: Receiver, media: Media
 ) -> None:
     queue = events_queue(stack)
@@ -122,22 +122,29 @@ def test_a_deletion_is_announced_once_without_outputs(
     client.wait_until_final(asset_id, timeout=60, interval=0.2)
     stack.wait_idle(timeout=30)
     before = len(receiver.requests)
+    client.update_asset(asset_id, title="Renamed", passthrough="order-99")
     assert client.delete_asset(asset_id) == 204
     assert client.delete_asset(asset_id) == 204  # a repeat is not announced again
 
     sqs = stack.client("sqs")
-    deleted: list[dict[str, Any]] = []
+    seen: dict[str, list[dict[str, Any]]] = {}
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         for m in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", []):
             event = json.loads(m["Body"])
-            if event["detail-type"] == "Asset Deleted":
-                deleted.append(event)
-    [event] = deleted
+            if event["detail"]["asset_id"] == asset_id:
+                seen.setdefault(event["detail-type"], []).append(event)
+    [updated] = seen["Asset Updated"]
+    assert updated["detail"]["changed"] == ["passthrough", "title"]
+    assert (updated["detail"]["title"], updated["detail"]["status"]) == ("Renamed", "READY")
+    [event] = seen["Asset Deleted"]
     detail = event["detail"]
     assert (detail["asset_id"], detail["status"], detail["passthrough"]) == (
         asset_id, "DELETED", "order-99",
     )  # fmt: skip
     assert "outputs" not in detail  # they are gone
     hooks = [json.loads(body) for _, body in receiver.requests[before:]]
-    assert [(h["type"], h["data"]["asset_id"]) for h in hooks] == [("Asset Deleted", asset_id)]
+    assert [(h["type"], h["data"]["asset_id"]) for h in hooks] == [
+        ("Asset Updated", asset_id),
+        ("Asset Deleted", asset_id),
+    ]

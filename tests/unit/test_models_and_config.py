@@ -149,5 +149,7 @@ def test_asset_change_carries_only_the_details_given() -> None:
         "passthrough": None,  # null removes it
     }
     assert AssetChange.from_json({"title": ""}).details == {"title": None}
+    change = AssetChange.from_json({"title": "x", "visibility": "public", "poster_time": None})
+    assert sorted(change.fields) == ["poster_time", "title", "visibility"]  # what "changed" says
     with pytest.raises(InvalidRequestError, match="title"):
         AssetChange.from_json({"name": "x"})

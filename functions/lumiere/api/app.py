@@ -29,6 +29,7 @@ from lumiere.errors import (
 )
 from lumiere.handlers import runtime
 from lumiere.media.probe import MediaKind
+from lumiere.pipeline.announce import announce_update
 from lumiere.pipeline.deletion import delete_asset
 from lumiere.pipeline.details import change_details
 from lumiere.pipeline.encryption import is_encrypted
@@ -152,6 +153,7 @@ def update_asset(asset_id: str) -> Any:
         return error(503, "processing_error", "The frame could not be read; try again.")
     except StaleTransitionError as e:  # deleted meanwhile
         raise NotFoundError(f"No asset {asset_id}.") from e
+    announce_update(item, change.fields, runtime.settings())
     return asset_view(item, urls_for(item))
 
 

@@ -74,6 +74,16 @@ class AssetChange:
     # The title and passthrough given, each as stored (None: remove it).
     details: dict[str, str | None] = field(default_factory=dict)
 
+    @property
+    def fields(self) -> list[str]:
+        """The fields the request sets, in the body's words."""
+        given = [*self.details]
+        if self.visibility is not None:
+            given.append("visibility")
+        if self.sets_poster:
+            given.append("poster_time")
+        return given
+
     @classmethod
     def from_json(cls, body: Any) -> AssetChange:
         allowed = {"visibility", "poster_time", *DETAIL_FIELDS}
