@@ -232,7 +232,13 @@ function render(container, asset) {
       // it saves the file and the page stays where it is.
       asset.status === "CREATED" ? null : el("button", {
         type: "button", id: "download-original", title: "The file as you uploaded it",
-        onclick: async () => { location.assign((await getOriginal(asset.asset_id)).url); },
+        onclick: async (e) => {
+          try {
+            location.assign((await getOriginal(asset.asset_id)).url);
+          } catch (err) { // e.g. 409: the upload never arrived (FAILED upload_missing)
+            e.target.replaceWith(el("span", { class: "error", role: "alert" }, err.message));
+          }
+        },
       }, "Download original"),
       " ",
       el("button", { type: "button", id: "delete", onclick: async () => {
