@@ -6,6 +6,7 @@ reads the environment itself. Defaults work for the local stack.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "")
     return float(raw) if raw.strip() else default
+
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[IpNetwork, ...]:
+    """``"127.0.0.1/32, ::1"`` -> networks (IMPORT_ALLOWED_NETWORKS)."""
+    return tuple(
+        ipaddress.ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip()
+    )
 
 
 ANALYSIS_BACKENDS = ("offline", "aws", "off")
@@ -52,6 +63,13 @@ class Settings:
     uploads_bucket: str = "lumiere-local-uploads"
     media_bucket: str = "lumiere-local-mediabucket"
     transcode_queue_url: str = ""
+    # Imports from a URL (POST /uploads/url) go to ImportFunction through this queue;
+    # empty: this deployment does not import.
+    import_queue_url: str = ""
+    # Networks an import may fetch from although they are not on the public internet
+    # ("127.0.0.1/32,::1"): the tests' file servers. Empty everywhere else, so an import
+    # can never reach the metadata service, a VPC neighbour or the local stack's moto.
+    import_allowed_networks: str = ""
     # The analysis stage (faces, audio facts, captions): "offline" (OpenCV, pocketsphinx),
     # "aws" (Rekognition, Transcribe) or "off". It runs only where its queue exists.
     analysis_backend: str = "offline"
@@ -152,6 +170,10 @@ class Settings:
         if self.hls_encryption == ENCRYPTION_AES_128 and self.transcode_engine != FFMPEG:
             # Else every upload would be refused; MediaConvert writes its own packages.
             raise ValueError("HLS_ENCRYPTION=aes-128 needs TRANSCODE_ENGINE=ffmpeg")
+        try:
+            parse_networks(self.import_allowed_networks)
+        except ValueError as e:
+            raise ValueError(f"IMPORT_ALLOWED_NETWORKS: {e}") from e
         if self.speech_engine not in SPEECH_ENGINES:
             raise ValueError(
                 f"SPEECH_ENGINE is {self.speech_engine!r}; use one of " + ", ".join(SPEECH_ENGINES)
@@ -161,6 +183,10 @@ class Settings:
                 f"ANALYSIS_BACKEND is {self.analysis_backend!r}; use one of "
                 + ", ".join(ANALYSIS_BACKENDS)
             )
+
+    @property
+    def import_networks(self) -> tuple[IpNetwork, ...]:
+        return parse_networks(self.import_allowed_networks)
 
     @property
     def analysis_enabled(self) -> bool:
@@ -176,6 +202,10 @@ class Settings:
             uploads_bucket=env.get("UPLOADS_BUCKET", d.uploads_bucket),
             media_bucket=env.get("MEDIA_BUCKET", d.media_bucket),
             transcode_queue_url=env.get("TRANSCODE_QUEUE_URL", d.transcode_queue_url),
+            import_queue_url=env.get("IMPORT_QUEUE_URL", d.import_queue_url),
+            import_allowed_networks=env.get(
+                "IMPORT_ALLOWED_NETWORKS", d.import_allowed_networks
+            ).strip(),
             analysis_backend=env.get("ANALYSIS_BACKEND", d.analysis_backend).strip().lower(),
             analysis_queue_url=env.get("ANALYSIS_QUEUE_URL", d.analysis_queue_url),
             default_caption_language=env.get(

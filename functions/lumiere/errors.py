@@ -26,6 +26,11 @@ class ReasonCode(StrEnum):
     # Analysis steps only: they are recorded on the step, never fail the asset.
     ANALYSIS_FAILED = "analysis_failed"
     UNSUPPORTED_LANGUAGE = "unsupported_language"
+    # URL imports (POST /uploads/url): the source could not be fetched (the server
+    # refused, failed or was unreachable), or the URL or a redirect leads somewhere an
+    # import may not go (not http(s), not on the public internet).
+    FETCH_FAILED = "fetch_failed"
+    FETCH_REFUSED = "fetch_refused"
     # API only: an account-wide limit, not the request, stands in the way.
     QUOTA_EXCEEDED = "quota_exceeded"
 
@@ -85,6 +90,16 @@ class AnalysisError(PermanentError):
 
 class TransientError(LumiereError):
     """Worth retrying: throttling, a timeout, a dependency briefly down."""
+
+
+class RemoteSourceError(TransientError):
+    """An import's source server failed in a way that may pass (a 503, a reset, a
+    timeout). Retried; the last attempt records ``message`` (a sentence for the owner)
+    as the asset's ``fetch_failed`` error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class MalformedEventError(LumiereError):

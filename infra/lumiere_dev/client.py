@@ -185,6 +185,13 @@ class LumiereClient:
         r = self.api.post(f"{self.api_url}/uploads", json=body, timeout=self.timeout)
         return dict(self._json(r))
 
+    def import_url(self, url: str, **fields: Any) -> dict[str, Any]:
+        """``POST /uploads/url``: the asset is made from the file at ``url`` (fields as
+        for an upload: filename, content_type, title, preset, visibility...)."""
+        body = {"url": url, **{name: value for name, value in fields.items() if value}}
+        r = self.api.post(f"{self.api_url}/uploads/url", json=body, timeout=self.timeout)
+        return dict(self._json(r))
+
     def upload_file(
         self,
         path: Path,

@@ -76,6 +76,18 @@ def _error_text(e: ApiError) -> str:
     return f"HTTP {e.status}"
 
 
+def _choices(args: argparse.Namespace) -> dict[str, Any]:
+    """What `upload` and `import` let the owner choose (see _asset_options)."""
+    return {
+        "preset": args.preset,
+        "language": args.language,
+        "visibility": "public" if args.public else None,
+        "encryption": "aes-128" if args.encrypt else None,
+        "title": args.title,
+        "passthrough": args.passthrough,
+    }
+
+
 def cmd_upload(args: argparse.Namespace) -> int:
     client = _client(args)
     board = ProgressBoard()
@@ -103,15 +115,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
         try:
             result = client.upload_file(
-                path,
-                content_type=content_type_for(path),
-                preset=args.preset,
-                language=args.language,
-                visibility="public" if args.public else None,
-                encryption="aes-128" if args.encrypt else None,
-                title=args.title,
-                passthrough=args.passthrough,
-                on_progress=progress,
+                path, content_type=content_type_for(path), on_progress=progress, **_choices(args)
             )
         except ApiError as e:
             board.update(key, text=f"REFUSED {_error_text(e)}")
@@ -121,8 +125,18 @@ def cmd_upload(args: argparse.Namespace) -> int:
         assets[result.asset_id] = key
     if args.no_wait or not assets:
         return 1 if failed else 0
+    return _follow(client, board, assets, args, failed)
 
-    # Processing: every asset's status and progress, until each is final.
+
+def _follow(
+    client: LumiereClient,
+    board: ProgressBoard,
+    assets: dict[str, str],
+    args: argparse.Namespace,
+    failed: int,
+) -> int:
+    """Every asset's status and progress on its row until each is final, then a line
+    each; 1 when any (or ``failed`` refused before) did not end READY."""
     for key in assets.values():
         board.update(key, fraction=0.0, text="CREATED")
     deadline = time.monotonic() + args.timeout
@@ -158,6 +172,31 @@ def cmd_upload(args: argparse.Namespace) -> int:
         if asset["status"] != "READY":
             failed += 1
     return 1 if failed else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Each URL becomes an asset that Lumiere fetches itself; followed like uploads."""
+    if args.title and len(args.urls) > 1:
+        print("lumiere: --title names one URL; import the others separately", file=sys.stderr)
+        return 2
+    client = _client(args)
+    board = ProgressBoard()
+    assets: dict[str, str] = {}
+    failed = 0
+    for n, url in enumerate(args.urls):
+        key = f"{n}:{url}"
+        board.add(key, url if len(url) <= 60 else f"{url[:57]}...")
+        try:
+            result = client.import_url(url, **_choices(args))
+        except ApiError as e:
+            board.update(key, text=f"REFUSED {_error_text(e)}")
+            failed += 1
+            continue
+        board.update(key, text=f"importing as {result['asset_id']}")
+        assets[result["asset_id"]] = key
+    if args.no_wait or not assets:
+        return 1 if failed else 0
+    return _follow(client, board, assets, args, failed)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -213,6 +252,7 @@ def _show_lines(a: dict[str, Any]) -> list[str]:
         *([f"title:     {a['title']}"] if a.get("title") else []),
         f"name:      {a.get('filename')} ({a.get('content_type')})",
         *([f"passthru:  {a['passthrough']}"] if a.get("passthrough") else []),
+        *([f"source:    {a['source_url']}"] if a.get("source_url") else []),
         f"status:    {a['status']}"
         + (f" {a.get('progress')}%" if a["status"] == "PROCESSING" else ""),
         f"kind:      {a.get('kind') or '-'}",
@@ -410,6 +450,25 @@ def run_api_command(args: argparse.Namespace) -> int:
         return 130
 
 
+def _asset_options(p: argparse.ArgumentParser) -> None:
+    """What an upload and an import may choose, and how they are followed."""
+    p.add_argument("--preset", help="ladder preset")
+    p.add_argument("--language", help="spoken language for captions (e.g. en)")
+    p.add_argument(
+        "--public", action="store_true", help="anyone may play it from plain URLs (no signature)"
+    )
+    p.add_argument("--encrypt", action="store_true", help="HLS AES-128, the key served to you only")
+    p.add_argument("--title", help="a title people read (one asset only)")
+    p.add_argument(
+        "--passthrough", help="your own reference, returned in every view, event and webhook"
+    )
+    p.add_argument(
+        "--no-wait", action="store_true", help="stop once the file is up (or its import queued)"
+    )
+    p.add_argument("--timeout", type=float, default=1800.0)
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between status polls")
+
+
 def add_api_commands(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     api_options: Any,
@@ -417,22 +476,16 @@ def add_api_commands(
     up = sub.add_parser("upload", help="upload files and follow them to READY")
     api_options(up)
     up.add_argument("files", nargs="+", help="media files")
-    up.add_argument("--preset", help="ladder preset")
-    up.add_argument("--language", help="spoken language for captions (e.g. en)")
-    up.add_argument(
-        "--public", action="store_true", help="anyone may play it from plain URLs (no signature)"
-    )
-    up.add_argument(
-        "--encrypt", action="store_true", help="HLS AES-128, the key served to you only"
-    )
-    up.add_argument("--title", help="a title people read (one file only)")
-    up.add_argument(
-        "--passthrough", help="your own reference, returned in every view, event and webhook"
-    )
-    up.add_argument("--no-wait", action="store_true", help="stop once the bytes are uploaded")
-    up.add_argument("--timeout", type=float, default=1800.0)
-    up.add_argument("--interval", type=float, default=1.0, help="seconds between status polls")
+    _asset_options(up)
     up.set_defaults(func=run_api_command, api_func=cmd_upload)
+
+    imp = sub.add_parser(
+        "import", help="make assets from files at URLs (Lumiere fetches them) and follow them"
+    )
+    api_options(imp)
+    imp.add_argument("urls", nargs="+", help="http(s) URLs of media files")
+    _asset_options(imp)
+    imp.set_defaults(func=run_api_command, api_func=cmd_import)
 
     ls = sub.add_parser("ls", help="list your assets, newest first")
     api_options(ls)

@@ -45,7 +45,13 @@ def browser() -> Iterator[Any]:
 def stack() -> Iterator[LocalStack]:
     # The page runs under the site distribution's CSP, reported rather than enforced:
     # Playwright's wait_for_function evaluates strings, which script-src 'self' forbids.
-    with LocalStack(REPO / "template.yaml", stack_name="browser", csp_report_only=True) as s:
+    # Imports may reach 127.0.0.1, where the tests serve the files they import from.
+    with LocalStack(
+        REPO / "template.yaml",
+        stack_name="browser",
+        csp_report_only=True,
+        overrides={"IMPORT_ALLOWED_NETWORKS": "127.0.0.1/32"},
+    ) as s:
         yield s
 
 

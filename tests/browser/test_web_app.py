@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 from lumiere_dev.client import ApiError
+from lumiere_dev.file_server import serve_directory
 from lumiere_dev.samples import make_image
 from lumiere_dev.stack import LocalStack
 
@@ -129,6 +130,35 @@ def test_library_lists_the_uploads_with_their_status(
     page.click(f'tr[data-asset-id="{uploaded["card.mp4"]}"] a')
     page.wait_for_selector("#asset-title")
     assert page.text_content("#asset-title") == "card.mp4"
+
+
+def test_a_link_is_imported_and_followed_in_the_list_and_a_refused_one_says_why(
+    page: Any, stack: LocalStack, clips: dict[str, Path], tmp_path: Path, artifacts: Path
+) -> None:
+    (tmp_path / "linked.mp4").write_bytes(clips["clip"].read_bytes())
+    with serve_directory(tmp_path) as origin:
+        open_library(page, stack)
+        page.fill("#import-url", f"{origin}/linked.mp4")
+        page.click("#import-go")
+        page.wait_for_function("document.getElementById('import-url').value === ''")
+        assert page.is_hidden("#import-error")
+        row = page.locator('#assets tbody tr:has-text("linked.mp4")')
+        row.wait_for()
+        asset_id = row.get_attribute("data-asset-id")
+        page.wait_for_selector(
+            f'tr[data-asset-id="{asset_id}"][data-status="READY"]', timeout=READY_TIMEOUT_MS
+        )
+    asset = stack.api_client(USER).get_asset(str(asset_id))
+    assert asset["source_url"] == f"{origin}/linked.mp4"
+    assert asset["probe"]["video"]["width"] == 640
+
+    page.fill("#import-url", "http://169.254.169.254/latest/meta-data/clip.mp4")
+    page.click("#import-go")
+    page.wait_for_selector("#import-error:not([hidden])")
+    assert "not on the public internet" in page.inner_text("#import-error")
+    # the link stays, to be corrected
+    assert page.input_value("#import-url").startswith("http://169.254.169.254/")
+    page.screenshot(path=str(artifacts / "library-import.png"), full_page=True)
 
 
 def _wait_playing_past(page: Any, seconds: float, timeout_ms: int = 30_000) -> None:

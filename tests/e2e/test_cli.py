@@ -26,7 +26,14 @@ LUMIERE = Path(sys.executable).with_name("lumiere")
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(REPO / "template.yaml", stack_name="cli", web_port=None) as s:
+    # Loopback's 127.0.0.1 is opened to imports so `lumiere import` can fetch from the
+    # tests' file server (a deployment opens nothing).
+    with LocalStack(
+        REPO / "template.yaml",
+        stack_name="cli",
+        web_port=None,
+        overrides={"IMPORT_ALLOWED_NETWORKS": "127.0.0.1/32"},
+    ) as s:
         yield s
 
 
@@ -226,6 +233,23 @@ def test_download_saves_the_original_whole(
     assert again.returncode == 2
     assert "exists (--force to replace it)" in again.stderr
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_import_fetches_urls_and_follows_them_like_uploads(
+    stack: LocalStack, media_http: str
+) -> None:
+    run = lumiere(
+        "import", f"{media_http}/clip.mp4?sig=abc", "http://169.254.169.254/latest/meta-data/",
+        "--interval", "0.2", api_url=stack.api_url,
+    )  # fmt: skip
+    # one refused at once (the metadata service is no public server), so exit 1
+    assert run.returncode == 1, run.stderr
+    assert "REFUSED fetch_refused: url names 169.254.169.254" in run.stdout
+    ready = re.search(r"^([0-9a-f]{32})  READY   clip\.mp4  \S+master\.m3u8", run.stdout, re.M)
+    assert ready, run.stdout
+    shown = lumiere("show", ready.group(1), api_url=stack.api_url).stdout
+    assert f"source:    {media_http}/clip.mp4\n" in shown  # without the query
+    assert "video:     h264 320x180" in shown
 
 
 def test_rm_deletes_and_show_then_says_so(stack: LocalStack, uploaded: Uploaded) -> None:

@@ -167,6 +167,7 @@ def test_real_template_resolves_names_and_wiring() -> None:
         ("/assets/{asset_id}/key", "GET"),
         ("/assets/{asset_id}/original", "GET"),
         ("/uploads/multipart", "POST"),
+        ("/uploads/url", "POST"),
         ("/uploads/{asset_id}/parts", "POST"),
         ("/uploads/{asset_id}/complete", "POST"),
         ("/uploads/{asset_id}", "DELETE"),

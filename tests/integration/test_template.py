@@ -199,6 +199,7 @@ def test_each_queue_has_its_consumer(template: dict[str, Any]) -> None:
     consumers = {(name, target_of(p["Queue"])) for name, _, p in sqs_events(template)}
     assert consumers == {
         ("IngestFunction", "IngestQueue"),
+        ("ImportFunction", "ImportQueue"),
         ("TranscodeFunction", "TranscodeQueue"),
         ("AnalysisFunction", "AnalysisQueue"),
     }
@@ -295,6 +296,7 @@ def test_functions_keep_the_code_contract(template: dict[str, Any]) -> None:
     assert handlers == {
         "ApiFunction": "lumiere.handlers.api.app",
         "IngestFunction": "lumiere.handlers.ingest.handler",
+        "ImportFunction": "lumiere.handlers.url_import.handler",
         "TranscodeFunction": "lumiere.handlers.transcode.handler",
         "MediaConvertEventsFunction": "lumiere.handlers.mediaconvert_events.handler",
     }

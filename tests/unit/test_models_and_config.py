@@ -5,7 +5,13 @@ import pytest
 from lumiere.config import Settings
 from lumiere.errors import InvalidRequestError, MalformedEventError
 from lumiere.media.probe import MediaKind
-from lumiere.pipeline.models import AssetChange, SourceObject, TranscodeTask, UploadRequest
+from lumiere.pipeline.models import (
+    AssetChange,
+    ImportTask,
+    SourceObject,
+    TranscodeTask,
+    UploadRequest,
+)
 
 EVENTS = Path(__file__).parents[2] / "events"
 
@@ -41,6 +47,16 @@ def test_transcode_task_round_trips_and_matches_the_sample_event() -> None:
     assert task.source.key.endswith("été (2026).mp4")
     assert TranscodeTask.from_json(task.to_json()) == task
     assert task.to_json() == sample
+
+
+def test_import_task_round_trips_and_matches_the_sample_event() -> None:
+    sample = json.loads((EVENTS / "sqs-import-task.json").read_text())["Records"][0]["body"]
+    task = ImportTask.from_json(sample)
+    assert task.url.endswith("keynote%202026.mp4?X-Amz-Signature=abc123")
+    assert task.to_json() == sample
+    for bad in ("not json", "[]", '{"asset_id": "a"}', '{"asset_id": 1, "url": "u"}'):
+        with pytest.raises(MalformedEventError):
+            ImportTask.from_json(bad)
 
 
 def test_task_id_is_deterministic() -> None:

@@ -79,6 +79,9 @@ export const setVisibility = (id, visibility) => updateAsset(id, { visibility })
 /** A video's frame at `seconds` becomes its poster; null: back to the pipeline's choice. */
 export const setPosterTime = (id, seconds) => updateAsset(id, { poster_time: seconds });
 /** A link, valid a few minutes, to the uploaded file itself (url, filename, size). */
+/** POST /uploads/url: Lumiere fetches the file itself; resolves to the asset id. */
+export const importUrl = async (url) => (await call("POST", "/uploads/url", { url })).asset_id;
+
 export const getOriginal = (id) => call("GET", `/assets/${encodeURIComponent(id)}/original`);
 /** Manifest URLs and the CDN signature for the asset's prefix (signed_query, expires_at). */
 export const getPlayback = (id) => call("GET", `/assets/${encodeURIComponent(id)}/playback`);

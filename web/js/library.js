@@ -1,7 +1,7 @@
 // The list of assets, refreshed every 1.5 s while anything is uploading or processing,
-// the search box (GET /assets?q=, as you type), and the drop zone: one or many files,
-// each with a real byte progress bar.
-import { FINAL, listAssets, uploadFile } from "./api.js";
+// the search box (GET /assets?q=, as you type), the drop zone (one or many files, each
+// with a real byte progress bar) and the link form (an import from a URL).
+import { FINAL, importUrl, listAssets, uploadFile } from "./api.js";
 import { displayName, el, formatBytes, formatDate, formatTime } from "./util.js";
 
 const POLL_MS = 1500;
@@ -106,6 +106,30 @@ export function uploadFiles(files) {
   if (!list.length) return;
   for (const f of list) uploadOne(f);
   refresh();
+}
+
+/** The link form: the asset appears in the list (CREATED while the file is fetched) and
+ * is followed like an upload; a refusal is said under the form, the link kept to fix. */
+export function setUpImport() {
+  const form = document.getElementById("import-form");
+  const input = document.getElementById("import-url");
+  const error = document.getElementById("import-error");
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const button = document.getElementById("import-go");
+    button.disabled = true;
+    try {
+      await importUrl(input.value.trim());
+      input.value = "";
+    } catch (err) {
+      error.textContent = `Could not import: ${err.message}`;
+      error.hidden = false;
+    } finally {
+      button.disabled = false;
+      refresh();
+    }
+  });
 }
 
 export function setUpSearch() {

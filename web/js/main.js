@@ -3,7 +3,7 @@
 import { loadConfig } from "./api.js";
 import { completeSignIn, current, signIn, signOut } from "./auth.js";
 import { leaveAsset, showAsset } from "./asset.js";
-import { setUpDropZone, setUpSearch, showLibrary } from "./library.js";
+import { setUpDropZone, setUpImport, setUpSearch, showLibrary } from "./library.js";
 
 function showAuth(config) {
   const auth = current();
@@ -55,6 +55,7 @@ async function start() {
   window.addEventListener("lumiere:signed-out", () => showAuth(config));
   showAuth(config);
   setUpDropZone();
+  setUpImport();
   setUpSearch();
   window.addEventListener("hashchange", route);
   route();

@@ -1,5 +1,5 @@
 """Routes. Each one is also an Api event of ApiFunction in template.yaml (a test checks).
-The multipart upload routes and the image routes are blueprints of their own."""
+The multipart upload, URL import and image routes are blueprints of their own."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice import Chalice, NotFoundError, Response
 
-from lumiere.api import image_routes, multipart_routes
+from lumiere.api import image_routes, import_routes, multipart_routes
 from lumiere.api.identity import caller_id
 from lumiere.api.image_links import signed_transform_url
 from lumiere.api.image_routes import THUMBNAIL
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 app = Chalice(app_name="lumiere")
 app.register_blueprint(multipart_routes.bp)
 app.register_blueprint(image_routes.bp)
+app.register_blueprint(import_routes.bp)
 
 
 def _caller() -> str:

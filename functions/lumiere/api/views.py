@@ -29,6 +29,7 @@ _PUBLIC_FIELDS = (
     "progress",
     "error",
     "poster_time",  # only when the owner chose the poster's moment
+    "source_url",  # an import's URL, without its query
 )
 
 

@@ -354,7 +354,7 @@ class Catalogue:
                     "SET #status = :deleted, #updated_at = :now, expires_at = :exp "
                     "REMOVE probe, outputs, #source, #error, progress, part_outputs, "
                     "part_progress, parts_done, #plan, content_key, visibility, "
-                    "title, passthrough, search_text"
+                    "title, passthrough, search_text, source_url"
                 ),
                 ConditionExpression="attribute_exists(asset_id)",
                 ExpressionAttributeNames={

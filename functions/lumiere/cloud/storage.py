@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from lumiere.cloud.clients import client
@@ -140,6 +141,27 @@ def put_file(bucket: str, key: str, path: Path) -> None:
         bucket,
         key,
         ExtraArgs={"ContentType": content_type, "CacheControl": cache_control},
+    )
+
+
+# A stream of unknown length goes up in parts of this size, a few at a time, so an import
+# holds about STREAM_PART_BYTES x (STREAM_THREADS + 1) in memory whatever the file's size
+# (S3 allows 10,000 parts: 160 GB).
+STREAM_PART_BYTES = 16 * 1024**2
+STREAM_THREADS = 4
+
+
+def upload_stream(bucket: str, key: str, stream: Any, content_type: str) -> None:
+    """Write what ``stream.read`` gives to ``key``: one PUT when it is small, else a
+    multipart upload that S3 makes visible only when complete (and that is aborted if
+    reading fails). The stream's own exceptions come out as they are."""
+    config = TransferConfig(
+        multipart_threshold=STREAM_PART_BYTES,
+        multipart_chunksize=STREAM_PART_BYTES,
+        max_concurrency=STREAM_THREADS,
+    )
+    client("s3").upload_fileobj(
+        stream, bucket, key, ExtraArgs={"ContentType": content_type}, Config=config
     )
 
 

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 from lumiere.cloud.clients import client
 from lumiere.config import Settings
 from lumiere.errors import TransientError
-from lumiere.pipeline.models import TranscodeTask
+from lumiere.pipeline.models import ImportTask, TranscodeTask
 from lumiere.pipeline.plan import ANALYSIS
 
 
@@ -45,3 +45,10 @@ def send_tasks(queue_url: str, tasks: list[TranscodeTask]) -> None:
             # Ingest is retried as a whole; duplicates of the parts that did go are
             # harmless (each part is idempotent).
             raise TransientError(f"SQS refused {len(out['Failed'])} transcode task(s)")
+
+
+def send_import_task(queue_url: str, task: ImportTask) -> None:
+    try:
+        client("sqs").send_message(QueueUrl=queue_url, MessageBody=task.to_json())
+    except ClientError as e:
+        raise TransientError("could not queue the import task") from e

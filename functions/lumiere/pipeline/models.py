@@ -112,7 +112,8 @@ class AssetChange:
 class UploadRequest:
     filename: str
     content_type: str
-    size: int
+    # The client's word for the file's size; None for an import, whose server says.
+    size: int | None
     # A ladder preset (media/presets/ladder_<name>.json); None: the deployment's default.
     preset: str | None = None
     # The spoken language (BCP 47 "en", or ISO 639-2 "eng"), for automatic captions;
@@ -125,7 +126,8 @@ class UploadRequest:
     passthrough: str | None = None
 
     @classmethod
-    def from_json(cls, body: Any) -> UploadRequest:
+    def from_json(cls, body: Any, *, sized: bool = True) -> UploadRequest:
+        """``sized=False``: an import from a URL, where no size is declared."""
         if not isinstance(body, dict):
             raise InvalidRequestError("Send a JSON object: {filename, content_type, size}.")
         filename, content_type, size = (
@@ -137,7 +139,9 @@ class UploadRequest:
             raise InvalidRequestError("filename is required (a non-empty string).")
         if not isinstance(content_type, str) or "/" not in content_type:
             raise InvalidRequestError("content_type is required, e.g. 'video/mp4'.")
-        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        if not sized:
+            size = None
+        elif isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             raise InvalidRequestError("size is required: the file's size in bytes (> 0).")
         preset = body.get("preset")
         if preset is not None and not isinstance(preset, str):
@@ -215,3 +219,30 @@ class TranscodeTask:
             )
         except (ValueError, KeyError, TypeError) as e:
             raise MalformedEventError(f"not a transcode task: {e}") from e
+
+
+@dataclass(frozen=True)
+class ImportTask:
+    """Fetch ``url`` into the asset's upload key (``POST /uploads/url``). The URL, with
+    any token in its query, travels only in this message; the catalogue keeps it
+    without the query."""
+
+    asset_id: str
+    url: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, body: str) -> ImportTask:
+        try:
+            data = json.loads(body)
+        except ValueError as e:
+            raise MalformedEventError(f"not an import task: {e}") from e
+        if not (
+            isinstance(data, dict)
+            and isinstance(data.get("asset_id"), str)
+            and isinstance(data.get("url"), str)
+        ):
+            raise MalformedEventError("not an import task: needs asset_id and url")
+        return cls(asset_id=data["asset_id"], url=data["url"])

@@ -45,7 +45,7 @@ def new_asset_id() -> str:
     return uuid.uuid4().hex
 
 
-def create_upload(
+def register_asset(
     request: UploadRequest,
     catalogue: Catalogue,
     settings: Settings,
@@ -53,10 +53,10 @@ def create_upload(
     owner: str,
     public_index: PublicAssetIndex | None = None,
     content_keys: ContentKeys | None = None,
-) -> UploadTicket:
-    """``public_index``: where public assets are listed for the CDN; an upload asking to
-    be public is refused (400) without one. ``content_keys``: makes the asset's HLS key
-    when it is to be encrypted (refused without)."""
+    extra: dict[str, str] | None = None,
+) -> UploadKey:
+    """Check the request and create the asset (CREATED) with the one key its file may
+    be written to; shared by uploads and imports (``extra``: the import's source)."""
     if not (
         request.content_type.startswith(ACCEPTED_TYPE_FAMILIES)
         or request.content_type in GENERIC_TYPES
@@ -64,7 +64,7 @@ def create_upload(
         raise InvalidRequestError(
             f"content_type {request.content_type!r} is not a video, audio or image type."
         )
-    if request.size > settings.max_upload_bytes:
+    if request.size is not None and request.size > settings.max_upload_bytes:
         raise LimitExceededError(
             f"The file is {request.size:,} bytes; the limit is {settings.max_upload_bytes:,}.",
             reason=ReasonCode.TOO_LARGE,
@@ -94,7 +94,7 @@ def create_upload(
             "status": AssetStatus.CREATED.value,
             "filename": upload.filename,
             "content_type": request.content_type,
-            "declared_size": request.size,
+            **({"declared_size": request.size} if request.size is not None else {}),
             "upload_key": upload.key,
             "preset": preset,
             "visibility": request.visibility.value,
@@ -104,6 +104,7 @@ def create_upload(
             **({"title": request.title} if request.title else {}),
             "search_text": searchable(request.title, upload.filename),
             **({"passthrough": request.passthrough} if request.passthrough else {}),
+            **(extra or {}),
             "created_at": now,
             "updated_at": now,
         }
@@ -115,6 +116,31 @@ def create_upload(
         except QuotaExceededError:
             catalogue.set_visibility(upload.asset_id, Visibility.PRIVATE.value, utc_now())
             raise
+    return upload
+
+
+def create_upload(
+    request: UploadRequest,
+    catalogue: Catalogue,
+    settings: Settings,
+    *,
+    owner: str,
+    public_index: PublicAssetIndex | None = None,
+    content_keys: ContentKeys | None = None,
+) -> UploadTicket:
+    """``public_index``: where public assets are listed for the CDN; an upload asking to
+    be public is refused (400) without one. ``content_keys``: makes the asset's HLS key
+    when it is to be encrypted (refused without)."""
+    if request.size is None:
+        raise InvalidRequestError("size is required: the file's size in bytes (> 0).")
+    upload = register_asset(
+        request,
+        catalogue,
+        settings,
+        owner=owner,
+        public_index=public_index,
+        content_keys=content_keys,
+    )
     post = presign_upload(
         settings.uploads_bucket,
         upload.key,
