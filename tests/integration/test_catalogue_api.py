@@ -306,6 +306,43 @@ def test_a_search_of_a_large_library_answers_in_bounded_reads_and_resumes(
     assert pages > len(expected) // 2  # some pages came back short: the budget held
 
 
+def test_a_search_finds_records_older_than_the_search_index(stack: LocalStack) -> None:
+    """Assets registered before search_text existed have none; q still finds them by
+    their title and file name, folded the same way, and leaves out the ones that do not
+    match, beside indexed records."""
+    catalogue = Catalogue(stack.spec.tables["AssetsTable"].name)
+    owner = "old-timer"
+    records = [
+        ("Café Interior", "IMG_1.jpg", False),  # old: no search_text
+        (None, "cafe-terrace.MOV", False),
+        ("Harbour", "boats.mp4", False),
+        ("Café du port", "x.mp4", True),  # indexed, as new records are
+    ]
+    for n, (title, filename, indexed) in enumerate(records):
+        catalogue.create(
+            {
+                "asset_id": f"{0xC0FFEE + n:032x}",
+                "owner": owner,
+                "status": "READY",
+                "filename": filename,
+                **({"title": title} if title else {}),
+                **({"search_text": searchable(title, filename)} if indexed else {}),
+                "created_at": f"2026-11-20T00:00:0{n}Z",
+                "updated_at": f"2026-11-20T00:00:0{n}Z",
+            }
+        )
+
+    def found(*terms: str) -> list[str | None]:
+        page = catalogue.list_by_owner(owner, limit=10, terms=list(terms))
+        return [item.get("title") or item["filename"] for item in page.items]
+
+    assert found("cafe") == ["Café du port", "cafe-terrace.MOV", "Café Interior"]
+    assert found("cafe", "img") == ["Café Interior"]
+    assert found("boats") == ["Harbour"]
+    assert found("nowhere") == []
+    assert len(catalogue.list_by_owner(owner, limit=10).items) == 4
+
+
 def test_the_original_comes_back_as_the_version_ingest_probed(
     stack: LocalStack, client: LumiereClient, media: Media
 ) -> None:

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from lumiere.cloud.clients import resource
 from lumiere.errors import StaleTransitionError, TransientError
+from lumiere.pipeline.search_text import matches, searchable
 from lumiere.pipeline.status import AssetStatus, allowed_from
 
 _RETRYABLE = {
@@ -307,10 +308,13 @@ class Catalogue:
                 names[f"#{attr}"] = attr
                 values[f":{attr}"] = value
                 filters.append(f"#{attr} = :{attr}")
-        for i, term in enumerate(terms or []):
+        if terms:
             names["#search"] = "search_text"
-            values[f":q{i}"] = term
-            filters.append(f"contains(#search, :q{i})")
+            values.update({f":q{i}": term for i, term in enumerate(terms)})
+            found = " AND ".join(f"contains(#search, :q{i})" for i in range(len(terms)))
+            # Records written before search_text existed have none: they come back too,
+            # and are matched here on the same folded words (_unindexed_match).
+            filters.append(f"(({found}) OR attribute_not_exists(#search))")
         if not status:  # tombstones are never listed
             names["#status"] = "status"
             values[":deleted"] = "DELETED"
@@ -334,7 +338,10 @@ class Catalogue:
             except ClientError as e:
                 _raise_for(e, owner, "list")
             for item in out.get("Items", []):
-                items.append(from_dynamo(item))
+                record = from_dynamo(item)
+                if terms and not _unindexed_match(record, terms):
+                    continue
+                items.append(record)
                 if len(items) == limit:
                     return Page(items, _index_key(items[-1]))
             last_key = out.get("LastEvaluatedKey")
@@ -368,6 +375,14 @@ class Catalogue:
             )
         except ClientError as e:
             _raise_for(e, asset_id, "DELETED")
+
+
+def _unindexed_match(record: dict[str, Any], terms: list[str]) -> bool:
+    """True for a record the filter matched on its search_text, and for an older record
+    without one whose title and file name hold every term."""
+    if "search_text" in record:
+        return True
+    return matches(searchable(record.get("title"), record.get("filename")), terms)
 
 
 def _index_key(item: dict[str, Any]) -> dict[str, Any]:

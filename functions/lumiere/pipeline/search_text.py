@@ -23,6 +23,11 @@ def searchable(title: str | None, filename: str | None) -> str:
     return fold(" ".join(part for part in (title, filename) if part))
 
 
+def matches(text: str, terms: list[str]) -> bool:
+    """What the catalogue's ``contains`` filter decides, for a record read back."""
+    return all(term in text for term in terms)
+
+
 def query_terms(q: str | None) -> list[str]:
     """The folded words of a query; an asset matches when its text contains every one
     (so "launch mov" finds "Launch day.mov"). Empty: no filter."""
