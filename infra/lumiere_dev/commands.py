@@ -148,6 +148,9 @@ def _follow(
             status = str(asset.get("status"))
             progress = float(asset.get("progress") or 0) / 100
             text = status if status != "PROCESSING" else f"PROCESSING {asset.get('progress', 0)}%"
+            fetched = asset.get("import_progress")
+            if status == "CREATED" and fetched:
+                text, progress = _importing(fetched)
             if status == "FAILED":
                 err = asset.get("error") or {}
                 text = f"FAILED {err.get('reason')}: {err.get('message')}"
@@ -172,6 +175,14 @@ def _follow(
         if asset["status"] != "READY":
             failed += 1
     return 1 if failed else 0
+
+
+def _importing(fetched: dict[str, Any]) -> tuple[str, float]:
+    """An import's row while its file arrives: the bytes so far, of how many if known."""
+    received, total = int(fetched.get("received") or 0), fetched.get("total")
+    if total:
+        return f"importing {_size(received)} of {_size(int(total))}", received / int(total)
+    return f"importing {_size(received)}", 0.0
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import hashlib
 import ipaddress
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +66,15 @@ def _handler(origin: Origin) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(origin.files[path[8:]])
                 self.close_connection = True
+            elif path.startswith("/slow/") and path[5:] in origin.files:
+                # A slow server: a MiB every 80 ms, so the import's progress can be seen.
+                body = origin.files[path[5:]]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for start in range(0, len(body), MIB):
+                    self.wfile.write(body[start : start + MIB])
+                    time.sleep(0.08)
             elif path == "/moved":
                 self._redirect(f"{origin.url}/clip.mp4")
             elif path == "/to-metadata":
@@ -129,13 +139,18 @@ def origin(media: Media) -> Iterator[Origin]:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     """No event-source mappings (the tests deliver each message), loopback's 127.0.0.1
-    opened for the origin above, and a 64 MiB limit the tests can exceed quickly."""
+    opened for the origin above, a 64 MiB limit the tests can exceed quickly, and
+    progress written every half second."""
     with LocalStack(
         REPO / "template.yaml",
         run_functions=False,
         stack_name="imports",
         parameters={"AnalysisBackend": "off"},
-        overrides={"IMPORT_ALLOWED_NETWORKS": "127.0.0.1/32", "MAX_UPLOAD_BYTES": str(MAX_BYTES)},
+        overrides={
+            "IMPORT_ALLOWED_NETWORKS": "127.0.0.1/32",
+            "MAX_UPLOAD_BYTES": str(MAX_BYTES),
+            "PROGRESS_INTERVAL_SECONDS": "0.5",
+        },
     ) as s:
         yield s
 
@@ -225,6 +240,30 @@ def test_a_large_file_of_unknown_size_goes_up_in_parts_after_a_redirect(
     assert run_import(stack) == []
     assert [p for p, _ in origin.requests][-2:] == ["/moved", "/clip.mp4"]
     assert uploads(stack, moved)["objects"][0]["Key"] == f"uploads/{moved}/moved"
+
+
+def test_an_import_shows_its_bytes_as_they_arrive(
+    stack: LocalStack, client: LumiereClient, origin: Origin
+) -> None:
+    size = len(origin.files["/big.mp4"])
+    asset_id = client.import_url(f"{origin.url}/slow/big.mp4")["asset_id"]
+    messages = receive(stack, "ImportQueue")
+    worker = threading.Thread(target=deliver, args=(stack, "ImportFunction", messages))
+    worker.start()
+    seen: list[dict[str, int]] = []
+    while worker.is_alive():
+        asset = client.get_asset(asset_id)
+        if asset["status"] == "CREATED" and asset.get("import_progress"):
+            seen.append(asset["import_progress"])
+        time.sleep(0.2)
+    worker.join()
+    partial = [p for p in seen if p["received"] < size]
+    assert partial, seen  # seen on the way, not only at the end
+    assert {p["total"] for p in seen} == {size}  # the server's Content-Length
+    assert [p["received"] for p in seen] == sorted(p["received"] for p in seen)
+    assert client.get_asset(asset_id)["import_progress"] == {"received": size, "total": size}
+    listed = {a["asset_id"]: a for a in client.list_assets(limit=100)["items"]}
+    assert listed[asset_id]["import_progress"]["received"] == size
 
 
 @pytest.mark.parametrize(

@@ -42,3 +42,13 @@ def test_terminal_redraws_every_row_in_place() -> None:
     frames = text.split("\x1b[2F")
     assert frames[-1].count("\x1b[2K") == 2
     assert "b.png  [############............]  50%  PROCESSING 50%" in frames[-1]
+
+
+def test_an_import_row_counts_its_bytes_of_the_total_when_known() -> None:
+    from lumiere_dev.commands import _importing
+
+    assert _importing({"received": 10_000_000, "total": 40_000_000}) == (
+        "importing 10.0 MB of 40.0 MB",
+        0.25,
+    )
+    assert _importing({"received": 3_000_000}) == ("importing 3.0 MB", 0.0)

@@ -1,6 +1,6 @@
 import pytest
 from lumiere.errors import InvalidRequestError
-from lumiere.pipeline.search_text import fold, query_terms, searchable
+from lumiere.pipeline.search_text import fold, matches, query_terms, searchable
 
 
 def test_folding_ignores_case_accents_and_width() -> None:
@@ -30,3 +30,10 @@ def test_query_terms_are_folded_distinct_words() -> None:
 def test_overlong_queries_are_refused(q: str, message: str) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         query_terms(q)
+
+
+def test_matches_is_what_the_filter_decides() -> None:
+    text = searchable("Café Interior", "IMG_1.jpg")
+    assert matches(text, ["cafe", "img"])
+    assert matches(text, [])
+    assert not matches(text, ["cafe", "terrace"])

@@ -11,19 +11,35 @@ let uploading = 0;
 let visible = false;
 let pages = 1; // how many pages "More" has asked for; the list redraws them all
 
+/** What the progress column says: an import's bytes while its file arrives, else the
+ * processing percentage. */
+function progressCell(a) {
+  if (a.status === "READY") return [""];
+  if (FINAL.has(a.status)) return ["—"];
+  const fetched = a.status === "CREATED" ? a.import_progress : null;
+  if (fetched) {
+    const bar = el("progress", { "aria-label": `${displayName(a)} importing` });
+    if (fetched.total) {
+      bar.max = fetched.total;
+      bar.value = fetched.received;
+    }
+    const of = fetched.total ? ` of ${formatBytes(fetched.total)}` : "";
+    return [bar, el("span", { class: "import-note" }, ` ${formatBytes(fetched.received)}${of}`)];
+  }
+  const bar = el("progress", { max: "100", value: String(a.progress || 0), "aria-label": `${displayName(a)} processing` });
+  return [bar, ` ${a.progress || 0}%`];
+}
+
 function row(a) {
   const thumb = a.poster_url
     ? el("img", { class: "thumb", src: a.poster_url, alt: "", loading: "lazy" })
     : el("div", { class: "thumb" });
-  const progress = FINAL.has(a.status)
-    ? (a.status === "READY" ? "" : "—")
-    : el("progress", { max: "100", value: String(a.progress || 0), "aria-label": `${displayName(a)} processing` });
   return el("tr", { "data-asset-id": a.asset_id, "data-status": a.status },
     el("td", {}, thumb),
     el("td", {}, el("a", { href: `#/assets/${a.asset_id}`, title: a.filename }, displayName(a))),
     el("td", {}, a.kind || "", a.duration ? el("span", { class: "duration" }, ` · ${formatTime(a.duration)}`) : null),
     el("td", {}, el("span", { class: `status status-${a.status}` }, a.status)),
-    el("td", {}, progress, FINAL.has(a.status) ? "" : ` ${a.progress || 0}%`),
+    el("td", {}, ...progressCell(a)),
     el("td", {}, formatDate(a.created_at)));
 }
 

@@ -30,6 +30,7 @@ _PUBLIC_FIELDS = (
     "error",
     "poster_time",  # only when the owner chose the poster's moment
     "source_url",  # an import's URL, without its query
+    "import_progress",  # {received, total?}: an import's bytes so far
 )
 
 

@@ -255,6 +255,33 @@ class Catalogue:
             if code != "ConditionalCheckFailedException":
                 _raise_for(e, asset_id, "progress")
 
+    def set_import_progress(
+        self, asset_id: str, received: int, total: int | None, now: str
+    ) -> None:
+        """How much of an import's file has arrived (``total``: what its server said,
+        if it did); it only grows, and only while the asset waits for its file."""
+        progress = {"received": received, **({"total": total} if total is not None else {})}
+        try:
+            self._table.update_item(
+                Key={"asset_id": asset_id},
+                UpdateExpression="SET import_progress = :p, #updated_at = :now",
+                ConditionExpression=(
+                    "#status = :created AND (attribute_not_exists(import_progress) "
+                    "OR import_progress.received < :r)"
+                ),
+                ExpressionAttributeNames={"#status": "status", "#updated_at": "updated_at"},
+                ExpressionAttributeValues={
+                    ":p": progress,
+                    ":r": received,
+                    ":now": now,
+                    ":created": AssetStatus.CREATED.value,
+                },
+            )
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            if code != "ConditionalCheckFailedException":
+                _raise_for(e, asset_id, "import progress")
+
     def complete_part(
         self, asset_id: str, part: str, now: str, output: dict[str, Any]
     ) -> dict[str, Any]:
@@ -361,7 +388,7 @@ class Catalogue:
                     "SET #status = :deleted, #updated_at = :now, expires_at = :exp "
                     "REMOVE probe, outputs, #source, #error, progress, part_outputs, "
                     "part_progress, parts_done, #plan, content_key, visibility, "
-                    "title, passthrough, search_text, source_url"
+                    "title, passthrough, search_text, source_url, import_progress"
                 ),
                 ConditionExpression="attribute_exists(asset_id)",
                 ExpressionAttributeNames={

@@ -32,6 +32,7 @@ from lumiere.errors import (
     TransientError,
 )
 from lumiere.pipeline import keys
+from lumiere.pipeline.clock import utc_now
 from lumiere.pipeline.import_urls import (
     ImportUrl,
     filename_from_url,
@@ -117,33 +118,63 @@ def start_import(
     return upload.asset_id
 
 
+# Read from the server in pieces this size, whatever the uploader asks for at a time (a
+# whole 16 MiB part), so the limits and the progress are checked as bytes arrive.
+READ_PIECE_BYTES = 1024 * 1024
+
+ProgressSink = Callable[[int], None]
+
+
 class _LimitedReader:
     """The body as ``upload_stream`` reads it, stopped at the size limit and the
-    deadline, so a server that sends forever neither fills S3 nor outlives the function."""
+    deadline, so a server that sends forever neither fills S3 nor outlives the function;
+    ``on_progress(received)`` is told at most every ``progress_seconds``, and at the end."""
 
-    def __init__(self, remote: RemoteFile, max_bytes: int, deadline: float) -> None:
+    def __init__(
+        self,
+        remote: RemoteFile,
+        max_bytes: int,
+        deadline: float,
+        on_progress: ProgressSink,
+        progress_seconds: float,
+    ) -> None:
         self.remote, self.max_bytes, self.deadline = remote, max_bytes, deadline
+        self.on_progress, self.progress_seconds = on_progress, progress_seconds
         self.received = 0
-        self.started = time.monotonic()
+        self.started = self.reported_at = time.monotonic()
 
     def read(self, size: int = -1) -> bytes:
-        data = self.remote.read(size)
-        self.received += len(data)
+        want = self.max_bytes + 1 if size is None or size < 0 else size
+        pieces: list[bytes] = []
+        while want > 0:
+            data = self.remote.read(min(want, READ_PIECE_BYTES))
+            if not data:
+                self.on_progress(self.received)  # the end: the whole count
+                break
+            self._count(len(data))
+            pieces.append(data)
+            want -= len(data)
+        return b"".join(pieces)
+
+    def _count(self, n: int) -> None:
+        self.received += n
         if self.received > self.max_bytes:
             raise LimitExceededError(
                 f"{self.remote.url.host} sent more than {self.max_bytes:,} bytes, the "
                 "largest file Lumiere accepts; the import was stopped.",
                 reason=ReasonCode.TOO_LARGE,
             )
-        if data and time.monotonic() > self.deadline:
-            seconds = time.monotonic() - self.started
+        now = time.monotonic()
+        if now > self.deadline:
             raise PermanentError(
                 f"The download from {self.remote.url.host} was too slow: "
-                f"{self.received / 1e6:,.1f} MB in {seconds:,.0f} s, and an import must finish "
-                "within one function run. Upload the file directly instead.",
+                f"{self.received / 1e6:,.1f} MB in {now - self.started:,.0f} s, and an import "
+                "must finish within one function run. Upload the file directly instead.",
                 reason=ReasonCode.FETCH_FAILED,
             )
-        return data
+        if now - self.reported_at >= self.progress_seconds:
+            self.reported_at = now
+            self.on_progress(self.received)
 
 
 def import_source(
@@ -176,10 +207,20 @@ def import_source(
                     f"limit is {settings.max_upload_bytes:,}.",
                     reason=ReasonCode.TOO_LARGE,
                 )
+
+            def progress(received: int) -> None:
+                catalogue.set_import_progress(task.asset_id, received, declared, utc_now())
+
             upload_stream(
                 settings.uploads_bucket,
                 key,
-                _LimitedReader(remote, settings.max_upload_bytes, deadline),
+                _LimitedReader(
+                    remote,
+                    settings.max_upload_bytes,
+                    deadline,
+                    progress,
+                    settings.progress_interval_seconds,
+                ),
                 _stored_type(remote.content_type, str(asset.get("content_type") or GENERIC_TYPE)),
             )
     except InvalidRequestError as e:
