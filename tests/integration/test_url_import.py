@@ -37,6 +37,8 @@ class Origin:
     files: dict[str, bytes]
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     url: str = ""
+    finished: list[str] = field(default_factory=list)  # slow bodies sent whole
+    cut_off: list[str] = field(default_factory=list)  # slow bodies the client hung up on
 
     def count(self, path: str) -> int:
         return sum(1 for p, _ in self.requests if p == path)
@@ -72,9 +74,13 @@ def _handler(origin: Origin) -> type[BaseHTTPRequestHandler]:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                for start in range(0, len(body), MIB):
-                    self.wfile.write(body[start : start + MIB])
-                    time.sleep(0.08)
+                try:
+                    for start in range(0, len(body), MIB):
+                        self.wfile.write(body[start : start + MIB])
+                        time.sleep(0.08)
+                    origin.finished.append(path)
+                except OSError:
+                    origin.cut_off.append(path)  # the importer hung up
             elif path == "/moved":
                 self._redirect(f"{origin.url}/clip.mp4")
             elif path == "/to-metadata":
@@ -159,7 +165,8 @@ def stack() -> Iterator[LocalStack]:
 def client(stack: LocalStack, origin: Origin) -> LumiereClient:
     for queue_id in ("ImportQueue", "IngestQueue", "TranscodeQueue"):
         drain(stack, queue_id)
-    origin.requests.clear()
+    for seen in (origin.requests, origin.finished, origin.cut_off):
+        seen.clear()
     return stack.api_client()
 
 
@@ -264,6 +271,28 @@ def test_an_import_shows_its_bytes_as_they_arrive(
     assert client.get_asset(asset_id)["import_progress"] == {"received": size, "total": size}
     listed = {a["asset_id"]: a for a in client.list_assets(limit=100)["items"]}
     assert listed[asset_id]["import_progress"]["received"] == size
+
+
+def test_deleting_an_asset_stops_its_import_in_flight(
+    stack: LocalStack, client: LumiereClient, origin: Origin
+) -> None:
+    asset_id = client.import_url(f"{origin.url}/slow/big.mp4")["asset_id"]
+    messages = receive(stack, "ImportQueue")
+    outcome: list[dict[str, Any]] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(deliver(stack, "ImportFunction", messages))
+    )
+    worker.start()
+    while not client.get_asset(asset_id).get("import_progress"):
+        time.sleep(0.1)
+    assert client.delete_asset(asset_id) == 204
+    worker.join(timeout=30)
+    assert outcome == [{"batchItemFailures": []}]  # stopped, not failed, not retried
+    time.sleep(0.5)  # the server notices the closed connection at its next write
+    assert "/slow/big.mp4" in origin.cut_off
+    assert "/slow/big.mp4" not in origin.finished
+    assert uploads(stack, asset_id) == {"objects": [], "multipart": []}
+    assert receive(stack, "IngestQueue", wait=0) == []
 
 
 @pytest.mark.parametrize(

@@ -257,9 +257,10 @@ class Catalogue:
 
     def set_import_progress(
         self, asset_id: str, received: int, total: int | None, now: str
-    ) -> None:
+    ) -> bool:
         """How much of an import's file has arrived (``total``: what its server said,
-        if it did); it only grows, and only while the asset waits for its file."""
+        if it did); it only grows, and only while the asset waits for its file. False
+        once the asset no longer waits (deleted or failed meanwhile): stop fetching."""
         progress = {"received": received, **({"total": total} if total is not None else {})}
         try:
             self._table.update_item(
@@ -281,6 +282,9 @@ class Catalogue:
             code = e.response.get("Error", {}).get("Code", "")
             if code != "ConditionalCheckFailedException":
                 _raise_for(e, asset_id, "import progress")
+            current = self.get(asset_id)  # not grown, or not waiting any more?
+            return current is not None and current.get("status") == AssetStatus.CREATED.value
+        return True
 
     def complete_part(
         self, asset_id: str, part: str, now: str, output: dict[str, Any]

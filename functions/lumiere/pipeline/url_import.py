@@ -54,6 +54,10 @@ Opener = Callable[[ImportUrl, tuple[IpNetwork, ...]], AbstractContextManager[Rem
 TaskSender = Callable[[str, ImportTask], None]
 
 
+class _Stopped(Exception):
+    """The asset stopped waiting for its file (deleted, or failed) while it arrived."""
+
+
 class ImportOutcome(StrEnum):
     IMPORTED = "imported"  # the file is in the upload key; its S3 event carries on
     FAILED = "failed"  # recorded on the asset
@@ -209,7 +213,10 @@ def import_source(
                 )
 
             def progress(received: int) -> None:
-                catalogue.set_import_progress(task.asset_id, received, declared, utc_now())
+                # The asset deleted meanwhile: stop now (the upload is aborted), not when
+                # the whole file has been fetched for nothing.
+                if not catalogue.set_import_progress(task.asset_id, received, declared, utc_now()):
+                    raise _Stopped
 
             upload_stream(
                 settings.uploads_bucket,
@@ -230,9 +237,12 @@ def import_source(
     except PermanentError as e:
         record_failure(catalogue, settings, task.asset_id, e.reason, e.message)
         return ImportOutcome.FAILED
+    except _Stopped:
+        log.info("asset %s stopped waiting for its file; import stopped", task.asset_id)
+        return ImportOutcome.IGNORED
     now = catalogue.get(task.asset_id)
     if now is None or now.get("status") == AssetStatus.DELETED:
-        # Deleted while the file was on its way: its clean-up ran before the file landed.
+        # Deleted after the last progress write: its clean-up ran before the file landed.
         delete_prefix(
             settings.uploads_bucket, f"{keys.UPLOADS_PREFIX}{task.asset_id}/", all_versions=True
         )
