@@ -5,12 +5,14 @@ and duplicates end as the README says, with nothing left behind."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import ipaddress
 import struct
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -81,6 +83,42 @@ def _handler(origin: Origin) -> type[BaseHTTPRequestHandler]:
                     origin.finished.append(path)
                 except OSError:
                     origin.cut_off.append(path)  # the importer hung up
+            elif path == "/drip":
+                # A byte at a time, forever: only the fetch's deadline ends it.
+                self.send_response(200)
+                self.send_header("Content-Length", str(MIB))
+                self.end_headers()
+                with suppress(OSError):
+                    for _ in range(MIB):
+                        self.wfile.write(b"\0")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+            elif path == "/drip-headers":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                with suppress(OSError):
+                    for n in range(10_000):
+                        self.wfile.write(f"X-Slow-{n}: y\r\n".encode())
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                self.close_connection = True
+            elif path == "/gzipped":
+                body = gzip.compress(bytes(MIB), mtime=0)
+                self.send_response(200)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            elif path == "/odd-length":
+                self.send_response(200)
+                self.send_header("Content-Length", "\u00b2")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(b"abc")
+                self.close_connection = True
+            elif path == "/to-secret":
+                self._redirect("http://me:hunter2@169.254.169.254/x?X-Amz-Signature=abc")
+            elif path == "/to-nonsense":
+                self._redirect("http://[::1")
             elif path == "/moved":
                 self._redirect(f"{origin.url}/clip.mp4")
             elif path == "/to-metadata":
@@ -302,6 +340,8 @@ def test_deleting_an_asset_stops_its_import_in_flight(
         ("/to-metadata", "fetch_refused", "169.254.169.254"),
         ("/loop", "fetch_failed", "more than 5 times"),
         ("/huge", "too_large", "says the file is 1,000,000,000,000 bytes"),
+        ("/to-nonsense", "fetch_refused", "an address that is not valid"),
+        ("/to-secret", "fetch_refused", "redirected to http://169.254.169.254/x, which"),
         ("/endless", "too_large", "sent more than 67,108,864 bytes"),
     ],
 )
@@ -314,6 +354,9 @@ def test_a_source_that_cannot_be_had_fails_the_asset_and_leaves_nothing(
     assert asset["status"] == "FAILED"
     assert asset["error"]["reason"] == reason
     assert words in asset["error"]["message"]
+    # what the owner reads never carries a password or a signature
+    assert "hunter2" not in asset["error"]["message"]
+    assert "Signature" not in asset["error"]["message"]
     assert uploads(stack, asset_id) == {"objects": [], "multipart": []}
     assert receive(stack, "IngestQueue", wait=0) == []
 
@@ -419,3 +462,55 @@ def test_the_fetch_connects_to_the_address_it_checked(origin: Origin) -> None:
         pass
     assert e.value.reason is ReasonCode.FETCH_REFUSED
     assert len(origin.requests) == before
+
+
+@pytest.mark.parametrize("path", ["/drip", "/drip-headers"])
+def test_a_deadline_ends_a_server_that_drips(origin: Origin, path: str) -> None:
+    """A byte every 0.2 s keeps every read timeout happy; the fetch's own deadline
+    shuts the connection instead, in the headers as in the body."""
+    url = parse_import_url(f"{origin.url}{path}")
+    started = time.monotonic()
+
+    def fetch_all() -> None:
+        with open_remote(url, parse_networks("127.0.0.1/32"), seconds=1.5) as remote:
+            while remote.read(65536):
+                pass
+
+    with pytest.raises(PermanentError) as e:
+        fetch_all()
+    assert time.monotonic() - started < 4
+    assert e.value.reason is ReasonCode.FETCH_FAILED
+    assert "did not finish within the 2 s an import may take" in e.value.message
+
+
+def test_an_import_that_outlives_its_time_fails_with_a_sentence(
+    stack: LocalStack, client: LumiereClient, origin: Origin
+) -> None:
+    from lumiere.handlers import runtime
+    from lumiere.pipeline.models import ImportTask
+    from lumiere.pipeline.url_import import ImportOutcome, import_source
+
+    url = f"{origin.url}/drip"
+    asset_id = client.import_url(url)["asset_id"]
+    drain(stack, "ImportQueue")
+    task = ImportTask(asset_id=asset_id, url=url)
+    outcome = import_source(task, runtime.catalogue(), runtime.settings(), seconds_left=1.0)
+    assert outcome is ImportOutcome.FAILED
+    error = client.get_asset(asset_id)["error"]
+    assert error["reason"] == "fetch_failed"
+    assert "the server is too slow" in error["message"]
+    assert uploads(stack, asset_id) == {"objects": [], "multipart": []}
+
+
+def test_bytes_are_kept_as_sent_and_odd_headers_do_not_break_the_fetch(origin: Origin) -> None:
+    allowed = parse_networks("127.0.0.1/32")
+    # A server that compresses although asked not to: the bytes it sent are the file
+    # (counted, limited and stored as they came), not a decompression of them.
+    with open_remote(parse_import_url(f"{origin.url}/gzipped"), allowed) as remote:
+        body = remote.read()
+    assert body == gzip.compress(bytes(MIB), mtime=0)
+    assert remote.content_length == len(body)
+    # A Content-Length of U+00B2 (a digit to str.isdigit, not to int): no length.
+    with open_remote(parse_import_url(f"{origin.url}/odd-length"), allowed) as remote:
+        assert remote.content_length is None
+        assert remote.read() == b"abc"

@@ -12,8 +12,10 @@ from lumiere.errors import InvalidRequestError, PermanentError, ReasonCode
 from lumiere.pipeline.import_urls import (
     filename_from_url,
     is_public_address,
+    literal_address,
     parse_import_url,
     redirect_target,
+    shown,
 )
 from lumiere.pipeline.url_import import import_request
 
@@ -81,6 +83,12 @@ def test_bad_urls_are_refused_with_a_reason(raw: object, words: str) -> None:
         ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
         ("2002:a00:1::", False),  # 6to4 of 10.0.0.1
         ("ff02::1", False),
+        ("::127.0.0.1", False),  # IPv4-compatible loopback
+        ("::ffff:0:127.0.0.1", False),  # SIIT
+        ("64:ff9b:1::a9fe:a9fe", False),  # local-use NAT64 of 169.254.169.254
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+        ("fec0::1", False),  # deprecated site-local
+        ("::8.8.8.8", True),
     ],
 )
 def test_only_public_internet_addresses(address: str, public: bool) -> None:
@@ -142,3 +150,38 @@ def test_the_api_refuses_a_literal_private_address_before_making_an_asset() -> N
         "video/quicktime",
         "Keynote",
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("127.1", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("0", "0.0.0.0"),  # noqa: S104 - an address to refuse, not one to bind
+        ("cafe", None),
+        ("media.example.com", None),
+    ],
+)
+def test_numeric_hosts_are_read_as_the_resolver_reads_them(host: str, address: str | None) -> None:
+    found = literal_address(host)
+    assert (str(found) if found else None) == address
+    if address:
+        with pytest.raises(InvalidRequestError) as e:
+            import_request({"url": f"http://{host}/a.mp4"}, Settings())
+        assert e.value.reason is ReasonCode.FETCH_REFUSED
+
+
+def test_a_trailing_dot_is_the_same_host() -> None:
+    assert parse_import_url("https://Example.com./a.mp4").host == "example.com"
+
+
+def test_messages_quote_urls_without_credentials_or_query() -> None:
+    assert shown("http://me:hunter2@evil.example:8080/x?X-Amz-Signature=abc") == (
+        "http://evil.example:8080/x"
+    )
+    assert shown("http://[::1") == "an address that is not valid"
+    here = parse_import_url("https://cdn.example.com/a.mp4")
+    with pytest.raises(InvalidRequestError, match="not a valid address"):
+        redirect_target(here, "http://[::1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lumiere.cloud.clients import client
 from lumiere.config import Settings
@@ -50,5 +50,5 @@ def send_tasks(queue_url: str, tasks: list[TranscodeTask]) -> None:
 def send_import_task(queue_url: str, task: ImportTask) -> None:
     try:
         client("sqs").send_message(QueueUrl=queue_url, MessageBody=task.to_json())
-    except ClientError as e:
+    except (ClientError, BotoCoreError) as e:  # refused, or not reached at all
         raise TransientError("could not queue the import task") from e

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import posixpath
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
@@ -81,7 +82,8 @@ def parse_import_url(raw: object) -> ImportUrl:
     if not parts.hostname:
         raise InvalidRequestError("url has no host name.")
     try:
-        host = parts.hostname.encode("idna").decode("ascii").lower()
+        # "example.com." is example.com; kept, its dot would fail the certificate check.
+        host = parts.hostname.encode("idna").decode("ascii").lower().rstrip(".")
     except UnicodeError as e:
         raise InvalidRequestError(f"url's host name {parts.hostname!r} is not valid.") from e
     if port == 0:
@@ -96,10 +98,28 @@ def parse_import_url(raw: object) -> ImportUrl:
 
 
 def literal_address(host: str) -> IpAddress | None:
+    """The address a host names by itself, including the IPv4 forms the resolver also
+    reads ("127.1", "2130706433", "0x7f.1", "0177.0.0.1"), so the API can refuse those
+    at once instead of after queueing."""
     try:
         return ipaddress.ip_address(host)
     except ValueError:
-        return None
+        pass
+    if any(ch.isdigit() for ch in host) and all(ch in "0123456789abcdefx." for ch in host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+# IPv6 ranges whose last 32 bits are an IPv4 address that translators or old stacks
+# reach: IPv4-compatible (::/96), SIIT (::ffff:0:0/96), NAT64 well-known and local-use.
+_IPV4_CARRIERS = tuple(
+    ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
+)
+# Deprecated site-local space (RFC 3879), which some Pythons call global.
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
 
 
 def is_public_address(address: IpAddress, allowed: Sequence[IpNetwork] = ()) -> bool:
@@ -110,8 +130,12 @@ def is_public_address(address: IpAddress, allowed: Sequence[IpNetwork] = ()) -> 
     if any(address in network for network in allowed):
         return True
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in ipaddress.ip_network("64:ff9b::/96"):
+        if address in _SITE_LOCAL:
+            return False
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if embedded is None and any(address in n for n in _IPV4_CARRIERS):
+            if int(address) <= 1:  # :: and ::1 are themselves, not 0.0.0.0 and 0.0.0.1
+                return False
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             return is_public_address(embedded, allowed)
@@ -122,7 +146,23 @@ def redirect_target(current: ImportUrl, location: str) -> ImportUrl:
     """A redirect's Location, resolved against the URL that answered, checked again."""
     if not location:
         raise InvalidRequestError("a redirect named no Location")
-    return parse_import_url(urljoin(current.url, location))
+    try:
+        joined = urljoin(current.url, location)
+    except ValueError as e:
+        raise InvalidRequestError(f"the redirect is not a valid address ({e}).") from e
+    return parse_import_url(joined)
+
+
+def shown(location: str) -> str:
+    """A URL as a message may quote it: scheme, host and path, never a user name,
+    password or query (where presigned URLs keep their signatures)."""
+    try:
+        parts = urlsplit(location)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "an address that is not valid"
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))[:200] or "nowhere"
 
 
 def filename_from_url(url: ImportUrl) -> str:
