@@ -24,7 +24,7 @@ format: bootstrap
 	.venv/bin/ruff format .
 
 sam-build: bootstrap
-	.venv/bin/sam build --build-dir .aws-sam/build
+	.venv/bin/sam build --parallel --build-dir .aws-sam/build
 
 # sam build, then every zip function's code + layers against Lambda's 250 MB (unzipped).
 lambda-sizes: bootstrap

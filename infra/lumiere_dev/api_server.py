@@ -35,6 +35,7 @@ from chalice.local import (
 )
 
 from lumiere_dev.auth import DevUserPool, InvalidToken, gateway_claims
+from lumiere_dev.background import SHUTDOWN_POLL
 from lumiere_dev.lambda_runtime import import_handler
 from lumiere_dev.oauth_routes import MAX_FORM_BYTES, OAuthRoutes
 
@@ -211,7 +212,10 @@ class ApiServer:
         )
         self._server = LocalDevServer(app, config, host, port, handler_cls=handler_cls)
         self._thread = threading.Thread(
-            target=self._server.server.serve_forever, name=f"api-{handler}", daemon=True
+            target=self._server.server.serve_forever,
+            kwargs=SHUTDOWN_POLL,
+            name=f"api-{handler}",
+            daemon=True,
         )
 
     @property

@@ -14,6 +14,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from lumiere_dev.background import SHUTDOWN_POLL
+
 
 class RangeFileHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
@@ -70,7 +72,7 @@ class _QuietServer(ThreadingHTTPServer):
 def serve_directory(directory: Path) -> Iterator[str]:
     """Serve ``directory`` on a free loopback port; yields the base URL."""
     server = _QuietServer(("127.0.0.1", 0), partial(RangeFileHandler, directory=str(directory)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs=SHUTDOWN_POLL, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

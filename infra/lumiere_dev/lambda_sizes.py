@@ -154,7 +154,10 @@ def sam_build(template_path: Path, build_dir: Path, exclude: Sequence[str]) -> N
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    args = [str(sam), "build", "--build-dir", str(build_dir), "--template", str(template_path)]
+    args = [
+        *(str(sam), "build", "--parallel"),
+        *("--build-dir", str(build_dir), "--template", str(template_path)),
+    ]
     for name in exclude:
         args += ["--exclude", name]
     done = subprocess.run(

@@ -26,6 +26,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from lumiere_dev.background import SHUTDOWN_POLL
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -62,7 +64,9 @@ class LocalMotoServer:
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs=SHUTDOWN_POLL, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -32,6 +32,7 @@ from lumiere.media.probe import (
 )
 from lumiere.media.progress import ProgressMeter
 from lumiere.media.tools import find_binaries, run_tool, run_tool_chunks, run_tool_streaming
+from lumiere_dev.file_server import serve_directory
 
 from tests.conftest import Media
 
@@ -153,46 +154,81 @@ def _loudness(url: str, track: AudioTrack) -> float:
     return measured.integrated
 
 
-def test_audio_is_normalised_to_minus_16_lufs_and_downmixed(
-    media_http: str, tmp_path: Path
-) -> None:
-    """A quiet 5.1 track comes out stereo at -16 LUFS (EBU R128, two-pass loudnorm)."""
-    source = f"{media_http}/surround.mp4"
-    info = probe(source)
-    [stream] = info.audio
-    assert stream.channels == 6
-    track = AudioTrack(stream.index, "en", "English", stream.channels, True)
+def _loudnorm_meter(path: Path) -> dict[str, float]:
+    """loudnorm's report on a result."""
+    stderr = run_tool_streaming(
+        [FFMPEG, "-hide_banner", "-nostats", "-i", str(path),
+         "-af", "loudnorm=print_format=json", "-f", "null", "-"],
+        timeout=60,
+    ).stderr  # fmt: skip
+    report = json.loads(stderr[stderr.rindex("{") : stderr.rindex("}") + 1])
+    return {"integrated": float(report["input_i"]), "true_peak": float(report["input_tp"])}
+
+
+def _normalise(source: str, track: AudioTrack, tmp_path: Path) -> tuple[str, Path]:
+    """As the audio part does: copy the track out once, measure the copy, encode from
+    it. The filter graph used, and the rendition's directory."""
     settings = load_preset("default").audio
-    before = _loudness(source, track)
-    assert before < -25
-    # as the audio part does: copy the track out once, then both passes read the copy
     extract = tmp_path / "audio.mov"
     run_tool(build_audio_extract_args(FFMPEG, source, [track], extract), timeout=60)
     local = extracted_audio(extract, 0)
     scan = run_tool_streaming(build_loudness_scan_args(FFMPEG, local, settings), timeout=60)
     out_dir = tmp_path / track.dirname
     out_dir.mkdir()
-    run_tool_streaming(
-        build_audio_track_args(
-            FFMPEG, local, settings, parse_loudnorm(scan.stderr), out_dir, HlsOptions(2)
-        ),
-        timeout=60,
+    args = build_audio_track_args(
+        FFMPEG, local, settings, parse_loudnorm(scan.stderr), out_dir, HlsOptions(2)
     )
+    run_tool_streaming(args, timeout=60)
+    return args[args.index("-filter_complex") + 1], out_dir
+
+
+def test_audio_is_normalised_to_minus_16_lufs_and_downmixed(
+    media_http: str, tmp_path: Path
+) -> None:
+    """A quiet 5.1 tone comes out stereo at -16 LUFS. Its peaks leave room, so a
+    constant gain does it: the volume filter, not loudnorm."""
+    source = f"{media_http}/surround.mp4"
+    info = probe(source)
+    [stream] = info.audio
+    assert stream.channels == 6
+    track = AudioTrack(stream.index, "en", "English", stream.channels, True)
+    assert _loudness(source, track) < -25
+    graph, out_dir = _normalise(source, track, tmp_path)
+    assert "volume=" in graph
+    assert "loudnorm" not in graph
     out = package_track(out_dir, kind="audio")
     assert out.codec == "mp4a.40.2"
     assert out.duration == pytest.approx(4.0, abs=0.2)  # AAC priming and frame granularity
     result = probe_local(out_dir / "index.m3u8")
     assert (result["channels"], result["sample_rate"]) == (2, "48000")
-    after = parse_loudnorm(
-        run_tool_streaming(
-            [FFMPEG, "-hide_banner", "-nostats", "-i", str(out_dir / "index.m3u8"),
-             "-af", "loudnorm=print_format=json", "-f", "null", "-"],
-            timeout=60,
-        ).stderr
+    after = _loudnorm_meter(out_dir / "index.m3u8")
+    assert after["integrated"] == pytest.approx(-16.0, abs=0.5)
+    assert after["true_peak"] <= -1.0
+
+
+def test_peaky_audio_is_normalised_by_loudnorm_without_clipping(tmp_path: Path) -> None:
+    """A quiet tone with loud clicks: the gain that brings it to -16 LUFS would push the
+    clicks past 0 dBTP, so loudnorm's dynamic mode does it, and no peak passes -1."""
+    (tmp_path / "in").mkdir()
+    source = tmp_path / "in" / "clicks.m4a"
+    run_tool(
+        [FFMPEG, "-v", "error", "-f", "lavfi",
+         "-i", "aevalsrc=0.01*sin(2*PI*440*t)+0.9*lt(mod(t\\,1)\\,0.002):s=48000:d=6",
+         "-c:a", "aac", "-b:a", "128k", str(source)],
+        timeout=60,
     )  # fmt: skip
-    assert after is not None
-    assert after.integrated == pytest.approx(-16.0, abs=1.0)
-    assert after.true_peak <= -0.5
+    track = AudioTrack(0, "und", "Audio 1", 1, True)
+    with serve_directory(source.parent) as base:
+        before = _loudness(f"{base}/clicks.m4a", track)
+        graph, out_dir = _normalise(f"{base}/clicks.m4a", track, tmp_path)
+    assert "loudnorm=" in graph
+    assert "asetpts=" in graph
+    after = _loudnorm_meter(out_dir / "index.m3u8")
+    # Its limiter holds the clicks, so the average rises less than the 9.8 dB asked
+    # (a constant gain would have put them at +7 dBTP); it still rises, and no peak
+    # passes the ceiling.
+    assert after["integrated"] > before + 3
+    assert after["true_peak"] <= -0.5
 
 
 def probe_local(path: Path) -> dict:

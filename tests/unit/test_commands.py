@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from lumiere.media.audio import AudioTrack, Loudness, parse_loudnorm
 from lumiere.media.commands import (
     HlsOptions,
@@ -18,7 +19,7 @@ from lumiere.media.commands import (
     poster_seek_seconds,
     upload_audio,
 )
-from lumiere.media.ladder import load_preset, plan_ladder
+from lumiere.media.ladder import LoudnessTarget, load_preset, plan_ladder
 from lumiere.media.probe import AudioStream, MediaInfo, VideoStream
 from lumiere.media.safety import ALLOWED_DECODERS, ALLOWED_DEMUXERS
 
@@ -149,8 +150,9 @@ def test_loudness_scan_downmixes_first_and_prints_json_at_info_level() -> None:
     assert args[-4:] == ["[s1]", "-f", "null", "-"]  # measured, nothing written
 
 
-def test_audio_track_second_pass_is_linear_with_the_measured_values() -> None:
-    measured = Loudness(integrated=-23.5, true_peak=-4.2, lra=6.1, threshold=-33.9, offset=0.3)
+def test_audio_track_gets_a_constant_gain_when_its_peaks_leave_room() -> None:
+    # -20 LUFS to -16 is +4 dB; the true peak goes from -8 to -4 dBTP, under -1
+    measured = Loudness(integrated=-20.0, true_peak=-8.0, lra=5.0, threshold=-30.0, offset=0.1)
     audio = extracted_audio(Path("/w/audio.mov"), 0)
     args = build_audio_track_args(
         "ffmpeg", audio, PRESET.audio, measured, Path("/w/a_1_fr"), HlsOptions(4.0)
@@ -161,17 +163,46 @@ def test_audio_track_second_pass_is_linear_with_the_measured_values() -> None:
         "-protocol_whitelist", "file", "-i", "/w/audio.mov",
     ]  # fmt: skip
     graph = args[args.index("-filter_complex") + 1]
-    assert graph == (
-        "[0:a:0]aformat=channel_layouts=stereo[s0];[s0]loudnorm=I=-16.0:LRA=11.0:TP=-1.0"
-        ":linear=true:measured_I=-23.5:measured_LRA=6.1:measured_TP=-4.2"
-        ":measured_thresh=-33.9:offset=0.3:print_format=none[s1];"
-        # restamped by sample count: loudnorm's dynamic mode drifts from its samples
-        "[s1]asetpts=N/SR/TB+STARTPTS[s2]"
-    )
+    assert graph == "[0:a:0]aformat=channel_layouts=stereo[s0];[s0]volume=4.00dB[s1]"
     opts = _options(args, "/w/a_1_fr/index.m3u8")
     assert (opts["-c:a"], opts["-b:a"], opts["-ac"], opts["-ar"]) == ("aac", "128k", "2", "48000")
     # audio segments are streamed out as ffmpeg renames them, as video's are
     assert opts["-hls_flags"] == "independent_segments+temp_file"
+
+
+def test_audio_track_goes_to_loudnorms_dynamic_mode_when_a_gain_would_clip() -> None:
+    # +7.5 dB would put the -4.2 dBTP peak at +3.3
+    measured = Loudness(integrated=-23.5, true_peak=-4.2, lra=6.1, threshold=-33.9, offset=0.3)
+    args = build_audio_track_args(
+        "ffmpeg", upload_audio(URL, TRACK), PRESET.audio, measured, Path("/w/a"), HlsOptions(4.0)
+    )
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph == (
+        "[0:1]aformat=channel_layouts=stereo[s0];[s0]loudnorm=I=-16.0:LRA=11.0:TP=-1.0"
+        ":linear=false:measured_I=-23.5:measured_LRA=6.1:measured_TP=-4.2"
+        ":measured_thresh=-33.9:offset=0.3:print_format=none[s1];"
+        # restamped by sample count: loudnorm's dynamic mode drifts from its samples
+        "[s1]asetpts=N/SR/TB+STARTPTS[s2]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("integrated", "true_peak", "lra", "gain"),
+    [
+        (-20.0, -5.0, 5.0, 4.0),  # the peak lands exactly on the -1 dBTP ceiling
+        (-20.0, -4.9, 5.0, None),  # 0.1 dB past it
+        (-9.5, -0.2, 8.0, -6.5),  # too loud: turned down
+        (-20.0, -12.0, 11.0, 4.0),  # the range exactly the target's
+        (-20.0, -12.0, 11.1, None),  # wider: a constant gain would keep it too wide
+        (-70.0, -80.0, 0.0, None),  # silence
+        (float("-inf"), float("-inf"), 0.0, None),
+    ],
+)
+def test_linear_gain_follows_loudnorms_rule(
+    integrated: float, true_peak: float, lra: float, gain: float | None
+) -> None:
+    measured = Loudness(integrated, true_peak, lra, integrated - 10, 0.0)
+    assert measured.linear_gain(LoudnessTarget()) == gain
 
 
 def test_silent_track_is_not_normalised_and_denoise_comes_first() -> None:

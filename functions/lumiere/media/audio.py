@@ -1,5 +1,6 @@
-"""Audio renditions: one per source track, named by language; loudness measured and
-normalised (EBU R128, two passes of ffmpeg's loudnorm)."""
+"""Audio renditions: one per source track, named by language; loudness measured by
+loudnorm's first pass and normalised (EBU R128): by a constant gain where that reaches
+the target without clipping, else by loudnorm's dynamic mode."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from lumiere.media.ladder import LoudnessTarget
 from lumiere.media.streams import MediaInfo
 
 UNDETERMINED = "und"
@@ -78,7 +80,8 @@ def plan_audio_tracks(info: MediaInfo) -> list[AudioTrack]:
 
 @dataclass(frozen=True)
 class Loudness:
-    """What loudnorm's first pass measured (input_*), and the offset it proposes."""
+    """What loudnorm's first pass measured (input_*), and the offset it proposes for
+    its dynamic mode."""
 
     integrated: float
     true_peak: float
@@ -89,6 +92,20 @@ class Loudness:
     @property
     def is_silent(self) -> bool:
         return not math.isfinite(self.integrated) or self.integrated <= SILENCE_LUFS
+
+    def linear_gain(self, target: LoudnessTarget) -> float | None:
+        """The constant gain (dB) that brings the track to the target, or None when a
+        constant gain cannot: the true peak would pass the ceiling, or the range is
+        wider than the target's (loudnorm's own rule for its linear mode). Decided
+        here because loudnorm also refuses its linear mode when the range is 0 LU (it
+        reads 0 as "not measured"), sending steady tracks through its dynamic mode,
+        three times slower for nothing."""
+        if self.is_silent or not math.isfinite(self.true_peak) or not math.isfinite(self.lra):
+            return None
+        gain = target.integrated - self.integrated
+        if self.true_peak + gain > target.true_peak or self.lra > target.lra:
+            return None
+        return round(gain, 2)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -104,9 +104,13 @@ def audio_output(
     hls: HlsOptions,
 ) -> Any:
     stream = _audio_filters(stream, settings)
-    if settings.loudness is not None and measured is not None and not measured.is_silent:
-        # Linear (a constant gain) when the target is reachable without clipping the
-        # true peak; loudnorm falls back to its dynamic mode otherwise.
+    target = settings.loudness
+    gain = measured.linear_gain(target) if target is not None and measured is not None else None
+    if gain is not None:
+        stream = stream.filter("volume", f"{gain:.2f}dB")
+    elif target is not None and measured is not None and not measured.is_silent:
+        # A constant gain would clip the true peak (or the range is too wide): loudnorm
+        # compresses dynamically, guided by its first pass's figures and offset.
         stream = stream.filter(
             "loudnorm",
             measured_I=measured.integrated,
@@ -114,20 +118,20 @@ def audio_output(
             measured_LRA=measured.lra,
             measured_thresh=measured.threshold,
             offset=measured.offset,
-            linear="true",
+            linear="false",
             print_format="none",
             **_loudnorm_options(settings),
         )
-        # loudnorm's dynamic mode (its fallback when the linear gain would clip) emits
-        # frames whose timestamps drift from the samples they carry, and the HLS muxer
-        # then cuts segments whose EXTINF disagrees with their audio by tens of ms.
+        # loudnorm's dynamic mode emits frames whose timestamps drift from the samples
+        # they carry, and the HLS muxer then cuts segments whose EXTINF disagrees with
+        # their audio by tens of ms.
         # Restamp by sample count, keeping the track's start (its offset to the video).
         stream = stream.filter("asetpts", "N/SR/TB+STARTPTS")
     options: dict[str, str | int | float] = {
         "c:a": settings.codec,
         "b:a": f"{settings.bitrate_kbps}k",
         "ac": settings.channels,
-        # loudnorm works at 192 kHz; -ar brings it back down.
+        # the source's rate may differ, and loudnorm works at 192 kHz
         "ar": settings.sample_rate,
         **hls.muxer_options(out_dir),
     }
@@ -144,6 +148,6 @@ def build_audio_track_args(
     *,
     progress: bool = True,
 ) -> list[str]:
-    """One audio rendition (fMP4 HLS), loudness-normalised with the first pass's figures."""
+    """One audio rendition (fMP4 HLS), loudness-normalised with the measured figures."""
     out = audio_output(audio.node(), settings, measured, out_dir, hls)
     return [ffmpeg_bin, *head_options(progress), *out.get_args()]
