@@ -78,9 +78,17 @@ def media_http(media: Media) -> Iterator[str]:
         yield base
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files holding a slow test go first. `make test` hands whole files to two xdist
-    workers in this order, so a long file starts early instead of running alone at the
-    end while the other worker idles."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files holding a slow test go first, the one allowed the longest timeout first of
+    all. `make test` hands whole files to the xdist workers in this order (with
+    --no-loadscope-reorder: xdist's own order puts the files with the most tests first,
+    which started the 10-minute chunked encode, two tests, last of all), so a long file
+    starts at once instead of running alone at the end while the other workers idle."""
+    default_timeout = float(config.getini("timeout") or 0)
+    weight: dict[Path, float] = {}
+    for item in items:
+        if item.get_closest_marker("slow"):
+            marker = item.get_closest_marker("timeout")
+            timeout = float(marker.args[0]) if marker and marker.args else default_timeout
+            weight[item.path] = max(weight.get(item.path, 0.0), timeout)
+    items.sort(key=lambda item: (item.path not in weight, -weight.get(item.path, 0.0)))
